@@ -1,0 +1,128 @@
+"""The Cohort: one ``anndata.AnnData`` holding a study, samples as rows and miRNAs as columns.
+
+* ``obs``: one row per sample; clinical columns (group, AFP, stage, times and events) and QC flags.
+* ``var``: one row per miRNA column, indexed by the name as given; ``mimat``, ``name`` (canonical
+  miRBase name), ``status`` (identity resolution), ``sequence`` where known.
+* ``layers``: the raw values as measured, under the name of their measure (``counts``, ``cq``
+  or ``log``). ``X`` is the working matrix (normalized values once preprocessing has run).
+* ``uns["exomir"]``: provenance: the measure, the source files, the exclusions and every step
+  applied, with its parameters, in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+
+from exomir import __version__
+
+MEASURES = ("counts", "cq", "log")
+
+
+def build_cohort(
+    values: pd.DataFrame,
+    measure: str,
+    *,
+    obs: pd.DataFrame | None = None,
+    var: pd.DataFrame | None = None,
+    source: Mapping[str, Any] | None = None,
+    annotate: bool = True,
+) -> ad.AnnData:
+    """Make a Cohort from a samples × miRNAs table of raw values.
+
+    ``values`` has sample IDs as index and miRNA names as columns. Non-detects are ``NaN``.
+    With ``annotate`` the miRNA names are resolved to miRBase (``var``: mimat, name, status).
+    """
+    if measure not in MEASURES:
+        raise ValueError(f"measure must be one of {MEASURES}, not {measure!r}")
+    values = values.copy()
+    values.index = values.index.astype(str)
+    values.columns = values.columns.astype(str)
+    matrix = values.to_numpy(dtype=np.float64)
+    obs_frame = pd.DataFrame(index=values.index.copy())
+    if obs is not None:
+        obs_frame = obs.reindex(values.index).copy()
+    obs_frame.index.name = None
+    var_frame = pd.DataFrame(index=values.columns.copy())
+    if var is not None:
+        var_frame = var.reindex(values.columns).copy()
+    var_frame.index.name = None
+    adata = ad.AnnData(X=matrix.copy(), obs=obs_frame, var=var_frame)
+    adata.layers[measure] = matrix
+    adata.uns["exomir"] = {
+        "version": __version__,
+        "measure": measure,
+        "source": dict(source or {}),
+        "excluded": [],
+        "steps": [],
+    }
+    if annotate:
+        annotate_mirnas(adata)
+    return adata
+
+
+def annotate_mirnas(adata: ad.AnnData) -> pd.DataFrame:
+    """Resolve ``var_names`` to miRBase and fill ``var`` (mimat, name, status, candidates).
+
+    Returns the resolution table; names that do not resolve are kept (never dropped) and listed
+    in ``uns["exomir"]["unresolved"]``.
+    """
+    from exomir.identity import resolve
+
+    table = resolve(list(adata.var_names))
+    table.index = adata.var_names
+    for column in ("mimat", "name", "status", "candidates"):
+        if column in table:
+            adata.var[column] = table[column].fillna("").astype(str).to_numpy()
+    unresolved = table.loc[table["status"] == "unknown", "input"].tolist()
+    meta(adata)["unresolved"] = unresolved
+    return table
+
+
+def meta(adata: ad.AnnData) -> dict:
+    """The exomir provenance dictionary of a Cohort (created when missing)."""
+    return adata.uns.setdefault(
+        "exomir", {"version": __version__, "measure": None, "source": {}, "excluded": [], "steps": []}
+    )
+
+
+def measure_of(adata: ad.AnnData) -> str:
+    measure = meta(adata).get("measure")
+    if measure not in MEASURES:
+        raise ValueError("the Cohort does not say what its values are (uns['exomir']['measure'])")
+    return measure
+
+
+def record_step(adata: ad.AnnData, step: str, **params: Any) -> None:
+    """Append a processing step and its parameters to the Cohort's provenance."""
+    clean = {key: _plain(value) for key, value in params.items()}
+    steps = list(meta(adata).get("steps", []))
+    steps.append({"step": step, **clean})
+    meta(adata)["steps"] = steps
+
+
+def record_exclusion(adata: ad.AnnData, what: str, item: str, reason: str) -> None:
+    """Note that a sample or miRNA was left out of an analysis, and why (reported, never silent)."""
+    excluded = list(meta(adata).get("excluded", []))
+    excluded.append({"what": what, "item": str(item), "reason": reason})
+    meta(adata)["excluded"] = excluded
+
+
+def exclusions(adata: ad.AnnData) -> pd.DataFrame:
+    rows = meta(adata).get("excluded", [])
+    return pd.DataFrame(list(rows), columns=["what", "item", "reason"])
+
+
+def _plain(value: Any) -> Any:
+    """Make a parameter storable in ``uns`` (h5ad keeps strings, numbers and lists of them)."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return "" if value is None else value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    return str(value)

@@ -1,0 +1,70 @@
+"""Progress display for long steps (rich), silenced by ``--quiet`` or when not on a terminal."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+T = TypeVar("T")
+
+_state = {"quiet": False}
+console = Console(stderr=True)
+
+
+def set_quiet(quiet: bool) -> None:
+    _state["quiet"] = quiet
+
+
+def is_quiet() -> bool:
+    return _state["quiet"]
+
+
+def info(message: str) -> None:
+    """A one-line status message on stderr (not shown when quiet)."""
+    if not _state["quiet"]:
+        console.print(message, highlight=False)
+
+
+def warn(message: str) -> None:
+    """A warning on stderr; shown even when quiet, because it says something was excluded."""
+    console.print(f"[yellow]warning:[/yellow] {message}", highlight=False)
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=_state["quiet"] or not sys.stderr.isatty(),
+        transient=False,
+    )
+
+
+def track(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
+    """Iterate with a progress bar."""
+    with _progress() as bar:
+        yield from bar.track(items, description=description, total=total)
+
+
+@contextlib.contextmanager
+def steps(description: str, total: int) -> Iterator:
+    """A progress bar advanced by the caller: ``with steps("analyze", 6) as advance: advance("ROC")``."""
+    with _progress() as bar:
+        task = bar.add_task(description, total=total)
+
+        def advance(label: str | None = None) -> None:
+            if label:
+                bar.update(task, description=f"{description}: {label}")
+            bar.advance(task)
+            if label and (_state["quiet"] is False) and not sys.stderr.isatty():
+                console.print(f"{description}: {label}", highlight=False)
+
+        yield advance

@@ -1,0 +1,51 @@
+"""Shared test set-up: the real data beside the project, and an isolated cache."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("EXOMIR_SHARED_DATA", REPO.parent / "shared" / "data"))
+MIRBASE_DIR = SHARED_DATA / "mirbase_v22"
+ON_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def pytest_configure(config):
+    # Tests never download: reference data comes from ../shared/data when present.
+    for var, path in {
+        "EXOMIR_MIRBASE": MIRBASE_DIR,
+        "EXOMIR_MIRTARBASE": SHARED_DATA / "targets" / "mirtarbase_strong_evidence_human.csv",
+        "EXOMIR_HMDD": SHARED_DATA / "hmdd" / "hmdd_v3.2.tsv",
+        "EXOMIR_GENESETS": SHARED_DATA / "genesets",
+    }.items():
+        if path.exists():
+            os.environ.setdefault(var, str(path))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_cache(tmp_path_factory):
+    os.environ["EXOMIR_CACHE"] = str(tmp_path_factory.mktemp("exomir-cache"))
+    yield
+
+
+def shared_path(*parts: str) -> Path:
+    """A file of ../shared/data, or skip the test (with the reason) when it is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        if ON_CI:
+            pytest.fail(f"shared test data missing in CI: {path}")
+        pytest.skip(f"needs the real data in ../shared/data ({path} is absent)")
+    return path
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    return shared_path()
+
+
+@pytest.fixture
+def mirbase_dir() -> Path:
+    return shared_path("mirbase_v22")
