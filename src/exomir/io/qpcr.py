@@ -1,0 +1,221 @@
+"""RT-qPCR result exports: recognise them, read them, merge replicate wells into a Cq table.
+
+>>> data = read_qpcr(["plate1.txt", "plate2.txt"], lod=35.0)
+>>> data.cq            # samples × targets, mean of replicate wells, NaN = non-detect
+>>> data.replicates    # one row per sample and target: n, n_detected, cq, sd, flags
+>>> data.excluded      # (what, item, reason) for every well or sample left out
+>>> cohort = data.to_cohort()
+
+Supported layouts: Applied Biosystems 7500 / QuantStudio / ViiA 7 results (text or CSV, with the
+``* key = value`` header block and ``[Results]`` section; TaqMan array cards are the same
+layout with one target per well), Bio-Rad CFX "Quantification Cq Results", Roche LightCycler 480
+text exports, and plain long (sample, target, Cq) or wide (samples × targets) tables.
+
+Handling (all of it reported, nothing silently dropped):
+
+* "Undetermined", "No Ct", "N/A", "NaN" and blank Cq cells are non-detects; so are Cq values above
+  the limit of detection ``lod`` (default 35 cycles).
+* Wells marked omitted (``Omit = true``, LightCycler ``Include = False``), no-template controls,
+  standards and positive controls are left out of the sample values and listed in ``excluded``;
+  an NTC that amplified below the limit is reported as possible contamination.
+* Replicate wells merge to the mean of their detected wells; their SD (n − 1) is kept and values
+  with SD > ``sd_limit`` (0.5 cycles) are flagged ``high_sd``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from exomir.errors import InputError
+from exomir.io._qpcr_formats import FORMATS, WELL_COLUMNS, detect_format, parse
+from exomir.io._qpcr_merge import calibrate_plates, merge_replicates
+from exomir.io._qpcr_text import read_lines
+from exomir.progress import warn
+
+__all__ = ["QpcrData", "is_instrument_export", "detect_format", "read_qpcr", "FORMATS"]
+
+
+@dataclass
+class QpcrData:
+    """What :func:`read_qpcr` read: merged Cq values, their replicates, and what was left out."""
+
+    cq: pd.DataFrame
+    replicates: pd.DataFrame
+    wells: pd.DataFrame
+    excluded: list[tuple[str, str, str]]
+    format: str
+    files: list[str]
+    lod: float
+    sd_limit: float = 0.5
+    calibrator: list[str] = field(default_factory=list)
+    header: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def flagged(self) -> pd.DataFrame:
+        """Replicate groups with a high SD (above ``sd_limit``)."""
+        return self.replicates[self.replicates["flags"].str.contains("high_sd", regex=False)]
+
+    def to_cohort(self, obs: pd.DataFrame | None = None, *, annotate: bool = True):
+        """A Cohort (measure ``cq``) of the merged values, with exclusions and rules recorded.
+
+        ``obs["qc_high_sd_replicates"]`` counts each sample's flagged replicate groups, so that
+        :func:`exomir.preprocess.qc.quality_control` can report them.
+        """
+        from exomir.cohort import build_cohort, record_exclusion, record_step
+
+        source = {"format": self.format, "files": list(self.files), "lod": self.lod}
+        adata = build_cohort(self.cq, "cq", obs=obs, source=source, annotate=annotate)
+        counts = self.flagged.groupby("sample").size()
+        adata.obs["qc_high_sd_replicates"] = counts.reindex(adata.obs_names).fillna(0).astype(int).to_numpy()
+        for what, item, reason in self.excluded:
+            record_exclusion(adata, what, item, reason)
+        record_step(
+            adata,
+            "read_qpcr",
+            format=self.format,
+            files=list(self.files),
+            lod=self.lod,
+            nondetect_rule=f"Undetermined/blank or Cq > {self.lod:g} is a non-detect (NaN)",
+            replicate_rule="mean of detected replicate wells; non-detect when under half were detected",
+            sd_limit=self.sd_limit,
+            high_sd_replicates=int(len(self.flagged)),
+            calibrator=list(self.calibrator),
+        )
+        return adata
+
+
+def is_instrument_export(path: str | Path) -> bool:
+    """True for files that :func:`read_qpcr` must read: instrument exports and long Cq tables.
+
+    Wide samples × miRNAs tables are ordinary expression tables and return False.
+    """
+    path = Path(path)
+    if not path.is_file() or path.suffix.lower() in {".h5ad", ".gz", ".xlsx", ".xls", ".eds", ".pcrd"}:
+        return False
+    try:
+        return detect_format(path, read_lines(path)) is not None
+    except InputError:
+        return False
+
+
+def read_qpcr(
+    path: str | Path | Sequence[str | Path],
+    *,
+    lod: float = 35.0,
+    format: str = "auto",
+    target: str | Mapping[str, str] | None = None,
+    sd_limit: float = 0.5,
+    min_detected: float = 0.5,
+    calibrator: str | Sequence[str] | None = None,
+) -> QpcrData:
+    """Read one or several qPCR exports (one plate per file) into merged Cq values.
+
+    ``format``: ``auto`` or one of :data:`FORMATS`. ``target`` names the assay of LightCycler runs
+    that have no target column (a string, or a mapping file name → target). ``calibrator`` names
+    the inter-plate calibrator sample(s) used to align plates (then left out of ``cq``).
+    """
+    if lod <= 0:
+        raise ValueError("lod must be a positive number of cycles")
+    paths = [Path(path)] if isinstance(path, (str, Path)) else [Path(p) for p in path]
+    if not paths:
+        raise ValueError("no qPCR files given")
+    frames = []
+    formats = []
+    headers: dict[str, dict[str, str]] = {}
+    plate_names: dict[str, int] = {}
+    for file in paths:
+        if not file.is_file():
+            raise InputError("file not found", path=file)
+        lines = read_lines(file)
+        fmt = format
+        if fmt == "auto":
+            fmt = detect_format(file, lines) or "wide"
+        file_target = target.get(file.name, target.get(str(file))) if isinstance(target, Mapping) else target
+        wells, header = parse(file, fmt, target=file_target)
+        plate = _plate_name(file, header, plate_names)
+        wells["plate"] = [p if p else plate for p in wells["plate"]]
+        frames.append(wells)
+        formats.append(fmt)
+        headers[str(file)] = header
+    wells = pd.concat(frames, ignore_index=True)[WELL_COLUMNS]
+    calibrators = [] if calibrator is None else ([calibrator] if isinstance(calibrator, str) else list(calibrator))
+    excluded = _set_aside(wells, lod, calibrators)
+    usable = wells[wells["keep"]].drop(columns="keep")
+    if calibrators:
+        usable = calibrate_plates(usable, calibrators, lod=lod)
+        for name in calibrators:
+            excluded.append(("sample", name, "inter-plate calibrator (used to align plates, not a study sample)"))
+        usable = usable[~usable["sample"].isin(calibrators)]
+    if usable.empty:
+        raise InputError("no sample wells left after removing controls and omitted wells", path=paths[0])
+    replicates, cq = merge_replicates(usable, lod=lod, sd_limit=sd_limit, min_detected=min_detected)
+    flagged = int(replicates["flags"].str.contains("high_sd", regex=False).sum())
+    if flagged:
+        warn(f"{flagged} replicate group(s) have an SD above {sd_limit:g} cycles (see replicates 'high_sd')")
+    fmt_name = formats[0] if len(set(formats)) == 1 else "mixed:" + ",".join(dict.fromkeys(formats))
+    return QpcrData(
+        cq=cq,
+        replicates=replicates,
+        wells=wells.drop(columns="keep"),
+        excluded=excluded,
+        format=fmt_name,
+        files=[str(p) for p in paths],
+        lod=float(lod),
+        sd_limit=float(sd_limit),
+        calibrator=calibrators,
+        header=headers,
+    )
+
+
+def _plate_name(file: Path, header: dict[str, str], seen: dict[str, int]) -> str:
+    """One name per file: the experiment barcode or name from the header, else the file stem."""
+    name = ""
+    for key in ("Experiment Barcode", "Experiment Name", "Experiment File Name", "Experiment"):
+        if header.get(key):
+            name = Path(header[key].replace("\\", "/")).stem or header[key]
+            break
+    name = name or file.stem
+    seen[name] = seen.get(name, 0) + 1
+    return name if seen[name] == 1 else f"{name}#{seen[name]}"
+
+
+def _set_aside(wells: pd.DataFrame, lod: float, calibrators: Sequence[str]) -> list[tuple[str, str, str]]:
+    """Mark wells that are not sample measurements (``keep`` column) and say why each was left out.
+
+    Empty wells (no sample, no target, no Cq: unused positions of a plate) are dropped unreported.
+    """
+    excluded: list[tuple[str, str, str]] = []
+    keep = []
+    for row in wells.itertuples(index=False):
+        if not str(row.sample).strip() and not str(row.target).strip() and pd.isna(row.cq):
+            keep.append(False)
+            continue
+        where = f"{row.plate}:{row.well or 'line ' + str(row.line)}"
+        label = f"{where} ({row.sample or 'no sample'} / {row.target or 'no target'})"
+        reason = None
+        if row.omit:
+            reason = "well omitted in the instrument software"
+        elif row.task == "ntc":
+            if pd.notna(row.cq) and row.cq <= lod:
+                reason = f"no-template control amplified at Cq {row.cq:.2f}: possible contamination"
+                warn(f"{label}: {reason}")
+            else:
+                reason = "no-template control"
+        elif row.task == "standard":
+            reason = "standard-curve well"
+        elif row.task == "control" and row.sample not in calibrators:
+            reason = "positive control well"
+        elif not str(row.sample).strip():
+            reason = "well without a sample name"
+        elif not str(row.target).strip():
+            reason = "well without a target name"
+        keep.append(reason is None)
+        if reason is not None:
+            excluded.append(("well", label, reason))
+    wells["keep"] = keep
+    return excluded
+
