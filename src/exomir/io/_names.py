@@ -1,0 +1,58 @@
+"""Does a label look like a miRNA (or a small-RNA reference measured beside them)?
+
+Used to tell which side of a table holds the miRNAs. The identity room's ``parse_name`` is
+asked first when it is installed; a regular expression covers the common spellings otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+# hsa-miR-21-5p, miR-21, mir-122a, let-7a, hsa-let-7a-2, lin-4, MIR21, mmu-miR-..., cel-miR-39-3p,
+# accessions (MIMAT0000076, MI0000077) and the small RNAs used as qPCR references.
+_MIRNA = re.compile(
+    r"""^(?:[a-z]{2,4}-)?(?:mir|let|lin|lsy|bantam)-?\d
+        |^MIR\d
+        |^MIMAT\d{5,}|^MI\d{7}
+        |^(?:RNU\d|RNU6|U6|SNORD\d|SNORA\d|SNO?RNA|5S|RNU48|RNU44|MAMMU6|cel-miR)""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+def _identity_says_mirna(label: str) -> bool | None:
+    """Ask ``exomir.identity.parse_name`` when available; ``None`` when it cannot say."""
+    try:
+        from exomir.identity import parse_name  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    try:
+        parsed = parse_name(label)
+    except Exception:  # parse_name promises never to raise; stay robust if it does
+        return None
+    for attribute in ("is_mirna", "valid", "ok"):
+        value = getattr(parsed, attribute, None)
+        if isinstance(value, bool):
+            return value
+    number = getattr(parsed, "number", None)
+    if number is not None:
+        return bool(number)
+    return None
+
+
+def looks_like_mirna(label: str) -> bool:
+    label = label.strip().strip('"')
+    if not label:
+        return False
+    if _MIRNA.search(label):
+        return True
+    verdict = _identity_says_mirna(label)
+    return bool(verdict)
+
+
+def mirna_fraction(labels: Sequence[str], limit: int = 400) -> float:
+    """Share of labels (the first ``limit``) that look like miRNA names."""
+    sample = [label for label in labels[:limit] if label.strip()]
+    if not sample:
+        return 0.0
+    return sum(looks_like_mirna(label) for label in sample) / len(sample)

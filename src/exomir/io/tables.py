@@ -1,0 +1,479 @@
+"""Expression tables: counts, Cq values or log-scale values in CSV/TSV (gzipped or not).
+
+``read_expression`` turns such a table into an :class:`ExpressionTable` (samples × miRNAs)
+and says what it decided and why:
+
+* **orientation**: which side holds the miRNAs. The row labels and the column labels are
+  matched against miRNA name patterns (``hsa-miR-21-5p``, ``let-7a``, ``MIMAT…``, U6/RNU6…);
+  the side where clearly more labels match holds the miRNAs. When neither side tells, a
+  corner cell such as ``miRNA``/``ID_REF``/``precursor`` does; failing that, the longer side is
+  taken as the miRNAs (studies measure more miRNAs than samples) and the reason says so.
+* **measure** (``measure="auto"``):
+
+  - words such as ``Undetermined``/``No Ct`` among values between 0 and 50 → ``cq``;
+  - non-negative values, at least 90 % whole numbers, with zeros or values above 50 →
+    ``counts`` (values that are not whole numbers are rounded, and the count is reported);
+  - values between 5 and 50 with a median between 12 and 40 → ``cq``;
+  - non-negative values with decimals reaching above 100 → a linear scale (RPM, CPM,
+    intensities): stored as ``log`` after log2(x + 1), reported;
+  - anything else (negatives, decimals in a narrow range) → ``log``.
+
+  ``measure`` may also be given: ``counts``, ``cq``, ``log`` or ``linear`` (→ log2(x + 1)).
+
+Cells reading ``Undetermined``, ``No Ct``, ``N/A``, ``NA``, ``null`` or blank are not values:
+in Cq tables they are non-detects, elsewhere missing values; both become ``NaN`` and are
+counted in the report. Any other text where a number belongs is an :class:`InputError`
+naming the file, line and column.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from exomir.errors import InputError
+from exomir.io._names import mirna_fraction
+from exomir.io._text import DELIMITERS, MISSING_TOKENS, Rows, check_unique, read_rows
+
+MEASURE_CHOICES = ("auto", "counts", "cq", "log", "linear")
+ROWS = "miRNAs as rows"
+COLUMNS = "miRNAs as columns"
+
+# Cell texts that say "the instrument saw nothing", as opposed to a cell left blank.
+_NONDETECT_WORDS = frozenset(
+    {"undetermined", "undet", "undet.", "no ct", "noct", "no cq", "nocq", "no amp", "no amplification", "not detected", "nd", "n.d."}
+)
+# Corner cells that name the row labels as miRNAs (or probes) rather than samples.
+_FEATURE_CORNERS = frozenset(
+    {"mirna", "mirnas", "mirna_id", "mirna id", "mir", "id_ref", "precursor", "mature", "name", "gene", "genes",
+     "feature", "features", "probe", "probe_id", "probeset", "target", "targets", "assay", "detector", "mimat", "accession"}
+)
+_SAMPLE_CORNERS = frozenset({"sample", "samples", "sample_id", "sample id", "sampleid", "patient", "patient_id", "barcode"})
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+(?:[eE][+-]?\d+)?$")
+_DECIMAL_POINT = re.compile(r"^[+-]?\d*\.\d+(?:[eE][+-]?\d+)?$")
+
+
+@dataclass
+class ExpressionTable:
+    """A samples × miRNAs table of raw values and what the reader decided about it."""
+
+    values: pd.DataFrame
+    measure: str
+    orientation: str
+    path: Path
+    orientation_reason: str = ""
+    measure_reason: str = ""
+    excluded: list[dict[str, str]] = field(default_factory=list)
+    nondetects: int = 0
+    missing: int = 0
+    delimiter: str | None = None
+    notes: list[str] = field(default_factory=list)
+    feature_annotations: pd.DataFrame | None = None
+    sample_annotations: pd.DataFrame | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def samples(self) -> list[str]:
+        return list(self.values.index)
+
+    @property
+    def mirnas(self) -> list[str]:
+        return list(self.values.columns)
+
+    def source(self) -> dict[str, Any]:
+        """Provenance for ``uns["exomir"]["source"]`` (plain strings and numbers only)."""
+        info: dict[str, Any] = {
+            "expression": str(self.path),
+            "orientation": self.orientation,
+            "orientation_reason": self.orientation_reason,
+            "measure": self.measure,
+            "measure_reason": self.measure_reason,
+            "n_samples": int(self.values.shape[0]),
+            "n_mirnas": int(self.values.shape[1]),
+            "nondetects": int(self.nondetects),
+            "missing_values": int(self.missing),
+            "notes": list(self.notes),
+        }
+        if self.delimiter is not None:
+            info["delimiter"] = DELIMITERS.get(self.delimiter, self.delimiter)
+        for key, value in self.extra.items():
+            if isinstance(value, (str, int, float, bool)):
+                info[key] = value
+        return info
+
+    def report(self) -> str:
+        """A few lines saying what was read and decided."""
+        n_s, n_m = self.values.shape
+        lines = [
+            f"{self.path}: {n_s} samples × {n_m} miRNAs ({self.orientation}: {self.orientation_reason})",
+            f"measure {self.measure}: {self.measure_reason}",
+        ]
+        if self.nondetects:
+            lines.append(f"{self.nondetects} non-detects kept as NaN")
+        if self.missing:
+            lines.append(f"{self.missing} missing values kept as NaN")
+        lines.extend(self.notes)
+        lines.extend(f"excluded {e['what']} {e['item']}: {e['reason']}" for e in self.excluded)
+        return "\n".join(lines)
+
+
+def read_expression(
+    path: str | Path,
+    *,
+    measure: str = "auto",
+    orientation: str = "auto",
+    delimiter: str | None = None,
+) -> ExpressionTable:
+    """Read an expression table (counts, Cq or log values) into samples × miRNAs.
+
+    ``orientation`` is ``auto``, ``rows`` (miRNAs are rows) or ``columns``. qPCR instrument
+    exports and GEO series matrices are recognized and handed to their own readers.
+    """
+    path = Path(path)
+    if measure not in MEASURE_CHOICES:
+        raise InputError(f"unknown measure {measure!r}", expected=" / ".join(MEASURE_CHOICES))
+    if orientation not in ("auto", "rows", "columns"):
+        raise InputError(f"unknown orientation {orientation!r}", expected="auto / rows / columns")
+    if not path.exists():
+        raise InputError("file not found", path=path)
+    qpcr = _qpcr_module()
+    if qpcr is not None and _is_instrument_export(qpcr, path):
+        return _from_qpcr(qpcr, path, measure)
+    from exomir.io.geo import is_series_matrix, read_geo_series_matrix
+
+    if is_series_matrix(path):
+        return read_geo_series_matrix(path, measure=measure).expression
+    rows = read_rows(path, delimiter=delimiter, what="expression table")
+    return table_from_rows(rows, measure=measure, orientation=orientation)
+
+
+def table_from_rows(rows: Rows, *, measure: str = "auto", orientation: str = "auto") -> ExpressionTable:
+    """Build an ExpressionTable from parsed rows whose first column holds labels."""
+    path = rows.path
+    if not rows.rows:
+        raise InputError("the table has a header but no data rows", path=path, line=rows.header_line)
+    row_labels = [fields[0] for fields in rows.rows]
+    col_labels = rows.header[1:]
+    notes: list[str] = []
+    excluded: list[dict[str, str]] = []
+
+    # Columns with neither a name nor a value are left by spreadsheets: drop them, reported.
+    strings = np.array([fields[1:] for fields in rows.rows], dtype=object)
+    keep = np.ones(len(col_labels), dtype=bool)
+    for j, label in enumerate(col_labels):
+        if not label and all(not str(cell).strip() for cell in strings[:, j]):
+            keep[j] = False
+            excluded.append({"what": "column", "item": f"column {j + 2}", "reason": "no header and no values"})
+    if not keep.all():
+        strings = strings[:, keep]
+        col_labels = [label for label, k in zip(col_labels, keep) if k]
+    column_numbers = [j + 2 for j, k in enumerate(keep) if k]  # 1-based, after the label column
+
+    if orientation == "auto":
+        orient, orient_reason = detect_orientation(row_labels, col_labels, corner=rows.header[0])
+    else:
+        orient = ROWS if orientation == "rows" else COLUMNS
+        orient_reason = "given"
+
+    strings, decimal_note = _decimal_commas(strings, rows.delimiter)
+    if decimal_note:
+        notes.append(decimal_note)
+
+    # Columns of text only (accession, sequence, group…) are annotations, not measurements.
+    annotations: dict[str, list[str]] = {}
+    lower = np.vectorize(lambda s: s.strip().lower(), otypes=[object])(strings) if strings.size else strings
+    missing_mask = np.isin(lower, list(MISSING_TOKENS)) if strings.size else np.zeros(strings.shape, bool)
+    numbers, parsed = _parse_numbers(strings, missing_mask)
+    text_columns = [
+        j for j in range(strings.shape[1]) if (~parsed[:, j] & ~missing_mask[:, j]).all() and (~missing_mask[:, j]).any()
+    ]
+    if text_columns and len(text_columns) < strings.shape[1]:
+        for j in text_columns:
+            annotations[col_labels[j]] = [str(s) for s in strings[:, j]]
+            what = "miRNA annotation" if orient == ROWS else "sample annotation"
+            excluded.append(
+                {"what": "column", "item": col_labels[j], "reason": f"text only: kept as {what}, not as values"}
+            )
+        value_idx = [j for j in range(strings.shape[1]) if j not in set(text_columns)]
+        strings, missing_mask, numbers, parsed = (
+            strings[:, value_idx], missing_mask[:, value_idx], numbers[:, value_idx], parsed[:, value_idx]
+        )
+        lower = lower[:, value_idx]
+        col_labels = [col_labels[j] for j in value_idx]
+        column_numbers = [column_numbers[j] for j in value_idx]
+        if orientation == "auto":
+            orient, orient_reason = detect_orientation(row_labels, col_labels, corner=rows.header[0])
+
+    bad = ~parsed & ~missing_mask
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        total = int(bad.sum())
+        others = sorted({rows.lines[k] for k in np.argwhere(bad)[:, 0]} - {rows.lines[i]})[:5]
+        more = f"; {total} such cells in all" + (f", also on lines {', '.join(map(str, others))}" if others else "")
+        raise InputError(
+            f"non-numeric value {strings[i, j]!r} in {row_labels[i]!r}{more}",
+            path=path,
+            line=rows.lines[i],
+            column=col_labels[j] or column_numbers[j],
+            expected="a number, or Undetermined / No Ct / NA / blank for no value",
+        )
+    if numbers.size == 0:
+        raise InputError("the table has no value columns, only labels", path=path, line=rows.header_line)
+
+    nondetect_words = int(np.isin(lower, list(_NONDETECT_WORDS)).sum()) if strings.size else 0
+    n_missing = int(missing_mask.sum())
+
+    # Labels: none empty, none duplicated.
+    feature_what, sample_what = "miRNA name", "sample ID"
+    row_what = feature_what if orient == ROWS else sample_what
+    col_what = sample_what if orient == ROWS else feature_what
+    for label, line in zip(row_labels, rows.lines):
+        if not label:
+            raise InputError(f"empty {row_what} in the first column", path=path, line=line, expected=f"a {row_what}")
+    for label, number in zip(col_labels, column_numbers):
+        if not label:
+            raise InputError(
+                f"empty {col_what} in the header", path=path, line=rows.header_line, column=number, expected=f"a {col_what}"
+            )
+    check_unique(row_labels, rows.lines, path=path, what=row_what)
+    check_unique(col_labels, column_numbers, path=path, what=col_what, place="column")
+
+    frame = pd.DataFrame(numbers, index=row_labels, columns=col_labels)
+    feature_annotations = sample_annotations = None
+    if annotations:
+        ann = pd.DataFrame(annotations, index=row_labels)
+        if orient == ROWS:
+            feature_annotations = ann
+        else:
+            sample_annotations = ann
+    # Summary lines that counting tools append (HTSeq: __no_feature, __ambiguous…) are not miRNAs.
+    if orient == ROWS:
+        summary = [label for label in frame.index if label.startswith("__")]
+        for label in summary:
+            excluded.append({"what": "miRNA", "item": label, "reason": "counting-tool summary line, not a miRNA"})
+        frame = frame.drop(index=summary)
+        frame = frame.T
+    if frame.shape[0] == 0 or frame.shape[1] == 0:
+        raise InputError("no samples or no miRNAs left in the table", path=path)
+
+    value_measure, measure_reason, frame = decide_measure(frame, measure, nondetect_words=nondetect_words, path=path, locate=_locator(rows, row_labels, col_labels, orient))
+    table = ExpressionTable(
+        values=frame,
+        measure=value_measure,
+        orientation=orient,
+        path=path,
+        orientation_reason=orient_reason,
+        measure_reason=measure_reason,
+        excluded=excluded,
+        nondetects=n_missing if value_measure == "cq" else 0,
+        missing=0 if value_measure == "cq" else n_missing,
+        delimiter=rows.delimiter,
+        notes=notes,
+        feature_annotations=feature_annotations,
+        sample_annotations=sample_annotations,
+    )
+    if table.values.isna().all().all():
+        raise InputError("every cell of the table is empty or a non-detect", path=path, expected="some measured values")
+    return table
+
+
+def detect_orientation(row_labels: list[str], col_labels: list[str], *, corner: str = "") -> tuple[str, str]:
+    """Decide which side of a table holds the miRNAs, with the reason in words."""
+    in_rows = mirna_fraction(row_labels)
+    in_cols = mirna_fraction(col_labels)
+    if max(in_rows, in_cols) >= 0.3 and abs(in_rows - in_cols) >= 0.2:
+        if in_rows > in_cols:
+            return ROWS, f"{in_rows:.0%} of row labels and {in_cols:.0%} of column labels look like miRNA names"
+        return COLUMNS, f"{in_cols:.0%} of column labels and {in_rows:.0%} of row labels look like miRNA names"
+    key = corner.strip().lower()
+    if key in _FEATURE_CORNERS:
+        return ROWS, f"the corner cell {corner!r} names the row labels"
+    if key in _SAMPLE_CORNERS:
+        return COLUMNS, f"the corner cell {corner!r} names the row labels as samples"
+    if len(row_labels) >= len(col_labels):
+        return ROWS, (
+            f"labels do not tell; by shape: {len(row_labels)} rows ≥ {len(col_labels)} columns "
+            "(studies measure more miRNAs than samples)"
+        )
+    return COLUMNS, (
+        f"labels do not tell; by shape: {len(col_labels)} columns > {len(row_labels)} rows "
+        "(studies measure more miRNAs than samples)"
+    )
+
+
+def decide_measure(
+    frame: pd.DataFrame,
+    measure: str,
+    *,
+    nondetect_words: int = 0,
+    path: Path | None = None,
+    locate=None,
+) -> tuple[str, str, pd.DataFrame]:
+    """Return (measure, reason, values) for a samples × miRNAs frame; may round or log-transform."""
+    values = frame.to_numpy(dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        raise InputError("the table holds no measured values", path=path)
+    lo, hi, median = float(finite.min()), float(finite.max()), float(np.median(finite))
+    whole = np.isclose(finite, np.round(finite), rtol=0, atol=1e-9)
+    whole_share = float(whole.mean())
+    negative = lo < 0
+    span = f"values {lo:g} to {hi:g}, median {median:g}"
+
+    if measure == "auto":
+        if nondetect_words and 0 <= lo and hi <= 50:
+            measure, reason = "cq", f"{nondetect_words} cells say Undetermined/No Ct and {span}: Cq values"
+        elif not negative and whole_share >= 0.9 and (hi > 50 or (finite == 0).any()):
+            measure, reason = "counts", f"non-negative, {whole_share:.0%} whole numbers, {span}: read counts"
+        elif 5 <= lo and hi <= 50 and 12 <= median <= 40:
+            measure, reason = "cq", f"{span}, within the qPCR cycle range: Cq values"
+        elif not negative and hi > 100:
+            measure, reason = "linear", f"non-negative with decimals, {span}: a linear scale (RPM, CPM or intensity)"
+        else:
+            measure, reason = "log", f"{span}" + (", with negatives" if negative else "") + ": log-scale values"
+        reason = "detected: " + reason
+    else:
+        reason = f"given ({span})"
+
+    out = frame.astype(np.float64)
+    if measure == "counts":
+        if negative:
+            _raise_at(frame, lambda v: v < 0, "negative read count", "counts ≥ 0", path, locate)
+        if whole_share < 1:
+            n_round = int((~whole).sum())
+            out = frame.round(0)
+            reason += f"; {n_round} values that were not whole numbers rounded to the nearest count"
+    elif measure == "cq":
+        if negative:
+            _raise_at(frame, lambda v: v < 0, "negative Cq value", "Cq values ≥ 0", path, locate)
+    elif measure == "linear":
+        if negative:
+            _raise_at(frame, lambda v: v < 0, "negative value on a linear scale", "values ≥ 0", path, locate)
+        out = np.log2(frame.astype(np.float64) + 1.0)
+        measure = "log"
+        reason += "; stored as log2(x + 1)"
+    return measure, reason, out
+
+
+def _locator(rows: Rows, row_labels: list[str], col_labels: list[str], orient: str):
+    """Map (sample, miRNA) back to (line, column) of the file for error messages."""
+    line_of = dict(zip(row_labels, rows.lines))
+
+    def locate(sample: str, mirna: str) -> tuple[int | None, str]:
+        if orient == ROWS:
+            return line_of.get(mirna), sample
+        return line_of.get(sample), mirna
+
+    return locate
+
+
+def _raise_at(frame: pd.DataFrame, test, problem: str, expected: str, path, locate) -> None:
+    values = frame.to_numpy(dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        hits = np.argwhere(test(values))
+    i, j = hits[0]
+    sample, mirna = str(frame.index[i]), str(frame.columns[j])
+    line, column = (locate(sample, mirna) if locate else (None, mirna))
+    raise InputError(
+        f"{problem} {values[i, j]:g} for sample {sample!r}, miRNA {mirna!r} ({len(hits)} such values)",
+        path=path,
+        line=line,
+        column=column,
+        expected=expected,
+    )
+
+
+def _parse_numbers(strings: np.ndarray, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Parse cells to floats; return (numbers with NaN for missing, mask of cells that parsed)."""
+    if strings.size == 0:
+        return np.zeros(strings.shape), np.zeros(strings.shape, bool)
+    cleaned = np.where(missing, "nan", strings)
+    try:
+        numbers = cleaned.astype(np.float64)  # fast path: a clean table
+        parsed = np.isfinite(numbers) | missing
+        return np.where(missing, np.nan, numbers), parsed
+    except ValueError:
+        pass
+    frame = pd.DataFrame(cleaned)
+    numbers = frame.apply(lambda col: pd.to_numeric(col, errors="coerce")).to_numpy(dtype=np.float64)
+    parsed = np.isfinite(numbers) | missing
+    return np.where(missing, np.nan, numbers), parsed
+
+
+def _decimal_commas(strings: np.ndarray, delimiter: str) -> tuple[np.ndarray, str]:
+    """Read ``1,5`` as 1.5 in semicolon- or tab-separated tables that use decimal commas."""
+    if delimiter == "," or strings.size == 0:
+        return strings, ""
+    flat = [str(s) for s in strings.ravel()]
+    n_comma = sum(bool(_DECIMAL_COMMA.match(s)) for s in flat)
+    if not n_comma or any(_DECIMAL_POINT.match(s) for s in flat):
+        return strings, ""
+    converted = np.array([s.replace(",", ".") if _DECIMAL_COMMA.match(s) else s for s in flat], dtype=object)
+    return converted.reshape(strings.shape), f"{n_comma} numbers written with a decimal comma read as decimals"
+
+
+def _qpcr_module():
+    try:
+        from exomir.io import qpcr  # written by the qPCR room; optional until it exists
+    except ImportError:
+        return None
+    if not hasattr(qpcr, "is_instrument_export") or not hasattr(qpcr, "read_qpcr"):
+        return None
+    return qpcr
+
+
+def _is_instrument_export(qpcr, path: Path) -> bool:
+    try:
+        return bool(qpcr.is_instrument_export(path))
+    except InputError:
+        raise
+    except Exception:  # a detector that trips over an ordinary table should not block reading it
+        return False
+
+
+def _from_qpcr(qpcr, path: Path, measure: str) -> ExpressionTable:
+    """An instrument export read by the qPCR room's reader (replicates merged)."""
+    if measure not in ("auto", "cq"):
+        raise InputError(f"a qPCR instrument export holds Cq values, not {measure}", path=path, expected="measure cq or auto")
+    data = qpcr.read_qpcr(path)
+    cq = data.cq.copy()
+    cq.index = cq.index.astype(str)
+    cq.columns = cq.columns.astype(str)
+    excluded = []
+    raw = getattr(data, "excluded", None)
+    if isinstance(raw, pd.DataFrame):
+        raw = raw.to_dict("records")
+    for item in raw or []:
+        if isinstance(item, dict):
+            excluded.append(
+                {
+                    "what": str(item.get("what", item.get("kind", "well"))),
+                    "item": str(item.get("item", item.get("well", item.get("sample", "")))),
+                    "reason": str(item.get("reason", "")),
+                }
+            )
+        else:
+            excluded.append({"what": "record", "item": str(item), "reason": "excluded by the qPCR reader"})
+    table = ExpressionTable(
+        values=cq.astype(np.float64),
+        measure="cq",
+        orientation="instrument export (one row per well)",
+        path=path,
+        orientation_reason="recognized as a qPCR instrument export; replicate wells merged",
+        measure_reason="qPCR instrument export: Cq values",
+        excluded=excluded,
+        nondetects=int(cq.isna().to_numpy().sum()),
+    )
+    replicates = getattr(data, "replicates", None)
+    if isinstance(replicates, pd.DataFrame):
+        table.extra["replicates"] = replicates
+    for key in ("instrument", "format"):
+        value = getattr(data, key, None)
+        if isinstance(value, str):
+            table.extra[f"qpcr_{key}"] = value
+    return table
