@@ -1,0 +1,150 @@
+"""The miRNA reference a library is matched against: mature sequences, hairpins, mature arms.
+
+Built from the identity layer's miRBase tables (``MirBase.mature``, ``.hairpin``, ``.products``),
+in the DNA alphabet. Each mature product is located inside its hairpin(s) (the precursor map
+says which hairpins, ``str.find`` says where), and every hairpin k-mer is indexed so that an
+insert can be placed on the hairpins without an external aligner.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from exomir.errors import ReferenceDataError
+
+SEED_K = 8  # hairpin k-mer length for placing inserts
+
+
+@dataclass(frozen=True)
+class Arm:
+    """A mature product inside a hairpin (0-based, end exclusive)."""
+
+    hairpin: str
+    name: str
+    mimat: str
+    start: int
+    end: int
+
+
+@dataclass
+class MirnaReference:
+    """Mature and hairpin sequences (DNA alphabet) with the positions of matures in hairpins."""
+
+    mature: dict[str, str]  # canonical mature name -> sequence
+    mimat: dict[str, str]  # canonical mature name -> MIMAT accession
+    hairpins: dict[str, str]  # hairpin name -> sequence
+    arms: dict[str, list[Arm]]  # hairpin name -> mature products in it, by position
+    release: str = ""
+    by_sequence: dict[str, tuple[str, ...]] = field(init=False)
+    kmers: dict[str, list[tuple[str, int]]] = field(init=False)
+    fingerprint: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        by_seq: dict[str, list[str]] = defaultdict(list)
+        for name, seq in sorted(self.mature.items()):
+            by_seq[seq].append(name)
+        self.by_sequence = {s: tuple(v) for s, v in by_seq.items()}
+        kmers: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        for hp, seq in sorted(self.hairpins.items()):
+            for i in range(len(seq) - SEED_K + 1):
+                kmers[seq[i:i + SEED_K]].append((hp, i))
+        self.kmers = dict(kmers)
+        digest = hashlib.sha256()
+        for name in sorted(self.mature):
+            digest.update(f"{name}\t{self.mature[name]}\n".encode())
+        for name in sorted(self.hairpins):
+            digest.update(f"{name}\t{self.hairpins[name]}\n".encode())
+        self.fingerprint = digest.hexdigest()[:16]
+
+    @classmethod
+    def from_tables(
+        cls, mature: pd.DataFrame, hairpin: pd.DataFrame, products: pd.DataFrame, release: str = ""
+    ) -> MirnaReference:
+        """From frames with the identity contract's columns (mature: mimat, name, sequence; hairpin:
+        mi, name, sequence; products: mi, precursor, mimat, mature)."""
+
+        def dna(s: str) -> str:
+            return str(s).upper().replace("U", "T")
+
+        mature_seq = {str(r.name): dna(r.sequence) for r in mature.itertuples(index=False)}
+        mimat = {str(r.name): str(r.mimat) for r in mature.itertuples(index=False)}
+        name_of_mimat = {str(r.mimat): str(r.name) for r in mature.itertuples(index=False)}
+        hairpins = {str(r.name): dna(r.sequence) for r in hairpin.itertuples(index=False)}
+        arms: dict[str, list[Arm]] = defaultdict(list)
+        pairs = set()
+        for r in products.itertuples(index=False):
+            name = name_of_mimat.get(str(r.mimat), str(r.mature))
+            if name in mature_seq and str(r.precursor) in hairpins:
+                pairs.add((str(r.precursor), name))
+        for hp, name in sorted(pairs):
+            start = hairpins[hp].find(mature_seq[name])
+            if start >= 0:
+                arms[hp].append(Arm(hp, name, mimat[name], start, start + len(mature_seq[name])))
+        for hp in arms:
+            arms[hp].sort(key=lambda a: a.start)
+        return cls(mature_seq, mimat, hairpins, dict(arms), release=release)
+
+
+def _read_fasta(path: Path) -> list[tuple[str, str, str]]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    records: list[tuple[str, str, str]] = []
+    name = acc = ""
+    parts: list[str] = []
+    with opener(path, "rt") as handle:
+        for line in handle:
+            line = line.strip()
+            if line.startswith(">"):
+                if name:
+                    records.append((name, acc, "".join(parts)))
+                fields = line[1:].split()
+                name, acc, parts = fields[0], (fields[1] if len(fields) > 1 else ""), []
+            elif line:
+                parts.append(line)
+    if name:
+        records.append((name, acc, "".join(parts)))
+    return records
+
+
+def _tables_from_folder(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Read a miRBase folder (hsa_mature.fa, hsa_hairpin.fa, mature_precursor_map.tsv.gz)."""
+    needed = [folder / "hsa_mature.fa", folder / "hsa_hairpin.fa", folder / "mature_precursor_map.tsv.gz"]
+    missing = [str(p) for p in needed if not p.exists()]
+    if missing:
+        raise ReferenceDataError(f"miRBase files missing: {', '.join(missing)}")
+    mature = pd.DataFrame(_read_fasta(needed[0]), columns=["name", "mimat", "sequence"])
+    hairpin = pd.DataFrame(_read_fasta(needed[1]), columns=["name", "mi", "sequence"])
+    pmap = pd.read_csv(needed[2], sep="\t", dtype=str)
+    pmap = pmap[pmap["species"] == "hsa"]
+    products = pd.DataFrame({
+        "mi": pmap["precursor_acc"], "precursor": pmap["precursor_name"],
+        "mimat": pmap["mature_acc"], "mature": pmap["mature_name"],
+    })
+    return mature, hairpin, products
+
+
+@functools.lru_cache(maxsize=4)
+def load_reference(source: str | None = None) -> MirnaReference:
+    """The human miRNA reference of the miRBase release given by ``source`` (folder), else the
+    identity layer's default (``EXOMIR_MIRBASE`` or download). Cached per process."""
+    try:
+        from exomir.identity import load_mirbase  # the identity layer owns miRBase loading
+    except ImportError:
+        load_mirbase = None
+    if load_mirbase is not None:
+        mb = load_mirbase(source)
+        return MirnaReference.from_tables(mb.mature, mb.hairpin, mb.products, release=str(getattr(mb, "release", "")))
+    # identity layer unavailable: read the same files it would read
+    import os
+
+    folder = Path(source or os.environ.get("EXOMIR_MIRBASE", ""))
+    if not str(folder) or not folder.is_dir():
+        raise ReferenceDataError("no miRBase folder given (use --mirbase DIR or set EXOMIR_MIRBASE)")
+    mature, hairpin, products = _tables_from_folder(folder)
+    return MirnaReference.from_tables(mature, hairpin, products, release=folder.name)

@@ -1,0 +1,239 @@
+"""One sample, FASTQ to counts: collapse, trim, filter, deduplicate UMIs, assign.
+
+The order is what makes it fast: identical reads are collapsed first (chunk by chunk), so the
+adapter is searched once per distinct read and an insert is placed on the hairpins once per
+distinct insert, whatever the depth.
+
+Read bookkeeping (every read lands in exactly one of these; ``reads_in`` is their sum):
+``no_adapter`` (no adapter found: 3′ end not reached), ``adapter_dimer`` (nothing before the
+adapter), ``too_short`` / ``too_long`` (insert outside the length limits, after 4N trimming),
+``reads_kept``. With UMIs, kept reads collapse to molecules (distinct insert + UMI);
+``umi_duplicates`` = kept reads − molecules, and the assigned figures are molecules.
+``assigned_mirna`` + ``assigned_hairpin`` + ``unassigned`` = molecules (= kept reads without
+UMIs); ``fraction_assigned`` = ``assigned_mirna`` / that total.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from exomir.atomic import atomic_open
+from exomir.quant.adapters import KITS, AdapterChoice, AdapterTrimmer, detect_adapter
+from exomir.quant.fastq import CHUNK_READS, collapse_chunks, sample_name
+from exomir.quant.isomir import Assignment, assign
+from exomir.quant.reference import MirnaReference
+
+RESULT_VERSION = 1
+_DETECT_DISTINCT = 20_000  # distinct reads of the first chunk used to detect the adapter
+_CACHE_LIMIT = 2_000_000  # distinct reads whose trimming outcome is remembered across chunks
+
+
+@dataclass(frozen=True)
+class QuantOptions:
+    """How reads become inserts. ``adapter``: a sequence, ``"auto"`` or ``"none"`` (already trimmed);
+    ``umi``: None = use UMIs when the detected kit has them."""
+
+    adapter: str = "auto"
+    umi: bool | None = None
+    umi_length: int = 12
+    trim_4n: bool = False
+    min_length: int = 16
+    max_length: int = 30
+    max_error_rate: float = 0.1
+    min_overlap: int = 3
+
+    def key(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+
+@dataclass
+class SampleResult:
+    """Counts and QC of one sample (counts may be fractional: see the multi-mapping rule)."""
+
+    sample: str
+    path: str
+    qc: dict
+    mirna_counts: dict[str, float] = field(default_factory=dict)
+    hairpin_counts: dict[str, float] = field(default_factory=dict)
+    inserts: dict[str, float] = field(default_factory=dict)  # assigned inserts -> reads/molecules
+
+    def save(self, path: str | Path, fingerprint: dict) -> None:
+        payload = {"version": RESULT_VERSION, "fingerprint": fingerprint, **asdict(self)}
+        with atomic_open(path, "wb") as handle, gzip.GzipFile(fileobj=handle, mode="wb", mtime=0) as gz:
+            gz.write(json.dumps(payload, sort_keys=True).encode())
+
+    @classmethod
+    def load(cls, path: str | Path, fingerprint: dict) -> SampleResult | None:
+        """A saved result, or None when absent, unreadable or made with other inputs/options."""
+        try:
+            with gzip.open(path, "rt", encoding="utf-8") as handle:
+                payload = json.load(handle)
+        except (OSError, EOFError, ValueError):
+            return None
+        if payload.get("version") != RESULT_VERSION or payload.get("fingerprint") != fingerprint:
+            return None
+        return cls(payload["sample"], payload["path"], payload["qc"], payload["mirna_counts"],
+                   payload["hairpin_counts"], payload["inserts"])
+
+
+def _choose_adapter(options: QuantOptions, first_chunk: Counter[str]) -> AdapterChoice:
+    given = options.adapter.strip()
+    if given.lower() == "none":
+        return AdapterChoice("", "none")
+    if given.lower() != "auto":
+        seq = given.upper().replace("U", "T")
+        kit = next((k for k in KITS if k.adapter == seq), None)
+        return AdapterChoice(seq, "given", kit=kit.name if kit else "", umi_length=kit.umi_length if kit else 0)
+    sample: Counter[str] = Counter()
+    for seq, n in first_chunk.items():  # first-seen order: a sample of the library's start
+        sample[seq] = n
+        if len(sample) >= _DETECT_DISTINCT:
+            break
+    return detect_adapter(sample)
+
+
+def quantify_reads(
+    chunks, reference: MirnaReference, options: QuantOptions = QuantOptions(), *, sample: str = "sample",
+    path: str = "",
+) -> SampleResult:
+    """Quantify collapsed read chunks (Counters of raw read sequences) against ``reference``."""
+    qc = Counter()
+    reads_per_insert: Counter[str] = Counter()
+    molecules: dict[str, set[str]] = defaultdict(set)
+    umi_missing: Counter[str] = Counter()
+    cache: dict[str, tuple[int, str, str]] = {}
+    trimmer = choice = None
+    use_umi = False
+    lo, hi, four_n = options.min_length, options.max_length, options.trim_4n
+    # outcome codes
+    NO_ADAPTER, DIMER, SHORT, LONG, KEPT = range(5)
+    names = ("no_adapter", "adapter_dimer", "too_short", "too_long", "reads_kept")
+    for chunk in chunks:
+        if choice is None:
+            choice = _choose_adapter(options, chunk)
+            trimmer = AdapterTrimmer(choice.sequence, options.max_error_rate, options.min_overlap)
+            use_umi = options.umi if options.umi is not None else choice.umi_length > 0
+            umi_len = options.umi_length if options.umi is not None else (choice.umi_length or options.umi_length)
+        tally = [0, 0, 0, 0, 0]
+        for raw, n in chunk.items():
+            outcome = cache.get(raw)
+            if outcome is None:
+                if choice.sequence:
+                    cut = trimmer.trim(raw)
+                    if cut is None:
+                        outcome = (NO_ADAPTER, "", "")
+                    else:
+                        insert, after = cut
+                        outcome = _classify(insert, after, lo, hi, four_n, use_umi, umi_len)
+                else:  # already trimmed input
+                    outcome = _classify(raw, "", lo, hi, four_n, False, 0)
+                if n > 1 and len(cache) < _CACHE_LIMIT:
+                    cache[raw] = outcome
+            code = outcome[0]
+            tally[code] += n
+            if code == KEPT:
+                insert = outcome[1]
+                reads_per_insert[insert] += n
+                if use_umi:
+                    if outcome[2]:
+                        molecules[insert].add(outcome[2])
+                    else:
+                        umi_missing[insert] += n
+        for name, value in zip(names, tally):
+            qc[name] += value
+    if choice is None:
+        choice = AdapterChoice("", "none")
+    if use_umi:
+        counts = {ins: len(molecules.get(ins, ())) + umi_missing[ins] for ins in reads_per_insert}
+    else:
+        counts = dict(reads_per_insert)
+    del cache
+    return _assign_counts(counts, reference, qc, choice, use_umi, umi_missing, sample=sample, path=path)
+
+
+def _classify(insert: str, after: str, lo: int, hi: int, four_n: bool, use_umi: bool, umi_len: int):
+    if not insert:
+        return (1, "", "")
+    if four_n:
+        insert = insert[4:-4] if len(insert) > 8 else ""
+    length = len(insert)
+    if length < lo:
+        return (2, "", "")
+    if length > hi:
+        return (3, "", "")
+    umi = after[:umi_len] if use_umi and len(after) >= umi_len else ""
+    return (4, insert, umi)
+
+
+def _assign_counts(counts, reference, qc, choice, use_umi, umi_missing, *, sample, path) -> SampleResult:
+    mirna: defaultdict[str, float] = defaultdict(float)
+    hairpin: defaultdict[str, float] = defaultdict(float)
+    kept_inserts: dict[str, float] = {}
+    assigned_mirna = assigned_hairpin = unassigned = isomir = 0.0
+    for insert, n in counts.items():
+        asg: Assignment = assign(insert, reference)
+        if asg.mirnas:
+            share = n / len(asg.mirnas)
+            for name in asg.mirnas:
+                mirna[name] += share
+            assigned_mirna += n
+            if asg.is_isomir:
+                isomir += n
+            kept_inserts[insert] = n
+        elif asg.hits:
+            hps = asg.hairpins
+            for hp in hps:
+                hairpin[hp] += n / len(hps)
+            assigned_hairpin += n
+            kept_inserts[insert] = n
+        else:
+            unassigned += n
+    molecules_total = assigned_mirna + assigned_hairpin + unassigned
+    top = sorted(mirna.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+    reads_in = sum(qc[k] for k in ("no_adapter", "adapter_dimer", "too_short", "too_long", "reads_kept"))
+    result_qc = {
+        "sample": sample,
+        "file": path,
+        "status": "ok",
+        "error": "",
+        "reads_in": reads_in,
+        "adapter": choice.sequence,
+        "adapter_source": choice.kit or choice.source,
+        "no_adapter": qc["no_adapter"],
+        "adapter_dimer": qc["adapter_dimer"],
+        "too_short": qc["too_short"],
+        "too_long": qc["too_long"],
+        "reads_kept": qc["reads_kept"],
+        "umi": bool(use_umi),
+        "umi_duplicates": int(qc["reads_kept"] - molecules_total) if use_umi else 0,
+        "umi_missing": int(sum(umi_missing.values())) if use_umi else 0,
+        "molecules": int(molecules_total),
+        "assigned_mirna": int(assigned_mirna),
+        "assigned_hairpin": int(assigned_hairpin),
+        "unassigned": int(unassigned),
+        "fraction_assigned": round(assigned_mirna / molecules_total, 6) if molecules_total else 0.0,
+        "isomir_fraction": round(isomir / assigned_mirna, 6) if assigned_mirna else 0.0,
+        "distinct_inserts": len(counts),
+        "mirnas_detected": sum(1 for v in mirna.values() if v > 0),
+        "top_mirnas": ";".join(f"{k}:{_num(v)}" for k, v in top),
+    }
+    return SampleResult(sample, path, result_qc, dict(sorted(mirna.items())), dict(sorted(hairpin.items())),
+                        dict(sorted(kept_inserts.items())))
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.2f}"
+
+
+def quantify_file(
+    path: str | Path, reference: MirnaReference, options: QuantOptions = QuantOptions(), *,
+    sample: str | None = None, chunk_reads: int = CHUNK_READS,
+) -> SampleResult:
+    """Quantify one FASTQ file (plain or gzip). Raises InputError for a bad file."""
+    path = Path(path)
+    return quantify_reads(collapse_chunks(path, chunk_reads), reference, options,
+                          sample=sample or sample_name(path), path=str(path))
