@@ -1,0 +1,301 @@
+"""Parse the many ways papers, instruments and databases write a microRNA name.
+
+:func:`parse_name` turns free text (``exo-miR-21``, ``hsa-miR-21-5p``, ``has-miR-155``,
+``MIMAT0000076``, ``miR-21*``, ``miR106b``, ``MIR92A1``...) into a :class:`ParsedName`, whose
+``key`` is the normalized lookup key used by the resolver. It never raises: text that is not a
+miRNA name comes back with ``status`` ``"empty"`` or ``"unparsed"``.
+
+Case rule (miRBase convention): ``miR`` is a mature product, lower-case ``mir`` a precursor
+(hairpin), ``MIR`` followed directly by the number (``MIR21``, the HGNC gene symbol) a precursor.
+A name whose letters are all upper or whose family token has mixed case (``MIR-21-5P``,
+``Mir-21``) carries no case information. An arm (``-5p``/``-3p``) or a star always makes the name
+mature, whatever its case. ``let-7`` names carry no case information either.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+#: Species code typos seen in public data (GEO's ``has-miR-155``).
+SPECIES_TYPOS = {"has": "hsa"}
+DEFAULT_SPECIES = "hsa"
+
+_TRANSLATE = str.maketrans(
+    {
+        "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-",
+        "\u00ad": "", "\u200b": "", "\ufeff": "", "\u2032": "'", "\u2019": "'", "\uff0a": "*",
+        "\u2217": "*",
+    }
+)
+_SPACED_PUNCT = re.compile(r"\s*([-/*])\s*")
+_ACCESSION = re.compile(r"(MIMAT|MI)[\s_-]*(\d{5,7})(?:\.\d+)?", re.IGNORECASE)
+# species code, then optional exo/exosomal, then the family token
+_HEAD = re.compile(
+    r"(?:(?!exo)(?P<species>[a-z]{3,4})[-_\s]+)?"
+    r"(?P<exo>exo(?:somal)?[-_\s]*)?"
+    r"(?P<token>micro[-_\s]?rna|mirna|mir(?:[-_\s]?let)?|let|lin)",
+    re.IGNORECASE,
+)
+_BODY = re.compile(
+    r"[-_\s.]*(?P<number>\d+)(?P<letter>[a-z]*)"
+    r"(?:[-_.]?(?P<copy>\d+)(?![0-9]*[pP]))?"
+    r"(?:[-_.\s]?(?P<arm>[35])(?:p|'))?"
+    r"\s*(?P<star>\*)?",
+    re.IGNORECASE,
+)
+_MAYBE_GROUP = re.compile(r"[/,;&+]|\sand\s", re.IGNORECASE)
+_GROUP_SPLIT = re.compile(r"\s*(?:[,;&+]|\band\b)\s*", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ParsedName:
+    """What the text says about a miRNA, before looking anything up.
+
+    ``status``: ``name`` (a parsed miRNA name), ``accession`` (MIMAT/MI), ``group`` (several
+    names, see ``members``), ``unparsed`` (not a regular name; ``key`` is then the cleaned text,
+    which still matches irregular miRBase names such as ``ebv-miR-BART1-5p``) or ``empty``.
+    ``kind``: ``mature``, ``precursor`` or ``None`` when the text does not say.
+    """
+
+    text: str
+    status: str
+    kind: str | None = None
+    species: str | None = None
+    family: str | None = None  # "miR", "let" or "lin"
+    number: str | None = None  # "21", "92a"
+    copy: str | None = None  # "2" of miR-92a-2-5p
+    arm: str | None = None  # "5p" or "3p"
+    star: bool = False
+    accession: str | None = None
+    members: tuple[str, ...] = field(default_factory=tuple)
+    key: str = ""
+    species_given: bool = False
+
+    @property
+    def canonical(self) -> str:
+        """The name written the miRBase way (``hsa-miR-92a-2-5p``, ``hsa-mir-21``), or the cleaned text."""
+        if self.status == "accession":
+            return self.accession or ""
+        if self.status == "group":
+            return "/".join(parse_name(m).canonical or m for m in self.members)
+        if self.status != "name":
+            return self.key if self.status == "unparsed" else ""
+        return _compose(self.species, self.family, self.number, self.copy, self.arm, self.star, self.kind)
+
+    @property
+    def base_key(self) -> str:
+        """Key without arm and star (``hsa-mir-21``): the arm-less form of a mature name."""
+        if self.status != "name":
+            return self.key
+        return _compose(self.species, self.family, self.number, self.copy, None, False, None).lower()
+
+    @property
+    def copyless_key(self) -> str:
+        """Key without the copy number (``hsa-mir-92a-5p`` for ``hsa-miR-92a-2-5p``)."""
+        if self.status != "name":
+            return self.key
+        return _compose(self.species, self.family, self.number, None, self.arm, self.star, None).lower()
+
+
+def _compose(species, family, number, copy, arm, star, kind) -> str:
+    token = family
+    if family == "miR" and kind == "precursor":
+        token = "mir"
+    parts = [species, token, number]
+    if copy:
+        parts.append(copy)
+    if arm:
+        parts.append(arm)
+    return "-".join(parts) + ("*" if star else "")
+
+
+def clean_text(text: object) -> str:
+    """Unicode-normalize, unify dashes and trim quotes and whitespace."""
+    if text is None:
+        return ""
+    if not isinstance(text, str):
+        if isinstance(text, float) and text != text:  # NaN from pandas
+            return ""
+        text = str(text)
+    text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
+    text = "".join(ch for ch in text if ch.isprintable() or ch.isspace())
+    text = _SPACED_PUNCT.sub(r"\1", text)
+    return text.strip().strip("\"'`").strip()
+
+
+def parse_name(text: object) -> ParsedName:
+    """Parse one miRNA name (or accession, or slashed group); never raises."""
+    try:
+        return _parse(clean_text(text))
+    except Exception:  # the parser must answer on any input; a bug here must not stop a reader
+        cleaned = str(text) if text is not None else ""
+        return ParsedName(text=cleaned, status="unparsed", key=" ".join(cleaned.lower().split()))
+
+
+def _parse(text: str) -> ParsedName:
+    if not text:
+        return ParsedName(text=text, status="empty")
+    acc = _ACCESSION.fullmatch(text)
+    if acc:
+        prefix = acc.group(1).upper()
+        accession = f"{prefix}{int(acc.group(2)):07d}"
+        kind = "mature" if prefix == "MIMAT" else "precursor"
+        return ParsedName(text=text, status="accession", kind=kind, accession=accession, key=accession.lower())
+    members = expand(text) if _MAYBE_GROUP.search(text) else []
+    if len(members) > 1:
+        return ParsedName(
+            text=text, status="group", members=tuple(members), key="/".join(m.lower() for m in members)
+        )
+    return _parse_single(text)
+
+
+def _parse_single(text: str) -> ParsedName:
+    loose = _loose_key(text)
+    head = _HEAD.match(text)
+    if not head:
+        return ParsedName(text=text, status="unparsed", key=loose)
+    species = (head.group("species") or "").lower() or None
+    if species:
+        species = SPECIES_TYPOS.get(species, species)
+    body = _BODY.fullmatch(text, head.end())
+    if not body:
+        return ParsedName(text=text, status="unparsed", key=loose)
+    token = head.group("token")
+    family = "miR"
+    low = token.lower().replace("-", "").replace("_", "").replace(" ", "")
+    if low.endswith("let"):
+        family = "let"
+    elif low == "lin":
+        family = "lin"
+    arm = f"{body.group('arm')}p" if body.group("arm") else None
+    star = bool(body.group("star"))
+    kind = _case_hint(text, token, head, family)
+    if arm or star:
+        kind = "mature"
+    number = body.group("number").lstrip("0") or "0"
+    parsed = ParsedName(
+        text=text,
+        status="name",
+        kind=kind,
+        species=species or DEFAULT_SPECIES,
+        species_given=species is not None,
+        family=family,
+        number=number + body.group("letter").lower(),
+        copy=(body.group("copy").lstrip("0") or "0") if body.group("copy") else None,
+        arm=arm,
+        star=star,
+    )
+    return _with_key(parsed)
+
+
+def _with_key(parsed: ParsedName) -> ParsedName:
+    key = _compose(parsed.species, parsed.family, parsed.number, parsed.copy, parsed.arm, parsed.star, None)
+    return ParsedName(**{**parsed.__dict__, "key": key.lower()})
+
+
+def _case_hint(text: str, token: str, head: re.Match, family: str) -> str | None:
+    """Mature or precursor from the case of the family token (see the module docstring)."""
+    if family != "miR":
+        if token.upper().startswith("MIRLET"):
+            return "precursor"  # HGNC symbol MIRLET7A1
+        return None
+    core = token[:3]
+    if token.lower().startswith(("micro", "mirna")):
+        return "mature"
+    if core == "miR":
+        return "mature"
+    if core == "mir":
+        return "precursor"
+    if core == "MIR":
+        letters = [c for c in text if c.isalpha()]
+        all_upper = all(c.isupper() for c in letters)
+        directly_numbered = head.end() < len(text) and text[head.end()].isdigit()
+        if directly_numbered and not all_upper:
+            return "precursor"
+        if directly_numbered and head.group("species") is None and not head.group("exo"):
+            return "precursor"  # MIR21, MIR92A1: HGNC gene symbols
+        return None
+    return None
+
+
+def _loose_key(text: str) -> str:
+    return "-".join(text.lower().split())
+
+
+# ---------------------------------------------------------------------------------------------
+# slashed and listed groups
+
+_PREFIX = re.compile(r"^(?P<prefix>.*?(?:mir|let|lin)[-_\s]*)(?P<body>\d.*)$", re.IGNORECASE)
+_PART_BODY = re.compile(
+    r"(?P<number>\d+)(?P<letter>[a-z]*)(?:-(?P<copy>\d+)(?![0-9]*p))?(?:-(?P<arm>[35]p))?(?P<star>\*)?",
+    re.IGNORECASE,
+)
+_NAMED = re.compile(r"(?:mir|let|lin|mimat|mi\d)", re.IGNORECASE)
+
+
+def expand(name: object) -> list[str]:
+    """The single names behind a slashed or listed group; a single name comes back alone.
+
+    ``miR-221/222`` → ``["miR-221", "miR-222"]``, ``miR-23a/b`` → ``["miR-23a", "miR-23b"]``,
+    ``miR-199a-5p/3p`` → both arms, ``miR-30a/b-5p`` → ``["miR-30a-5p", "miR-30b-5p"]``,
+    ``miR-21, miR-10b`` → both. Never raises.
+    """
+    try:
+        text = clean_text(name)
+        if not text:
+            return []
+        if _ACCESSION.fullmatch(text):
+            return [text]
+        pieces = [p for p in _GROUP_SPLIT.split(text) if p]
+        out: list[str] = []
+        for piece in pieces:
+            out.extend(_expand_slashes(piece))
+        return out or [text]
+    except Exception:
+        return [str(name)]
+
+
+def _expand_slashes(text: str) -> list[str]:
+    parts = [p.strip() for p in text.split("/")]
+    parts = [p for p in parts if p]
+    if len(parts) <= 1:
+        return parts or [text]
+    first = _PREFIX.match(parts[0])
+    if not first:
+        return parts
+    prefix = first.group("prefix")
+    base = _PART_BODY.fullmatch(first.group("body"))
+    if not base:
+        return parts
+    number, letter = base.group("number"), base.group("letter")
+    copy, arm = base.group("copy"), base.group("arm")
+    members = [parts[0]]
+    for part in parts[1:]:
+        part = part.lstrip("-")
+        if _NAMED.search(part) and not re.fullmatch(r"[35]p|[a-z]+(-[35]p)?", part, re.IGNORECASE):
+            members.append(part)
+        elif re.fullmatch(r"[35]p", part, re.IGNORECASE):
+            members.append(prefix + _join(number + letter, copy, part.lower()))
+        elif copy and re.fullmatch(r"\d+", part) and len(part) <= 2 and len(part) < len(number):
+            members.append(prefix + _join(number + letter, part, arm))
+        elif re.fullmatch(r"\d+[a-z]*(-\d+)?(-[35]p)?\*?", part, re.IGNORECASE):
+            members.append(prefix + part)
+        elif re.fullmatch(r"[a-z]+(-[35]p)?", part, re.IGNORECASE):
+            members.append(prefix + number + part)
+        else:
+            members.append(part)
+    return _share_arm(members)
+
+
+def _join(core: str, copy: str | None, arm: str | None) -> str:
+    return "-".join(p for p in (core, copy, arm) if p)
+
+
+def _share_arm(members: list[str]) -> list[str]:
+    """``miR-30a/b-5p``: an arm written only on the last member applies to all of them."""
+    arm = re.search(r"-([35]p)$", members[-1], re.IGNORECASE)
+    if not arm or any(re.search(r"-[35]p\*?$", m, re.IGNORECASE) for m in members[:-1]):
+        return members
+    return [m if m.endswith("*") else f"{m}-{arm.group(1).lower()}" for m in members[:-1]] + [members[-1]]

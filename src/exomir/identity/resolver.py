@@ -1,0 +1,368 @@
+"""Resolve miRNA names to miRBase mature accessions (MIMAT), with a status that says how sure.
+
+Statuses:
+
+* ``exact``: a current name (or accession) of the loaded release.
+* ``alias``: an older name; ``note`` says in which releases it was used. Also used for a
+  precursor (hairpin) name or an arm-less name that has a single mature product, with the caveat
+  in ``note``.
+* ``ambiguous``: several candidates, listed in ``candidates`` (``MIMAT…:name;…``): an arm-less name
+  whose two arms both exist and that no release used, a precursor with two products, a copy
+  number left out (``miR-92a-5p``), a slashed group (``miR-23a/b``), a name that the history gives
+  to several accessions.
+* ``unknown``: nothing matches; ``note`` suggests the closest names.
+
+Lookups go through dictionaries of normalized keys (:attr:`ParsedName.key`) built once per
+release, and every answer is memoized by input text, so resolving a table of thousands of names
+costs little more than a dictionary lookup per name.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import NamedTuple
+
+import pandas as pd
+
+from exomir.identity.names import ParsedName, parse_name
+from exomir.identity.release import MirBase, load_mirbase
+
+COLUMNS = ["input", "mimat", "name", "status", "candidates", "note", "kind", "precursor", "sequence"]
+
+
+class Resolution(NamedTuple):
+    """One resolved name (a row of :func:`resolve`'s table without ``input``)."""
+
+    mimat: str
+    name: str
+    status: str
+    candidates: str
+    note: str
+    kind: str
+    precursor: str
+    sequence: str
+
+
+class Resolver:
+    """Name → accession index of one miRBase release; use :func:`resolve` or :meth:`resolve_one`."""
+
+    def __init__(self, mirbase: MirBase) -> None:
+        self.mirbase = mirbase
+        self.release = mirbase.release
+        self._memo: dict[str, Resolution] = {}
+        self._build()
+
+    # ---------------------------------------------------------------- index
+    def _build(self) -> None:
+        mb = self.mirbase
+        self.name_of: dict[str, str] = dict(zip(mb.all_mature["mimat"], mb.all_mature["name"]))
+        self.name_of.update(zip(mb.mature["mimat"], mb.mature["name"]))
+        self.sequence_of: dict[str, str] = dict(zip(mb.all_mature["mimat"], mb.all_mature["sequence"]))
+        self.sequence_of.update(zip(mb.mature["mimat"], mb.mature["sequence"]))
+
+        self.by_key: dict[str, list[str]] = defaultdict(list)
+        self.by_base: dict[str, list[str]] = defaultdict(list)  # arm removed
+        self.by_copyless: dict[str, list[str]] = defaultdict(list)  # copy number removed
+        self.by_stem: dict[str, list[str]] = defaultdict(list)  # arm and copy removed
+        for mimat, name in self.name_of.items():
+            parsed = parse_name(name)
+            _add(self.by_key, parsed.key, mimat)
+            if parsed.status != "name":
+                continue
+            if parsed.arm:
+                _add(self.by_base, parsed.base_key, mimat)
+            if parsed.copy:
+                _add(self.by_copyless, parsed.copyless_key, mimat)
+            stem = _stem_key(parsed)
+            if stem != parsed.key:
+                _add(self.by_stem, stem, mimat)
+
+        # history: key → {mimat: [releases]} (names an accession had in earlier releases)
+        self.release_order: list[str] = list(dict.fromkeys(mb.history["release"].tolist()))
+        self.history: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        self.minor_arm: set[str] = set()
+        for mimat, name, release in mb.history[["mimat", "name", "release"]].itertuples(index=False):
+            key = parse_name(name).key
+            releases = self.history[key][mimat]
+            if release not in releases:
+                releases.append(release)
+            if name.endswith("*"):
+                self.minor_arm.add(mimat)
+        self.history = {k: dict(v) for k, v in self.history.items()}
+
+        # precursors (hairpins) and their mature products
+        self.hairpin_name: dict[str, str] = dict(zip(mb.hairpin["mi"], mb.hairpin["name"]))
+        self.hairpin_by_key: dict[str, list[str]] = defaultdict(list)
+        for mi, name in self.hairpin_name.items():
+            _add(self.hairpin_by_key, parse_name(name).key, mi)
+        self.products_of: dict[str, list[str]] = defaultdict(list)
+        for mi, precursor, mimat in mb.products[["mi", "precursor", "mimat"]].itertuples(index=False):
+            _add(self.products_of, mi, mimat)
+            if mi not in self.hairpin_name and precursor:
+                self.hairpin_name[mi] = precursor
+                _add(self.hairpin_by_key, parse_name(precursor).key, mi)
+        self.precursors_of: dict[str, list[str]] = defaultdict(list)
+        for mi, mimats in self.products_of.items():
+            for mimat in mimats:
+                _add(self.precursors_of, mimat, mi)
+
+        # suggestions for unknown names: human names grouped by their number
+        self._pool = sorted(set(mb.mature["name"]) | set(mb.hairpin["name"]))
+        self._pool_by_number: dict[str, list[str]] = defaultdict(list)
+        for name in self._pool:
+            found = re.search(r"\d+", name)
+            if found:
+                self._pool_by_number[found.group(0)].append(name)
+
+    # ---------------------------------------------------------------- public
+    def resolve_one(self, text: object) -> Resolution:
+        """Resolve one name (memoized on the text)."""
+        if isinstance(text, str):
+            hit = self._memo.get(text)
+            if hit is None:
+                hit = self._resolve(parse_name(text))
+                self._memo[text] = hit
+            return hit
+        return self._resolve(parse_name(text))
+
+    def resolve(self, names: Iterable[object]) -> pd.DataFrame:
+        """One row per input, in input order (see :func:`resolve`)."""
+        inputs = list(names)
+        one = self.resolve_one
+        rows = [one(text) for text in inputs]
+        frame = pd.DataFrame.from_records(rows, columns=Resolution._fields) if rows else pd.DataFrame(
+            columns=Resolution._fields
+        )
+        frame.insert(0, "input", ["" if t is None else str(t) for t in inputs])
+        return frame[COLUMNS]
+
+    # ---------------------------------------------------------------- resolution
+    def _resolve(self, parsed: ParsedName) -> Resolution:
+        status = parsed.status
+        if status == "empty":
+            return _unknown("empty name")
+        if status == "accession":
+            return self._accession(parsed)
+        if status == "group":
+            return self._group(parsed)
+        if status == "name" and parsed.kind == "precursor":
+            found = self._precursor_by_key(parsed.key)
+            if found:
+                return found
+            found = self._mature(parsed)
+            if found:
+                return found._replace(note=_join(found.note, "lower-case 'mir' read as a mature name: no hairpin has this name"))
+            return self._unknown(parsed)
+        found = self._mature(parsed)
+        if found:
+            return found
+        if status == "name" and not parsed.arm and not parsed.star:
+            found = self._precursor_by_key(parsed.key)
+            if found:
+                return found
+        return self._unknown(parsed)
+
+    def _mature(self, parsed: ParsedName) -> Resolution | None:
+        key = parsed.key
+        hits = self.by_key.get(key)
+        if hits:
+            if len(hits) == 1:
+                note = self._former_note(key, hits[0])
+                return self._hit(hits[0], "exact", note)
+            return self._ambiguous(hits, "name shared by several accessions")
+        found = self._from_history(key)
+        if found or parsed.status != "name":
+            return found
+        if parsed.star:
+            arms = self.by_base.get(parsed.base_key, [])
+            if arms:
+                minors = [m for m in arms if m in self.minor_arm] or arms
+                if len(minors) == 1 and len(arms) > 1:
+                    return self._hit(minors[0], "alias", "star (minor arm) form: the arm once named with '*'")
+                return self._ambiguous(arms, "star (minor arm) form not in the name history")
+            return None
+        if not parsed.arm:
+            arms = list(self.by_base.get(key, []))
+            if not parsed.copy:
+                arms += [m for m in self.by_stem.get(_stem_key(parsed), []) if m not in arms]
+            if len(arms) == 1:
+                return self._hit(
+                    arms[0], "alias", f"arm-less name: {self.name_of[arms[0]]} is its only product in release {self.release}"
+                )
+            if arms:
+                return self._ambiguous(
+                    arms, f"arm-less name: several products exist in release {self.release} and no release used this name"
+                )
+            return None
+        if not parsed.copy:
+            copies = self.by_copyless.get(parsed.copyless_key)
+            if copies:
+                if len(copies) == 1:
+                    return self._hit(copies[0], "alias", "copy number left out; a single product matches")
+                return self._ambiguous(copies, "copy number left out: products of several precursor copies")
+        return None
+
+    def _from_history(self, key: str) -> Resolution | None:
+        owners = self.history.get(key)
+        if not owners:
+            return None
+        if len(owners) == 1:
+            mimat, releases = next(iter(owners.items()))
+            if mimat not in self.name_of:
+                return None
+            return self._hit(mimat, "alias", self._releases_note(releases))
+        ranked = sorted(owners.items(), key=lambda item: -max(self._release_rank(r) for r in item[1]))
+        detail = "; ".join(f"{m}: {self._releases_note(r)}" for m, r in ranked)
+        return self._ambiguous([m for m, _ in ranked if m in self.name_of], f"older name of several accessions ({detail})")
+
+    def _accession(self, parsed: ParsedName) -> Resolution:
+        acc = parsed.accession or ""
+        if acc.startswith("MIMAT"):
+            if acc in self.name_of:
+                return self._hit(acc, "exact", "")
+            return _unknown(f"accession {acc} is not in miRBase release {self.release}", kind="mature")
+        found = self._precursor(acc)
+        if found:
+            return found
+        return _unknown(f"accession {acc} is not a precursor of miRBase release {self.release}", kind="precursor")
+
+    def _precursor_by_key(self, key: str) -> Resolution | None:
+        mis = self.hairpin_by_key.get(key)
+        if not mis:
+            return None
+        if len(mis) == 1:
+            return self._precursor(mis[0])
+        products = [m for mi in mis for m in self.products_of.get(mi, [])]
+        res = self._ambiguous(list(dict.fromkeys(products)), "precursor name shared by several hairpins")
+        return res._replace(kind="precursor", precursor=";".join(mis))
+
+    def _precursor(self, mi: str) -> Resolution | None:
+        if mi not in self.hairpin_name:
+            return None
+        name = self.hairpin_name[mi]
+        products = self.products_of.get(mi, [])
+        where = f"precursor {name} ({mi})"
+        if not products:
+            return Resolution("", "", "unknown", "", f"{where} has no mature product in release {self.release}",
+                              "precursor", mi, "")
+        if len(products) == 1:
+            res = self._hit(products[0], "alias", f"{where}: its only mature product; precursor-level values")
+            return res._replace(kind="precursor", precursor=mi)
+        ordered = sorted(products, key=lambda m: (m in self.minor_arm, self.name_of.get(m, m)))
+        res = self._ambiguous(
+            ordered, f"{where} has {len(products)} mature products"
+            + ("; the arm once named without '*' is listed first" if any(m in self.minor_arm for m in products) else "")
+        )
+        return res._replace(kind="precursor", precursor=mi)
+
+    def _group(self, parsed: ParsedName) -> Resolution:
+        parts = [(member, self.resolve_one(member)) for member in parsed.members]
+        candidates: list[str] = []
+        described = []
+        for member, res in parts:
+            if res.mimat:
+                candidates.append(f"{res.mimat}:{res.name}")
+                described.append(f"{member} → {res.name} ({res.status})")
+            elif res.candidates:
+                candidates.extend(res.candidates.split(";"))
+                described.append(f"{member} → {res.status}")
+            else:
+                described.append(f"{member} → unknown")
+        candidates = list(dict.fromkeys(candidates))
+        return Resolution("", "", "ambiguous" if candidates else "unknown", ";".join(candidates),
+                          f"group of {len(parts)}: " + "; ".join(described), "group", "", "")
+
+    # ---------------------------------------------------------------- helpers
+    def _hit(self, mimat: str, status: str, note: str) -> Resolution:
+        return Resolution(mimat, self.name_of.get(mimat, ""), status, "", note, "mature", "",
+                          self.sequence_of.get(mimat, ""))
+
+    def _ambiguous(self, mimats: list[str], note: str) -> Resolution:
+        listed = ";".join(f"{m}:{self.name_of.get(m, '')}" for m in mimats)
+        return Resolution("", "", "ambiguous", listed, note, "mature", "", "")
+
+    def _former_note(self, key: str, mimat: str) -> str:
+        others = {m: r for m, r in self.history.get(key, {}).items() if m != mimat}
+        if not others:
+            return ""
+        return "; ".join(f"also the name of {m} in {self._releases_note(r, bare=True)}" for m, r in others.items())
+
+    def _release_rank(self, release: str) -> int:
+        try:
+            return self.release_order.index(release)
+        except ValueError:
+            return -1
+
+    def _releases_note(self, releases: list[str], bare: bool = False) -> str:
+        known = [r for r in releases if r]
+        if not known:
+            text = "a former name (miRBase aliases)"
+            return text
+        ranks = sorted(self._release_rank(r) for r in known)
+        spans: list[tuple[int, int]] = []
+        for rank in ranks:
+            if spans and rank == spans[-1][1] + 1:
+                spans[-1] = (spans[-1][0], rank)
+            else:
+                spans.append((rank, rank))
+        order = self.release_order
+        text = ", ".join(order[a] if a == b else f"{order[a]}-{order[b]}" for a, b in spans)
+        plural = "s" if len(ranks) > 1 else ""
+        return f"release{plural} {text}" if bare else f"name in miRBase release{plural} {text}"
+
+    def _unknown(self, parsed: ParsedName) -> Resolution:
+        if parsed.status == "unparsed" and not re.search(r"\d", parsed.text):
+            return _unknown("not a miRNA name")
+        target = parsed.canonical or parsed.text
+        found = re.search(r"\d+", target)
+        pool = self._pool_by_number.get(found.group(0), []) if found else []
+        close = difflib.get_close_matches(target, pool or self._pool, n=3, cutoff=0.6)
+        if not close and pool:
+            close = difflib.get_close_matches(target, self._pool, n=3, cutoff=0.6)
+        note = f"not in miRBase release {self.release}"
+        if close:
+            note += "; closest: " + ", ".join(close)
+        return _unknown(note)
+
+
+def _unknown(note: str, kind: str = "") -> Resolution:
+    return Resolution("", "", "unknown", "", note, kind, "", "")
+
+
+def _add(index: dict[str, list[str]], key: str, value: str) -> None:
+    bucket = index[key]
+    if value not in bucket:
+        bucket.append(value)
+
+
+def _stem_key(parsed: ParsedName) -> str:
+    if parsed.status != "name":
+        return parsed.key
+    return "-".join([parsed.species or "", parsed.family or "", parsed.number or ""]).lower()
+
+
+def _join(*notes: str) -> str:
+    return "; ".join(n for n in notes if n)
+
+
+def resolver_for(mirbase: MirBase | None = None) -> Resolver:
+    """The (cached) resolver of a release; the default release when ``mirbase`` is None."""
+    mb = mirbase if mirbase is not None else load_mirbase()
+    if mb._resolver is None:
+        mb._resolver = Resolver(mb)
+    return mb._resolver  # type: ignore[return-value]
+
+
+def resolve(names: Iterable[object], *, mirbase: MirBase | None = None) -> pd.DataFrame:
+    """Resolve miRNA names to miRBase mature accessions.
+
+    Returns one row per input, in input order, with columns ``input, mimat, name, status,
+    candidates, note, kind, precursor, sequence`` (status ∈ exact, alias, ambiguous, unknown;
+    ``candidates`` is ``MIMAT…:name`` joined by ``;``).
+    """
+    if isinstance(names, str):
+        names = [names]
+    return resolver_for(mirbase).resolve(names)
