@@ -1,0 +1,180 @@
+"""Controlled vocabularies of the knowledge base: cells, pathways, hallmarks, clinical roles.
+
+Evidence files use the short codes (``hcc_cell``, ``pi3k_akt``...); labels are for people.
+Cells carry a lineage so that two descriptions of the same study ("HCC cells" and "liver
+cells") are not mistaken for a conflict while "HCC cells" and "fibroblasts" are.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class _Vocab(str, Enum):
+    """A string enum whose members know their human label."""
+
+    @property
+    def label(self) -> str:
+        return _LABELS.get(self, self.value.replace("_", " "))
+
+    def __str__(self) -> str:  # codes, not "Cell.hcc_cell", in f-strings and exports
+        return self.value
+
+
+class Cell(_Vocab):
+    hcc_cell = "hcc_cell"
+    hepatocyte = "hepatocyte"
+    endothelial_cell = "endothelial_cell"
+    fibroblast = "fibroblast"  # incl. cancer-associated fibroblasts (CAFs)
+    stromal_cell = "stromal_cell"
+    stellate_cell = "stellate_cell"
+    mesenchymal_stem_cell = "mesenchymal_stem_cell"
+    adipocyte = "adipocyte"
+    macrophage = "macrophage"
+    nk_cell = "nk_cell"
+    t_cell = "t_cell"
+    mast_cell = "mast_cell"
+    other = "other"
+
+
+class Lineage(_Vocab):
+    liver_epithelial = "liver_epithelial"
+    stromal = "stromal"
+    endothelial = "endothelial"
+    immune = "immune"
+    other = "other"
+
+
+CELL_LINEAGE: dict[Cell, Lineage] = {
+    Cell.hcc_cell: Lineage.liver_epithelial,
+    Cell.hepatocyte: Lineage.liver_epithelial,
+    Cell.endothelial_cell: Lineage.endothelial,
+    Cell.fibroblast: Lineage.stromal,
+    Cell.stromal_cell: Lineage.stromal,
+    Cell.stellate_cell: Lineage.stromal,
+    Cell.mesenchymal_stem_cell: Lineage.stromal,
+    Cell.adipocyte: Lineage.stromal,
+    Cell.macrophage: Lineage.immune,
+    Cell.nk_cell: Lineage.immune,
+    Cell.t_cell: Lineage.immune,
+    Cell.mast_cell: Lineage.immune,
+    Cell.other: Lineage.other,
+}
+
+
+class Pathway(_Vocab):
+    pi3k_akt = "pi3k_akt"
+    mapk_erk = "mapk_erk"
+    nfkb = "nfkb"
+    immune_checkpoint = "immune_checkpoint"
+
+
+# The KEGG 2016 / MSigDB set that stands for each pathway (used to link enrichment results).
+PATHWAY_GENE_SETS: dict[Pathway, tuple[str, ...]] = {
+    Pathway.pi3k_akt: ("PI3K-Akt signaling pathway", "hsa04151"),
+    Pathway.mapk_erk: ("MAPK signaling pathway", "hsa04010", "KEGG_MAPK_SIGNALING_PATHWAY"),
+    Pathway.nfkb: ("NF-kappa B signaling pathway", "hsa04064", "HALLMARK_TNFA_SIGNALING_VIA_NFKB"),
+    Pathway.immune_checkpoint: ("PD-L1 expression and PD-1 checkpoint pathway in cancer", "hsa05235"),
+}
+
+
+class Hallmark(_Vocab):
+    proliferation = "proliferation"
+    metastasis = "metastasis"
+    angiogenesis = "angiogenesis"
+    emt = "emt"
+    apoptosis = "apoptosis"
+    drug_resistance = "drug_resistance"
+    immune_escape = "immune_escape"
+
+
+class ClinicalRole(_Vocab):
+    diagnostic = "diagnostic"
+    prognostic = "prognostic"
+    therapeutic = "therapeutic"
+
+
+class Biofluid(_Vocab):
+    serum = "serum"
+    plasma = "plasma"
+    culture_medium = "culture_medium"
+
+
+class Direction(_Vocab):
+    up = "up"
+    down = "down"
+
+
+class TumourRole(_Vocab):
+    """What the miRNA does to the tumour in the claim: helps it or holds it back."""
+
+    oncogenic = "oncogenic"
+    suppressive = "suppressive"
+
+
+class MarkerType(_Vocab):
+    mirna = "mirna"
+    protein = "protein"  # comparators such as AFP
+
+
+_LABELS: dict[_Vocab, str] = {
+    Cell.hcc_cell: "HCC cells",
+    Cell.hepatocyte: "hepatocytes / liver cells",
+    Cell.endothelial_cell: "endothelial cells",
+    Cell.fibroblast: "fibroblasts (CAFs)",
+    Cell.stromal_cell: "stromal cells",
+    Cell.stellate_cell: "hepatic stellate cells",
+    Cell.mesenchymal_stem_cell: "mesenchymal stem cells",
+    Cell.adipocyte: "adipocytes",
+    Cell.macrophage: "macrophages",
+    Cell.nk_cell: "NK cells",
+    Cell.t_cell: "T cells",
+    Cell.mast_cell: "mast cells",
+    Pathway.pi3k_akt: "PI3K/Akt",
+    Pathway.mapk_erk: "MAPK/ERK",
+    Pathway.nfkb: "NF-κB",
+    Pathway.immune_checkpoint: "immune checkpoint (PD-1/PD-L1, TIM-3)",
+    Hallmark.emt: "EMT",
+    Hallmark.drug_resistance: "drug resistance",
+    Hallmark.immune_escape: "immune escape",
+}
+
+# Group names that patient comparisons use, with the spellings users give them.
+GROUP_SYNONYMS: dict[str, str] = {
+    "hcc": "HCC",
+    "hepatocellular carcinoma": "HCC",
+    "tumor": "HCC",
+    "tumour": "HCC",
+    "chb": "CHB",
+    "hbv": "CHB",
+    "chronic hepatitis b": "CHB",
+    "hepatitis": "CHB",
+    "lc": "LC",
+    "cirrhosis": "LC",
+    "liver cirrhosis": "LC",
+    "healthy": "healthy",
+    "hc": "healthy",
+    "nc": "healthy",
+    "normal": "healthy",
+    "control": "healthy",
+    "controls": "healthy",
+    "healthy control": "healthy",
+    "normal control": "healthy",
+}
+
+
+def normalize_group(name: str) -> str:
+    """Canonical code of a patient group (``cirrhosis`` → ``LC``); unknown names come back trimmed."""
+    key = name.strip().lower().replace("_", " ")
+    return GROUP_SYNONYMS.get(key, name.strip())
+
+
+def parse_comparison(text: str | None) -> tuple[str, str] | None:
+    """``"HCC vs LC"`` or ``"HCC_vs_LC"`` → ``("HCC", "LC")``; ``None`` when not of that form."""
+    if not text:
+        return None
+    for sep in ("_vs_", " vs ", " vs. ", " versus "):
+        if sep in text:
+            case, control = text.split(sep, 1)
+            return normalize_group(case), normalize_group(control)
+    return None
