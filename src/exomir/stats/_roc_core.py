@@ -1,0 +1,434 @@
+"""Array-level ROC numerics: midranks, fast DeLong, curve points, thresholds, Wilson intervals.
+
+Everything here works on plain NumPy arrays; markers are rows of a 2-D array (markers × samples)
+so that thousands of miRNAs are handled in a few vectorized passes. Missing values (NaN) are
+allowed: they sort last, so the midranks of the observed values are exactly those that the
+observed values alone would get, and each marker is summarised over its own observed samples.
+
+The DeLong variance follows the O(n log n) formulation of Sun & Xu (2014): the placement values
+come from three midrankings (all samples, cases only, controls only) instead of an m × n
+comparison matrix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+HIGHER = "higher_in_case"
+LOWER = "lower_in_case"
+DIRECTIONS = (HIGHER, LOWER)
+
+
+def midranks(values: np.ndarray) -> np.ndarray:
+    """Average ranks (1-based) along the last axis; NaN entries get NaN.
+
+    Ties share the mean of the ranks they span; NaNs sort last and so never shift the ranks of
+    observed values.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    two_d = values.reshape(-1, values.shape[-1])
+    n = two_d.shape[1]
+    order = np.argsort(two_d, axis=1, kind="stable")
+    ordered = np.take_along_axis(two_d, order, axis=1)
+    position = np.broadcast_to(np.arange(n), ordered.shape)
+    starts = np.ones(ordered.shape, dtype=bool)
+    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]  # NaN != NaN: each NaN is its own group
+    ends = np.ones(ordered.shape, dtype=bool)
+    ends[:, :-1] = starts[:, 1:]
+    first = np.maximum.accumulate(np.where(starts, position, 0), axis=1)
+    last = np.minimum.accumulate(np.where(ends, position, n - 1)[:, ::-1], axis=1)[:, ::-1]
+    mid = (first + last) / 2.0 + 1.0
+    ranks = np.empty_like(mid)
+    np.put_along_axis(ranks, order, mid, axis=1)
+    ranks[np.isnan(two_d)] = np.nan
+    return ranks.reshape(values.shape)
+
+
+@dataclass(frozen=True)
+class Placements:
+    """DeLong placement values of each marker (rows), NaN where a sample is missing.
+
+    ``cases[i, k]`` is the fraction of marker i's controls below case k (ties count ½);
+    ``controls[i, j]`` the fraction of its cases above control j. The AUC is the mean of either.
+    Columns follow the samples' order (cases, then controls) when ``ordered`` is true, else the
+    order of sorted scores (enough for variances; not for pairing two markers).
+    """
+
+    auc: np.ndarray
+    cases: np.ndarray
+    controls: np.ndarray
+    n_case: np.ndarray
+    n_control: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Sorted:
+    """One ascending sort of every marker row, with the tie-group counts derived from it."""
+
+    order: np.ndarray
+    values: np.ndarray
+    case: np.ndarray  # observed case at this sorted position
+    control: np.ndarray
+    case_before: np.ndarray  # cases strictly below this position's tie group
+    case_through: np.ndarray  # cases at or below this tie group
+    control_before: np.ndarray
+    control_through: np.ndarray
+    group_start: np.ndarray  # position opens a tie group (of observed values)
+    m: np.ndarray
+    n: np.ndarray
+
+
+def _sort_groups(values: np.ndarray, is_case: np.ndarray) -> _Sorted:
+    values = np.atleast_2d(np.asarray(values, dtype=np.float64))
+    is_case = np.asarray(is_case, dtype=bool)
+    width = values.shape[1]
+    # Order inside a tie group is irrelevant (only group counts are used): quicksort will do.
+    order = np.argsort(values, axis=1)  # NaN last
+    s = np.take_along_axis(values, order, axis=1)
+    position = np.arange(width, dtype=np.int32)
+    case = is_case[order]
+    cum_case = np.cumsum(case, axis=1, dtype=np.int32)
+    if np.isnan(s[:, -1]).any():
+        observed = ~np.isnan(s)
+        case &= observed
+        control = ~is_case[order] & observed
+        cum_case = np.cumsum(case, axis=1, dtype=np.int32)
+        cum_control = np.cumsum(control, axis=1, dtype=np.int32)
+    else:  # complete data: controls so far = position + 1 − cases so far
+        observed = np.ones(s.shape, dtype=bool)
+        control = ~case
+        cum_control = (position + 1) - cum_case
+    starts = np.ones(s.shape, dtype=bool)
+    starts[:, 1:] = s[:, 1:] != s[:, :-1]
+    ends = np.ones(s.shape, dtype=bool)
+    ends[:, :-1] = starts[:, 1:]
+    first = np.maximum.accumulate(np.where(starts, position, 0), axis=1)
+    last = np.minimum.accumulate(np.where(ends, position, width - 1)[:, ::-1], axis=1)[:, ::-1]
+    case_before = np.take_along_axis(cum_case - case, first, axis=1)
+    control_before = np.take_along_axis(cum_control - control, first, axis=1)
+    case_through = np.take_along_axis(cum_case, last, axis=1)
+    control_through = np.take_along_axis(cum_control, last, axis=1)
+    return _Sorted(
+        order=order,
+        values=s,
+        case=case,
+        control=control,
+        case_before=case_before,
+        case_through=case_through,
+        control_before=control_before,
+        control_through=control_through,
+        group_start=starts & observed,
+        m=cum_case[:, -1].astype(np.float64),
+        n=cum_control[:, -1].astype(np.float64),
+    )
+
+
+def _sorted_placements(g: _Sorted, lower: np.ndarray | None = None):
+    """Placements in sorted order (NaN off their own class) and the AUCs, for higher_in_case.
+
+    With ``lower`` (bool per row) those rows are turned to lower_in_case: every placement p
+    becomes 1 − p, the AUC 1 − AUC, the variance unchanged.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v_case = np.where(g.case, (g.control_before + g.control_through) / (2.0 * g.n[:, None]), np.nan)
+        v_control = np.where(
+            g.control, 1.0 - (g.case_before + g.case_through) / (2.0 * g.m[:, None]), np.nan
+        )
+        auc = np.nansum(v_case, axis=1) / g.m
+    if lower is not None and np.any(lower):
+        lower = np.asarray(lower, dtype=bool)
+        v_case[lower] = 1.0 - v_case[lower]
+        v_control[lower] = 1.0 - v_control[lower]
+        auc = np.where(lower, 1.0 - auc, auc)
+    return auc, v_case, v_control
+
+
+def placements(oriented: np.ndarray, is_case: np.ndarray) -> Placements:
+    """Placements for scores oriented so that higher means case (markers × samples).
+
+    Returned columns follow the samples: ``cases`` in the order of the case samples,
+    ``controls`` in the order of the control samples, so two markers can be paired.
+    """
+    oriented = np.atleast_2d(np.asarray(oriented, dtype=np.float64))
+    is_case = np.asarray(is_case, dtype=bool)
+    g = _sort_groups(oriented, is_case)
+    auc, v_case, v_control = _sorted_placements(g)
+    merged = np.where(g.case, v_case, v_control)
+    back = np.empty_like(merged)
+    np.put_along_axis(back, g.order, merged, axis=1)
+    missing = np.isnan(oriented)
+    back[missing] = np.nan
+    return Placements(
+        auc=auc, cases=back[:, is_case], controls=back[:, ~is_case], n_case=g.m, n_control=g.n
+    )
+
+
+def screen_arrays(
+    values: np.ndarray,
+    is_case: np.ndarray,
+    lower: np.ndarray,
+    *,
+    sensitivity: float = 0.90,
+    specificity: float = 0.90,
+):
+    """AUC, DeLong variance and Youden point of every marker row from a single sort.
+
+    ``lower`` marks rows whose direction is lower_in_case. Thresholds are observed values:
+    case when value ≥ threshold (higher_in_case) or value ≤ threshold (lower_in_case).
+    Returns a dict of arrays (auc, var, threshold, sensitivity, specificity, tp, fp, n_case,
+    n_control, and the cut-offs at the fixed ``sensitivity`` / ``specificity``).
+    """
+    values = np.atleast_2d(np.asarray(values, dtype=np.float64))
+    lower = np.asarray(lower, dtype=bool)
+    width = values.shape[1]
+    g = _sort_groups(values, is_case)
+    auc, v_case, v_control = _sorted_placements(g, lower)
+    m, n = g.m, g.n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s_case = np.nansum((v_case - auc[:, None]) ** 2, axis=1) / (m - 1)
+        s_control = np.nansum((v_control - auc[:, None]) ** 2, axis=1) / (n - 1)
+        var = s_case / m + s_control / n
+    var[(m < 2) | (n < 2)] = np.nan
+    # Youden: at each tie group, higher_in_case calls this group and everything above it;
+    # lower_in_case this group and everything below it.
+    tp = np.where(lower[:, None], g.case_through, m[:, None] - g.case_before)
+    fp = np.where(lower[:, None], g.control_through, n[:, None] - g.control_before)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sens = tp / m[:, None]
+        spec = 1.0 - fp / n[:, None]
+        j = np.where(g.group_start, sens + spec - 1.0, -np.inf)
+    # Ties in J keep the higher sensitivity (the most inclusive cut).
+    jmax = j.max(axis=1)
+    hit = (j >= jmax[:, None] - 1e-12) & g.group_start
+    rank_key = np.where(hit, tp, -1)
+    col = np.argmax(rank_key, axis=1)
+    rows = np.arange(values.shape[0])
+    out = {
+        "auc": auc,
+        "var": var,
+        "threshold": g.values[rows, col],
+        "sensitivity": sens[rows, col],
+        "specificity": spec[rows, col],
+        "tp": tp[rows, col].astype(np.float64),
+        "fp": fp[rows, col].astype(np.float64),
+        "n_case": m,
+        "n_control": n,
+    }
+    # Fixed sensitivity: among cuts reaching it, the fewest false positives (then most cases).
+    fixed = {}
+    for label, ok, key in (
+        ("fixed_sens", g.group_start & (sens >= sensitivity - 1e-12), -fp * (width + 1) + tp),
+        ("fixed_spec", g.group_start & (spec >= specificity - 1e-12), tp * (width + 1) - fp),
+    ):
+        col_k = np.argmax(np.where(ok, key, -np.inf), axis=1)
+        found = ok[rows, col_k]
+        fixed[f"{label}_threshold"] = np.where(found, g.values[rows, col_k], np.nan)
+        fixed[f"{label}_sensitivity"] = np.where(found, sens[rows, col_k], np.nan)
+        fixed[f"{label}_specificity"] = np.where(found, spec[rows, col_k], np.nan)
+    none_better = ~(jmax > 1e-12)  # no cut beats calling nobody (J = 0)
+    out["threshold"] = np.where(none_better, np.where(lower, -np.inf, np.inf), out["threshold"])
+    for key, value in (("sensitivity", 0.0), ("specificity", 1.0), ("tp", 0.0)):
+        out[key] = np.where(none_better, value, out[key])
+    out["fp"] = np.where(none_better, 0.0, out["fp"])
+    out.update(fixed)
+    bad = (m == 0) | (n == 0)
+    for key in list(out):
+        if key not in ("n_case", "n_control", "var"):
+            out[key] = np.where(bad, np.nan, out[key])
+    return out
+
+
+def delong_variance(p: Placements) -> np.ndarray:
+    """DeLong variance of each AUC (NaN with fewer than two cases or two controls)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s_case = np.nansum((p.cases - p.auc[:, None]) ** 2, axis=1) / (p.n_case - 1)
+        s_control = np.nansum((p.controls - p.auc[:, None]) ** 2, axis=1) / (p.n_control - 1)
+        var = s_case / p.n_case + s_control / p.n_control
+    var[(p.n_case < 2) | (p.n_control < 2)] = np.nan
+    return var
+
+
+def delong_covariance(a: Placements, b: Placements) -> np.ndarray:
+    """DeLong covariance of the AUCs of paired markers (row i of ``a`` with row i of ``b``).
+
+    Both must come from the same samples with the same missing pattern (complete cases).
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        c_case = np.nansum((a.cases - a.auc[:, None]) * (b.cases - b.auc[:, None]), axis=1) / (a.n_case - 1)
+        c_control = np.nansum(
+            (a.controls - a.auc[:, None]) * (b.controls - b.auc[:, None]), axis=1
+        ) / (a.n_control - 1)
+        return c_case / a.n_case + c_control / a.n_control
+
+
+def normal_ci(estimate: np.ndarray, variance: np.ndarray, conf_level: float, clip: bool = True):
+    """Wald interval estimate ± z·SE (clipped to [0, 1] for AUCs, as pROC does)."""
+    z = stats.norm.ppf(0.5 + conf_level / 2.0)
+    se = np.sqrt(variance)
+    low, high = estimate - z * se, estimate + z * se
+    if clip:
+        low, high = np.clip(low, 0.0, 1.0), np.clip(high, 0.0, 1.0)
+    return low, high
+
+
+def auto_directions(values: np.ndarray, is_case: np.ndarray) -> np.ndarray:
+    """pROC's rule per marker: lower_in_case when the control median exceeds the case median."""
+    values = np.atleast_2d(np.asarray(values, dtype=np.float64))
+    is_case = np.asarray(is_case, dtype=bool)
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows give NaN medians
+            med_case = np.nanmedian(values[:, is_case], axis=1)
+            med_control = np.nanmedian(values[:, ~is_case], axis=1)
+    return np.where(med_control > med_case, LOWER, HIGHER)
+
+
+def orient(values: np.ndarray, directions: np.ndarray) -> np.ndarray:
+    """Scores where higher means case: negate the rows whose marker is lower in cases."""
+    values = np.atleast_2d(np.asarray(values, dtype=np.float64))
+    sign = np.where(np.asarray(directions) == LOWER, -1.0, 1.0)
+    return values * sign[:, None]
+
+
+# ---- curve points and thresholds ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Curve:
+    """ROC points of one marker at each distinct oriented score ``t`` (call case when score ≥ t).
+
+    Arrays run from the highest cut (sensitivity 0, specificity 1, threshold +inf) down to the
+    lowest observed value (sensitivity 1). ``tp``/``fp`` are counts of cases/controls called case.
+    """
+
+    threshold: np.ndarray
+    tp: np.ndarray
+    fp: np.ndarray
+    n_case: int
+    n_control: int
+
+    @property
+    def sensitivity(self) -> np.ndarray:
+        return self.tp / self.n_case
+
+    @property
+    def specificity(self) -> np.ndarray:
+        return 1.0 - self.fp / self.n_control
+
+
+def curve(oriented: np.ndarray, is_case: np.ndarray) -> Curve:
+    """ROC points of one oriented marker (NaNs already removed)."""
+    oriented = np.asarray(oriented, dtype=np.float64)
+    is_case = np.asarray(is_case, dtype=bool)
+    order = np.argsort(-oriented, kind="stable")
+    s = oriented[order]
+    y = is_case[order]
+    tp = np.cumsum(y)
+    fp = np.cumsum(~y)
+    # Keep the last index of each tie group: all samples with score >= t are called case.
+    last = np.r_[s[1:] != s[:-1], True]
+    return Curve(
+        threshold=np.r_[np.inf, s[last]],
+        tp=np.r_[0, tp[last]].astype(np.float64),
+        fp=np.r_[0, fp[last]].astype(np.float64),
+        n_case=int(y.sum()),
+        n_control=int((~y).sum()),
+    )
+
+
+def youden_index(c: Curve) -> int:
+    """Index of the point maximising sensitivity + specificity − 1 (ties: the higher sensitivity)."""
+    j = c.sensitivity + c.specificity - 1.0
+    best = np.flatnonzero(np.isclose(j, j.max(), rtol=0, atol=1e-12))
+    return int(best[-1])
+
+
+def fixed_sensitivity_index(c: Curve, target: float) -> int | None:
+    """Point with sensitivity ≥ target and, among those, the highest specificity."""
+    ok = np.flatnonzero(c.sensitivity >= target - 1e-12)
+    return int(ok[0]) if ok.size else None  # first one reached has the fewest false positives
+
+
+def fixed_specificity_index(c: Curve, target: float) -> int | None:
+    """Point with specificity ≥ target and, among those, the highest sensitivity."""
+    ok = np.flatnonzero(c.specificity >= target - 1e-12)
+    return int(ok[-1]) if ok.size else None
+
+
+def partial_auc(c: Curve, limits: tuple[float, float], focus: str = "specificity", correct: bool = False) -> float:
+    """Partial AUC as pROC defines it, over a specificity (or sensitivity) range.
+
+    The area under the curve of sensitivity against specificity (or the reverse) between the
+    limits, interpolating linearly at the ends; with ``correct`` the McClish standardisation
+    (1 + (pAUC − min)/(max − min))/2, NaN when the curve is below the diagonal there.
+    """
+    hi, lo = max(limits), min(limits)
+    se = c.sensitivity[::-1]  # specificity increasing, sensitivity decreasing
+    sp = c.specificity[::-1]
+    if focus == "sensitivity":
+        x, y = se[::-1], sp[::-1]
+    elif focus == "specificity":
+        x, y = sp, se
+    else:
+        raise ValueError("focus must be 'specificity' or 'sensitivity'")
+    inside = (x <= hi) & (x >= lo)
+    xi, yi = x[inside], y[inside]
+    area = float(np.sum((xi[1:] - xi[:-1]) * (yi[1:] + yi[:-1]) / 2.0))
+    if xi.size == 0:
+        idx_hi = int(np.flatnonzero(~(x < hi))[0])
+        idx_lo = idx_hi - 1
+        y_hi = y[idx_hi] + (x[idx_hi] - hi) / (x[idx_hi] - x[idx_lo]) * (y[idx_lo] - y[idx_hi])
+        y_lo = y[idx_lo] - (lo - x[idx_lo]) / (x[idx_hi] - x[idx_lo]) * (y[idx_lo] - y[idx_hi])
+        area = (y_hi + y_lo) / 2.0 * (hi - lo)
+    else:
+        if not np.any(x[inside] == hi):
+            idx_out = int(np.flatnonzero(~(x < hi))[0])
+            idx_in = idx_out - 1
+            frac = (hi - x[idx_out]) / (x[idx_in] - x[idx_out])
+            y_int = y[idx_out] + frac * (y[idx_in] - y[idx_out])
+            area += (hi - x[idx_in]) * (y[idx_in] + y_int) / 2.0
+        if not np.any(x[inside] == lo):
+            idx_out = int(np.flatnonzero(x > lo)[0]) - 1
+            idx_in = idx_out + 1
+            frac = (x[idx_in] - lo) / (x[idx_in] - x[idx_out])
+            y_int = y[idx_in] + frac * (y[idx_out] - y[idx_in])
+            area += (x[idx_in] - lo) * (y[idx_in] + y_int) / 2.0
+    if correct:
+        width = hi - lo
+        lowest = (2.0 - hi - lo) * width / 2.0  # the diagonal's area over the range
+        if area < lowest:
+            return float("nan")
+        area = (1.0 + (area - lowest) / (width - lowest)) / 2.0
+    return float(area)
+
+
+def wilson_interval(successes, trials, conf_level: float = 0.95):
+    """Wilson score interval of a proportion (vectorized; NaN where trials is 0)."""
+    k = np.asarray(successes, dtype=np.float64)
+    n = np.asarray(trials, dtype=np.float64)
+    z = stats.norm.ppf(0.5 + conf_level / 2.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        denom = 1.0 + z**2 / n
+        centre = (p + z**2 / (2.0 * n)) / denom
+        half = z * np.sqrt(p * (1.0 - p) / n + z**2 / (4.0 * n**2)) / denom
+    return centre - half, centre + half
+
+
+def holm(pvalues: np.ndarray) -> np.ndarray:
+    """Holm step-down adjusted p-values (NaNs left as NaN, not counted)."""
+    p = np.asarray(pvalues, dtype=np.float64)
+    out = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(~np.isnan(p))
+    k = ok.size
+    if k == 0:
+        return out
+    order = ok[np.argsort(p[ok], kind="stable")]
+    adjusted = np.maximum.accumulate((k - np.arange(k)) * p[order])
+    out[order] = np.minimum(adjusted, 1.0)
+    return out
