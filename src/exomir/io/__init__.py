@@ -80,11 +80,17 @@ def load_cohort(
         source["group"] = group
     source["excluded_items"] = len(table.excluded) + (len(report.clinical_only) if report else 0) + len(no_group)
 
-    adata = build_cohort(
-        table.values, table.measure, obs=obs, var=table.feature_annotations, source=source, annotate=annotate
-    )
-    for item in table.excluded:
-        record_exclusion(adata, item["what"], item["item"], item["reason"])
+    qpcr_data = table.extra.get("qpcr_data")
+    if qpcr_data is not None and hasattr(qpcr_data, "to_cohort"):
+        # The qPCR room's own Cohort records its replicate rules and exclusions.
+        adata = qpcr_data.to_cohort(obs=obs, annotate=annotate)
+        meta(adata)["source"] = {**dict(meta(adata).get("source", {})), **source}
+    else:
+        adata = build_cohort(
+            table.values, table.measure, obs=obs, var=table.feature_annotations, source=source, annotate=annotate
+        )
+        for item in table.excluded:
+            record_exclusion(adata, item["what"], item["item"], item["reason"])
     if report is not None:
         for sample in report.clinical_only:
             line = clinical_table.lines.get(sample) if clinical_table else None

@@ -30,14 +30,10 @@ def _identity_says_mirna(label: str) -> bool | None:
         parsed = parse_name(label)
     except Exception:  # parse_name promises never to raise; stay robust if it does
         return None
-    for attribute in ("is_mirna", "valid", "ok"):
-        value = getattr(parsed, attribute, None)
-        if isinstance(value, bool):
-            return value
-    number = getattr(parsed, "number", None)
-    if number is not None:
-        return bool(number)
-    return None
+    status = getattr(parsed, "status", None)
+    if not isinstance(status, str):
+        return None
+    return status in {"name", "accession", "group"}
 
 
 def looks_like_mirna(label: str) -> bool:

@@ -214,7 +214,8 @@ def table_from_rows(rows: Rows, *, measure: str = "auto", orientation: str = "au
         i, j = np.argwhere(bad)[0]
         total = int(bad.sum())
         others = sorted({rows.lines[k] for k in np.argwhere(bad)[:, 0]} - {rows.lines[i]})[:5]
-        more = f"; {total} such cells in all" + (f", also on lines {', '.join(map(str, others))}" if others else "")
+        also = f", also on line{'s' if len(others) > 1 else ''} {', '.join(map(str, others))}" if others else ""
+        more = f"; {total} such cells in all{also}"
         raise InputError(
             f"non-numeric value {strings[i, j]!r} in {row_labels[i]!r}{more}",
             path=path,
@@ -318,7 +319,11 @@ def decide_measure(
     values = frame.to_numpy(dtype=np.float64)
     finite = values[np.isfinite(values)]
     if finite.size == 0:
-        raise InputError("the table holds no measured values", path=path)
+        raise InputError(
+            "the table holds no measured values: every cell is blank, NA or a non-detect",
+            path=path,
+            expected="some measured values",
+        )
     lo, hi, median = float(finite.min()), float(finite.max()), float(np.median(finite))
     whole = np.isclose(finite, np.round(finite), rtol=0, atol=1e-9)
     whole_share = float(whole.mean())
@@ -437,7 +442,7 @@ def _is_instrument_export(qpcr, path: Path) -> bool:
 
 
 def _from_qpcr(qpcr, path: Path, measure: str) -> ExpressionTable:
-    """An instrument export read by the qPCR room's reader (replicates merged)."""
+    """An instrument export read by the qPCR room's reader (replicate wells merged)."""
     if measure not in ("auto", "cq"):
         raise InputError(f"a qPCR instrument export holds Cq values, not {measure}", path=path, expected="measure cq or auto")
     data = qpcr.read_qpcr(path)
@@ -445,35 +450,30 @@ def _from_qpcr(qpcr, path: Path, measure: str) -> ExpressionTable:
     cq.index = cq.index.astype(str)
     cq.columns = cq.columns.astype(str)
     excluded = []
-    raw = getattr(data, "excluded", None)
-    if isinstance(raw, pd.DataFrame):
-        raw = raw.to_dict("records")
-    for item in raw or []:
+    for item in getattr(data, "excluded", None) or []:
         if isinstance(item, dict):
-            excluded.append(
-                {
-                    "what": str(item.get("what", item.get("kind", "well"))),
-                    "item": str(item.get("item", item.get("well", item.get("sample", "")))),
-                    "reason": str(item.get("reason", "")),
-                }
-            )
+            what, name, reason = item.get("what", "well"), item.get("item", ""), item.get("reason", "")
+        elif isinstance(item, (tuple, list)) and len(item) == 3:
+            what, name, reason = item
         else:
-            excluded.append({"what": "record", "item": str(item), "reason": "excluded by the qPCR reader"})
+            what, name, reason = "record", item, "left out by the qPCR reader"
+        excluded.append({"what": str(what), "item": str(name), "reason": str(reason)})
+    lod = getattr(data, "lod", None)
     table = ExpressionTable(
         values=cq.astype(np.float64),
         measure="cq",
         orientation="instrument export (one row per well)",
         path=path,
-        orientation_reason="recognized as a qPCR instrument export; replicate wells merged",
-        measure_reason="qPCR instrument export: Cq values",
+        orientation_reason=f"recognized as a qPCR export ({getattr(data, 'format', 'unknown format')}); replicate wells merged",
+        measure_reason="qPCR export: Cq values" + (f"; Cq above {lod:g} counted as non-detects" if lod else ""),
         excluded=excluded,
         nondetects=int(cq.isna().to_numpy().sum()),
     )
+    table.extra["qpcr_data"] = data
     replicates = getattr(data, "replicates", None)
     if isinstance(replicates, pd.DataFrame):
         table.extra["replicates"] = replicates
-    for key in ("instrument", "format"):
-        value = getattr(data, key, None)
-        if isinstance(value, str):
-            table.extra[f"qpcr_{key}"] = value
+    fmt = getattr(data, "format", None)
+    if isinstance(fmt, str):
+        table.extra["qpcr_format"] = fmt
     return table
