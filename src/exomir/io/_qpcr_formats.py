@@ -122,7 +122,7 @@ def _parse_applied_biosystems(path: Path, lines: list[str]) -> tuple[pd.DataFram
         stripped = line.strip()
         if stripped.startswith("*") and "=" in stripped and results_at is None:
             key, _, value = stripped.lstrip("* ").partition("=")
-            meta[key.strip()] = value.strip()
+            meta[key.strip()] = value.strip().rstrip(",;\t").strip()
         elif stripped.lower().strip("\t,;") == "[results]":
             results_at = index
             break
@@ -241,7 +241,7 @@ def _parse_table(
         if "include" in cols and get("include") and not is_true(get("include")):
             omit = True
         sample = get("sample")
-        target = get("target") or (default_target or "")
+        target = assay_name(get("target") or (default_target or ""))
         well = get("well")
         plate = get("plate")
         if well:
@@ -271,6 +271,19 @@ def _parse_table(
     if not rows:
         raise InputError(f"the {fmt_name} table has a header but no wells", path=path, line=header_no)
     return pd.DataFrame(rows, columns=WELL_COLUMNS)
+
+
+_ASSAY_ID = re.compile(r"^(?P<name>.*?[A-Za-z].*?)[-_ ](?P<id>\d{6,7})(?:_\w+)?$")
+
+
+def assay_name(target: str) -> str:
+    """Target name without a trailing TaqMan assay ID (``hsa-miR-16-000391`` → ``hsa-miR-16``).
+
+    TaqMan array cards and Megaplex panels label detectors with the assay number appended; the
+    number is not part of the miRNA name. Names ending in a short number (``miR-1``) are untouched.
+    """
+    match = _ASSAY_ID.match(target.strip())
+    return match.group("name") if match else target.strip()
 
 
 def _delimiter_name(delimiter: str) -> str:
