@@ -1,0 +1,65 @@
+"""Small helpers shared by the survival, meta-analysis and differential modules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+
+def bh_adjust(pvalues: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values; NaN stays NaN and is not counted (R ``p.adjust``)."""
+    p = np.asarray(pvalues, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    n = int(ok.sum())
+    if n == 0:
+        return out
+    q = p[ok]
+    order = np.argsort(q, kind="stable")[::-1]
+    ranked = q[order] * n / np.arange(n, 0, -1)
+    adjusted = np.minimum(1.0, np.minimum.accumulate(ranked))
+    result = np.empty(n)
+    result[order] = adjusted
+    out[ok] = result
+    return out
+
+
+def matrix_of(adata, layer: str | None) -> np.ndarray:
+    """The working matrix ``X`` (or a named layer) as a dense float array."""
+    values = adata.X if layer is None else adata.layers[layer]
+    if hasattr(values, "toarray"):
+        values = values.toarray()
+    return np.asarray(values, dtype=float)
+
+
+def mimat_of(adata) -> np.ndarray:
+    """MIMAT accessions per miRNA column ('' when unknown)."""
+    if "mimat" in adata.var:
+        return adata.var["mimat"].fillna("").astype(str).to_numpy()
+    return np.full(adata.n_vars, "", dtype=object)
+
+
+def design_columns(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """Numeric design columns: numbers as they are, other columns as 0/1 indicators of every
+    level but the first (levels in sorted order); missing values stay missing."""
+    parts = []
+    for name in columns:
+        col = frame[name]
+        if pd.api.types.is_bool_dtype(col):
+            parts.append(col.astype(float).rename(name))
+            continue
+        numeric = pd.to_numeric(col, errors="coerce")
+        if pd.api.types.is_numeric_dtype(col) or (numeric.notna() == col.notna()).all():
+            parts.append(numeric.astype(float).rename(name))
+            continue
+        text = col.astype("string")
+        levels = sorted(text.dropna().unique())
+        for level in levels[1:]:
+            indicator = (text == level).astype(float)
+            indicator[text.isna()] = np.nan
+            parts.append(indicator.rename(f"{name}[{level}]"))
+    if not parts:
+        return pd.DataFrame(index=frame.index)
+    return pd.concat(parts, axis=1)

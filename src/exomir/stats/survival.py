@@ -1,0 +1,333 @@
+"""Prognosis: does a miRNA predict overall, disease-free or recurrence-free survival?
+
+Functions take the Cohort (``AnnData``; times and events in ``obs``) and return tidy frames:
+
+* :func:`survival_screen` — one row per miRNA (GUIDE survival.csv): Cox hazard ratio per unit
+  of the working matrix (per doubling on a log2 scale), optionally adjusted for clinical
+  covariates, with its Wald p-value, the Schoenfeld test of proportional hazards, the log-rank
+  test at the median split, and the optimal cutpoint by maximally selected log-rank statistics.
+* :func:`km_curves` — Kaplan-Meier curves with pointwise intervals and a numbers-at-risk table.
+* :func:`cox_regression` — one Cox model with several terms (miRNAs and clinical covariates).
+* :func:`logrank_test`, :func:`maxstat_cutpoint`, :func:`time_dependent_auc` on arrays.
+
+Agreement with R (tests/reference/survival): ``coxph`` (Efron ties) coefficients and SEs,
+``cox.zph(transform = "km")``, ``survdiff`` chi-square, ``survfit`` (log, log-log and plain
+intervals) and ``maxstat.test(smethod = "LogRank", pmethod = "Lau94")``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from exomir.errors import InputError
+from exomir.stats import _survival_core as core
+from exomir.stats._common import bh_adjust, design_columns, matrix_of, mimat_of
+
+SCREEN_COLUMNS = [
+    "mirna", "mimat", "endpoint", "hr", "hr_ci_low", "hr_ci_high", "pvalue", "padj",
+    "cutpoint", "logrank_chisq", "logrank_p", "n", "events", "coef", "se", "ph_chisq", "ph_p",
+    "maxstat_cutpoint", "maxstat_statistic", "maxstat_p", "covariates",
+]
+
+
+# --------------------------------------------------------------------------- input handling
+def _column(adata, value, what: str) -> tuple[np.ndarray, str]:
+    """An obs column (by name) or an array, as float."""
+    if isinstance(value, str):
+        if value not in adata.obs:
+            raise InputError(f"no {what} column {value!r} in the clinical table",
+                             column=value, expected=f"one of {list(adata.obs.columns)[:20]}")
+        raw = adata.obs[value]
+        num = pd.to_numeric(raw, errors="coerce")
+        bad = raw.notna() & num.isna()
+        if bad.any():
+            sample = raw.index[np.flatnonzero(bad.to_numpy())[0]]
+            raise InputError(f"{what} value {raw[bad].iloc[0]!r} is not a number",
+                             column=value, record=str(sample), expected="a number")
+        return num.to_numpy(dtype=float), value
+    arr = np.asarray(value, dtype=float)
+    if arr.shape != (adata.n_obs,):
+        raise InputError(f"{what} has {arr.size} values for {adata.n_obs} samples")
+    return arr, what
+
+
+def _time_event(adata, time, event) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, str]:
+    """Validated times and 0/1 events; samples missing either are reported and left out."""
+    t, tname = _column(adata, time, "time")
+    e, ename = _column(adata, event, "event")
+    ok = np.isfinite(t) & np.isfinite(e)
+    if ok.any() and np.any(t[ok] < 0):
+        i = np.flatnonzero(ok & (t < 0))[0]
+        raise InputError(f"negative survival time {t[i]:g}", column=tname,
+                         record=str(adata.obs_names[i]), expected="times >= 0")
+    bad = ok & ~np.isin(e, (0.0, 1.0))
+    if bad.any():
+        i = np.flatnonzero(bad)[0]
+        raise InputError(f"event value {e[i]:g} is neither 0 nor 1", column=ename,
+                         record=str(adata.obs_names[i]), expected="1 = event, 0 = censored")
+    if not ok.all():
+        from exomir.cohort import record_exclusion
+        from exomir.progress import warn
+
+        missing = adata.obs_names[~ok]
+        for sample in missing:
+            record_exclusion(adata, "sample", sample, f"no {tname}/{ename} value (survival)")
+        warn(f"survival: {len(missing)} sample(s) without {tname}/{ename} left out")
+    if ok.sum() == 0:
+        raise InputError(f"no sample has both {tname} and {ename}", column=tname)
+    return t, e, ok, tname, ename
+
+
+def _covariate_matrix(adata, covariates: Sequence[str]) -> pd.DataFrame:
+    for name in covariates:
+        if name not in adata.obs:
+            raise InputError(f"no covariate column {name!r} in the clinical table", column=name)
+    return design_columns(adata.obs, list(covariates))
+
+
+# --------------------------------------------------------------------------- array-level API
+def logrank_test(time, event, group) -> core.LogRank:
+    """k-sample log-rank test (R ``survdiff``): ``chisq``, ``df``, ``pvalue``, observed/expected."""
+    return core.logrank(np.asarray(time, float), np.asarray(event, float), np.asarray(group))
+
+
+def maxstat_cutpoint(x, time, event, *, minprop: float = 0.1, maxprop: float = 0.9) -> core.MaxStat:
+    """Optimal cutpoint by maximally selected log-rank statistics, Lau94-adjusted p-value.
+
+    Groups are ``x <= cutpoint`` and ``x > cutpoint``; candidate cutpoints leave at least
+    ``minprop`` and at most ``maxprop`` of the samples below (as R ``maxstat.test``).
+    """
+    return core.maxstat_logrank(np.asarray(x, float), np.asarray(time, float),
+                                np.asarray(event, float), minprop=minprop, maxprop=maxprop)
+
+
+def time_dependent_auc(marker, time, event, times: Sequence[float]) -> pd.DataFrame:
+    """Cumulative/dynamic AUC(t) at the given times (Uno's IPCW estimator): cases have the event
+    by t, controls are event-free beyond t; higher marker = higher risk."""
+    marker = np.asarray(marker, float)
+    time = np.asarray(time, float)
+    event = np.asarray(event, float)
+    ok = np.isfinite(marker) & np.isfinite(time) & np.isfinite(event)
+    auc, n_case, n_ctrl = core.cumulative_dynamic_auc(time[ok], event[ok], marker[ok],
+                                                      np.asarray(times, float))
+    return pd.DataFrame({"time": np.asarray(times, float), "auc": auc,
+                         "n_cases": n_case, "n_controls": n_ctrl})
+
+
+def kaplan_meier(time, event, *, conf_type: str = "log", conf_level: float = 0.95) -> pd.DataFrame:
+    """Kaplan-Meier table at every distinct time: ``time, n_risk, n_event, n_censor, survival,
+    std_err, ci_low, ci_high`` (``std_err`` of S(t), Greenwood; intervals as ``survfit``)."""
+    k = core.kaplan_meier(np.asarray(time, float), np.asarray(event, float))
+    z = float(stats.norm.ppf(0.5 + conf_level / 2.0))
+    low, high = core.km_confidence(k.surv, k.se_log, conf_type, z)
+    return pd.DataFrame({"time": k.time, "n_risk": k.n_risk.astype(int),
+                         "n_event": k.n_event.astype(int), "n_censor": k.n_censor.astype(int),
+                         "survival": k.surv, "std_err": _std_err(k),
+                         "ci_low": low, "ci_high": high})
+
+
+def _std_err(k: core.KMTable) -> np.ndarray:
+    """Greenwood standard error of S(t); 0 once the curve has reached 0."""
+    with np.errstate(invalid="ignore"):
+        return np.where(k.surv > 0, k.surv * k.se_log, 0.0)
+
+
+# --------------------------------------------------------------------------- Cox model
+@dataclass
+class CoxResult:
+    """A fitted Cox model: ``summary`` has one row per term."""
+
+    summary: pd.DataFrame
+    n: int
+    events: int
+    loglik: float
+    loglik_null: float
+    ph_global_chisq: float
+    ph_global_p: float
+    converged: bool
+
+    @property
+    def lr_chisq(self) -> float:
+        return 2.0 * (self.loglik - self.loglik_null)
+
+
+def cox_regression(adata, time, event, terms: Sequence[str], *, layer: str | None = None,
+                   conf_level: float = 0.95) -> CoxResult:
+    """Cox proportional hazards (Efron ties) on ``terms``: miRNA names (columns of ``X`` or of
+    ``layer``) and clinical ``obs`` columns (categorical ones as indicators of each level but the
+    first). Complete cases only; returns HRs with Wald intervals and the Schoenfeld test."""
+    t, e, ok, _, _ = _time_event(adata, time, event)
+    parts = []
+    clinical = [name for name in terms if name not in adata.var_names]
+    mirnas = [name for name in terms if name in adata.var_names]
+    if mirnas:
+        mat = matrix_of(adata, layer)
+        idx = [adata.var_names.get_loc(name) for name in mirnas]
+        parts.append(pd.DataFrame(mat[:, idx], index=adata.obs_names, columns=mirnas))
+    if clinical:
+        parts.append(_covariate_matrix(adata, clinical))
+    design = pd.concat(parts, axis=1)[[c for c in _ordered(terms, parts)]]
+    xs = design.to_numpy(dtype=float)
+    keep = ok & np.isfinite(xs).all(axis=1)
+    fit = core.cox_fit(t[keep], e[keep], xs[keep])
+    z = float(stats.norm.ppf(0.5 + conf_level / 2.0))
+    summary = pd.DataFrame({
+        "term": list(design.columns), "coef": fit.coef, "se": fit.se,
+        "hr": np.exp(fit.coef), "hr_ci_low": np.exp(fit.coef - z * fit.se),
+        "hr_ci_high": np.exp(fit.coef + z * fit.se), "z": fit.z, "pvalue": fit.pvalue,
+        "ph_chisq": fit.zph_chisq, "ph_p": stats.chi2.sf(fit.zph_chisq, 1),
+    })
+    p = len(fit.coef)
+    return CoxResult(summary, fit.n, fit.events, fit.loglik, fit.loglik0, fit.zph_global,
+                     float(stats.chi2.sf(fit.zph_global, p)), fit.converged)
+
+
+def _ordered(terms: Sequence[str], parts: list[pd.DataFrame]) -> list[str]:
+    """Design columns in the order the terms were given (indicators follow their variable)."""
+    columns = [c for part in parts for c in part.columns]
+    out = []
+    for term in terms:
+        out += [c for c in columns if c == term or c.startswith(f"{term}[")]
+    return out
+
+
+# --------------------------------------------------------------------------- screen
+def survival_screen(adata, time, event, *, endpoint: str = "DFS", covariates: Sequence[str] = (),
+                    layer: str | None = None, minprop: float = 0.1,
+                    maxprop: float = 0.9) -> pd.DataFrame:
+    """Every miRNA against survival; one row per miRNA with the GUIDE survival.csv columns.
+
+    * ``hr`` (``hr_ci_low``/``hr_ci_high``, ``pvalue``): Cox hazard ratio per unit of the working
+      matrix (``X``, or ``layer``), i.e. per doubling for log2 values; adjusted for
+      ``covariates`` when given (complete cases); Wald 95 % interval and p-value; ``padj`` BH.
+    * ``ph_chisq``/``ph_p``: Schoenfeld-residual test of proportional hazards for the miRNA term.
+    * ``cutpoint``: the median of the miRNA; ``logrank_p``: log-rank test of ``x > median``
+      against ``x <= median`` (unadjusted, univariable).
+    * ``maxstat_*``: the optimal cutpoint by maximally selected log-rank statistics with its
+      Lau94 multiplicity-adjusted p-value (groups ``x <= cutpoint`` / ``x > cutpoint``).
+    * ``n``/``events``: samples and events used for that miRNA (missing values left out).
+    """
+    from exomir.progress import track
+
+    t, e, ok, _, _ = _time_event(adata, time, event)
+    cov = _covariate_matrix(adata, covariates).to_numpy(dtype=float)
+    cov_ok = np.isfinite(cov).all(axis=1) if cov.size else np.ones(adata.n_obs, bool)
+    mat = matrix_of(adata, layer)
+    mimat = mimat_of(adata)
+    rows = []
+    for j in track(range(adata.n_vars), "survival screen", total=adata.n_vars):
+        x = mat[:, j]
+        keep = ok & cov_ok & np.isfinite(x)
+        row = {"mirna": str(adata.var_names[j]), "mimat": mimat[j], "endpoint": endpoint,
+               "n": int(keep.sum()), "events": int(e[keep].sum()),
+               "covariates": ";".join(covariates)}
+        rows.append(row)
+        xk, tk, ek = x[keep], t[keep], e[keep]
+        if row["events"] == 0 or len(xk) < 3 or np.ptp(xk) == 0:
+            continue
+        design = np.column_stack([xk, cov[keep]]) if cov.size else xk[:, None]
+        fit = core.cox_fit(tk, ek, design)
+        if fit.converged and np.isfinite(fit.se[0]):
+            row.update(coef=fit.coef[0], se=fit.se[0], hr=np.exp(fit.coef[0]),
+                       hr_ci_low=np.exp(fit.coef[0] - core.Z975 * fit.se[0]),
+                       hr_ci_high=np.exp(fit.coef[0] + core.Z975 * fit.se[0]),
+                       pvalue=fit.pvalue[0], ph_chisq=fit.zph_chisq[0],
+                       ph_p=stats.chi2.sf(fit.zph_chisq[0], 1))
+        # univariable split statistics use every sample with time, event and expression
+        uni = ok & np.isfinite(x)
+        xu, tu, eu = x[uni], t[uni], e[uni]
+        median = float(np.median(xu))
+        high = xu > median
+        row["cutpoint"] = median
+        if 0 < high.sum() < len(high):
+            lr = core.logrank(tu, eu, high.astype(int))
+            row.update(logrank_chisq=lr.chisq, logrank_p=lr.pvalue)
+        ms = core.maxstat_logrank(xu, tu, eu, minprop=minprop, maxprop=maxprop)
+        row.update(maxstat_cutpoint=ms.cutpoint, maxstat_statistic=ms.statistic,
+                   maxstat_p=ms.pvalue)
+    table = pd.DataFrame(rows).reindex(columns=SCREEN_COLUMNS)
+    table["padj"] = bh_adjust(table["pvalue"].to_numpy(dtype=float))
+    for col in ("n", "events"):
+        table[col] = table[col].astype(int)
+    return table
+
+
+# --------------------------------------------------------------------------- KM curves
+@dataclass
+class KMCurves:
+    """Kaplan-Meier curves for plotting.
+
+    ``curves``: ``group, time, n_risk, n_event, n_censor, survival, std_err, ci_low, ci_high``
+    (a first row at time 0 with survival 1 per group, so step plots start at the origin);
+    ``at_risk``: ``group, time, n_risk, survival`` at ``at_risk_times``; ``logrank_*``
+    compares the groups; ``cutpoint`` is the split used (NaN when groups came from ``obs``).
+    """
+
+    curves: pd.DataFrame
+    at_risk: pd.DataFrame
+    logrank_chisq: float
+    logrank_p: float
+    cutpoint: float
+
+
+def km_curves(adata, time, event, *, mirna: str | None = None, group: str | None = None,
+              cutpoint: str | float = "median", conf_type: str = "log",
+              conf_level: float = 0.95, at_risk_times: Sequence[float] | None = None,
+              layer: str | None = None) -> KMCurves:
+    """Kaplan-Meier curves of the whole cohort, of the ``group`` column's levels, or of a
+    miRNA split at ``cutpoint`` (``"median"``, ``"maxstat"`` or a number; groups ``low``:
+    ``x <= cutpoint``, ``high``: ``x > cutpoint``)."""
+    t, e, ok, _, _ = _time_event(adata, time, event)
+    cut = np.nan
+    if mirna is not None:
+        if mirna not in adata.var_names:
+            raise InputError(f"no miRNA {mirna!r} in the cohort")
+        x = matrix_of(adata, layer)[:, adata.var_names.get_loc(mirna)]
+        ok = ok & np.isfinite(x)
+        if cutpoint == "median":
+            cut = float(np.median(x[ok]))
+        elif cutpoint == "maxstat":
+            cut = core.maxstat_logrank(x[ok], t[ok], e[ok]).cutpoint
+        else:
+            cut = float(cutpoint)
+        labels = np.where(x > cut, "high", "low")
+    elif group is not None:
+        if group not in adata.obs:
+            raise InputError(f"no group column {group!r} in the clinical table", column=group)
+        raw = adata.obs[group]
+        ok = ok & raw.notna().to_numpy()
+        labels = raw.astype(str).to_numpy()
+    else:
+        labels = np.full(adata.n_obs, "all", dtype=object)
+    t, e, labels = t[ok], e[ok], labels[ok]
+    if at_risk_times is None:
+        at_risk_times = np.linspace(0.0, float(t.max()), 6)
+    z = float(stats.norm.ppf(0.5 + conf_level / 2.0))
+    curve_parts, risk_parts = [], []
+    levels = [lv for lv in ("low", "high") if lv in set(labels)] if mirna is not None \
+        else sorted(set(labels))
+    for level in levels:
+        sel = labels == level
+        k = core.kaplan_meier(t[sel], e[sel])
+        low, high = core.km_confidence(k.surv, k.se_log, conf_type, z)
+        frame = pd.DataFrame({"group": level, "time": np.r_[0.0, k.time],
+                              "n_risk": np.r_[sel.sum(), k.n_risk].astype(int),
+                              "n_event": np.r_[0, k.n_event].astype(int),
+                              "n_censor": np.r_[0, k.n_censor].astype(int),
+                              "survival": np.r_[1.0, k.surv], "std_err": np.r_[0.0, _std_err(k)],
+                              "ci_low": np.r_[1.0, low], "ci_high": np.r_[1.0, high]})
+        if k.time[0] == 0.0:  # an observation at time 0 already gives the first row
+            frame = frame.iloc[1:]
+        curve_parts.append(frame)
+        surv, n_risk = core.step_at(k, np.asarray(at_risk_times, float))
+        risk_parts.append(pd.DataFrame({"group": level, "time": np.asarray(at_risk_times, float),
+                                        "n_risk": n_risk.astype(int), "survival": surv}))
+    lr = core.logrank(t, e, labels) if len(levels) > 1 else None
+    return KMCurves(pd.concat(curve_parts, ignore_index=True),
+                    pd.concat(risk_parts, ignore_index=True),
+                    lr.chisq if lr else np.nan, lr.pvalue if lr else np.nan, cut)
