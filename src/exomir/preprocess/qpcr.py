@@ -144,7 +144,7 @@ def censor_nondetects(
     max_fraction: float = 0.5,
     rule: str = "censor",
 ) -> ad.AnnData:
-    """Apply the non-detect rules; returns the Cohort without the miRNAs that were dropped.
+    """Apply the non-detect rules; returns a new Cohort without the miRNAs that were dropped.
 
     * miRNAs non-detected (Cq missing or > ``lod``) in more than ``max_fraction`` of the samples
       are excluded (recorded with the fraction).
@@ -159,13 +159,13 @@ def censor_nondetects(
     mask = nondetect_mask(adata, lod)
     fraction = mask.mean(axis=0) if adata.n_obs else np.zeros(adata.n_vars)
     keep = fraction <= max_fraction + 1e-12
+    out = adata[:, keep].copy()
     for name, frac in zip(adata.var_names[~keep], fraction[~keep]):
         record_exclusion(
-            adata, "mirna", name, f"non-detected (Cq > {lod:g} or none) in {frac:.0%} of samples (limit {max_fraction:.0%})"
+            out, "mirna", name, f"non-detected (Cq > {lod:g} or none) in {frac:.0%} of samples (limit {max_fraction:.0%})"
         )
     if (~keep).any():
         warn(f"{int((~keep).sum())} miRNA(s) excluded: non-detected in more than {max_fraction:.0%} of samples")
-    out = adata[:, keep].copy() if (~keep).any() else adata
     mask = mask[:, keep]
     x = np.asarray(out.X, dtype=float).copy()
     raw = np.asarray(out.layers["cq"] if "cq" in out.layers else out.X, dtype=float)
