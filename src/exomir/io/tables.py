@@ -215,7 +215,7 @@ def table_from_rows(rows: Rows, *, measure: str = "auto", orientation: str = "au
         total = int(bad.sum())
         others = sorted({rows.lines[k] for k in np.argwhere(bad)[:, 0]} - {rows.lines[i]})[:5]
         also = f", also on line{'s' if len(others) > 1 else ''} {', '.join(map(str, others))}" if others else ""
-        more = f"; {total} such cells in all{also}"
+        more = f"; {total} such cell{'s' if total > 1 else ''} in all{also}"
         raise InputError(
             f"non-numeric value {strings[i, j]!r} in {row_labels[i]!r}{more}",
             path=path,
