@@ -119,10 +119,15 @@ def clean_text(text: object) -> str:
         if isinstance(text, float) and text != text:  # NaN from pandas
             return ""
         text = str(text)
-    text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
-    text = "".join(ch for ch in text if ch.isprintable() or ch.isspace())
-    text = _SPACED_PUNCT.sub(r"\1", text)
-    return text.strip().strip("\"'`").strip()
+    if not (text.isascii() and text.isprintable()):
+        text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
+        text = "".join(ch for ch in text if ch.isprintable() or ch.isspace())
+    if " " in text or "\t" in text:
+        text = _SPACED_PUNCT.sub(r"\1", text)
+    text = text.strip()
+    while len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'`":
+        text = text[1:-1].strip()  # quoted cell; a lone trailing quote is a 5' arm
+    return text
 
 
 def parse_name(text: object) -> ParsedName:
@@ -174,25 +179,22 @@ def _parse_single(text: str) -> ParsedName:
     kind = _case_hint(text, token, head, family)
     if arm or star:
         kind = "mature"
-    number = body.group("number").lstrip("0") or "0"
-    parsed = ParsedName(
+    number = (body.group("number").lstrip("0") or "0") + body.group("letter").lower()
+    copy = (body.group("copy").lstrip("0") or "0") if body.group("copy") else None
+    species = species or DEFAULT_SPECIES
+    return ParsedName(
         text=text,
         status="name",
         kind=kind,
-        species=species or DEFAULT_SPECIES,
-        species_given=species is not None,
+        species=species,
+        species_given=head.group("species") is not None,
         family=family,
-        number=number + body.group("letter").lower(),
-        copy=(body.group("copy").lstrip("0") or "0") if body.group("copy") else None,
+        number=number,
+        copy=copy,
         arm=arm,
         star=star,
+        key=_compose(species, family, number, copy, arm, star, None).lower(),
     )
-    return _with_key(parsed)
-
-
-def _with_key(parsed: ParsedName) -> ParsedName:
-    key = _compose(parsed.species, parsed.family, parsed.number, parsed.copy, parsed.arm, parsed.star, None)
-    return ParsedName(**{**parsed.__dict__, "key": key.lower()})
 
 
 def _case_hint(text: str, token: str, head: re.Match, family: str) -> str | None:

@@ -170,8 +170,12 @@ class Resolver:
         hits = self.by_key.get(key)
         if hits:
             if len(hits) == 1:
-                note = self._former_note(key, hits[0])
-                return self._hit(hits[0], "exact", note)
+                res = self._hit(hits[0], "exact", self._former_note(key, hits[0]))
+                others = [m for m in self.history.get(key, {}) if m != hits[0] and m in self.name_of]
+                if others:
+                    # the current name once named another accession: say so, listing it
+                    res = res._replace(candidates=";".join(f"{m}:{self.name_of[m]}" for m in [hits[0], *others]))
+                return res
             return self._ambiguous(hits, "name shared by several accessions")
         found = self._from_history(key)
         if found or parsed.status != "name":
@@ -288,7 +292,10 @@ class Resolver:
         others = {m: r for m, r in self.history.get(key, {}).items() if m != mimat}
         if not others:
             return ""
-        return "; ".join(f"also the name of {m} in {self._releases_note(r, bare=True)}" for m, r in others.items())
+        return "; ".join(
+            f"also the name of {m} ({self.name_of.get(m, 'not in this release')}) in {self._releases_note(r, bare=True)}"
+            for m, r in others.items()
+        )
 
     def _release_rank(self, release: str) -> int:
         try:
