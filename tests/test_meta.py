@@ -1,0 +1,106 @@
+"""Random-effects meta-analysis against metafor::rma (tests/reference/meta)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from exomir.errors import InputError
+from exomir.stats import meta
+
+REF = Path(__file__).parent / "reference" / "meta"
+STUDIES = pd.read_csv(REF / "studies.csv")
+RMA = pd.read_csv(REF / "rma.csv")
+
+
+@pytest.mark.parametrize("measure", ["log_hr", "auc", "log_dor"])
+@pytest.mark.parametrize("method", ["DL", "REML"])
+def test_pooled_estimates_match_metafor(measure, method):
+    ref = RMA[(RMA["measure"] == measure) & (RMA["method"] == method)].iloc[0]
+    res = meta.pool(STUDIES, measure=measure, method=method)
+    assert res.k == ref["k"] == 7
+    for ours, theirs in [("estimate", "estimate"), ("se", "se"), ("ci_low", "ci_low"),
+                         ("ci_high", "ci_high"), ("tau2", "tau2"), ("pi_low", "pi_low"),
+                         ("pi_high", "pi_high"), ("zval", "zval")]:
+        assert getattr(res, ours) == pytest.approx(ref[theirs], abs=1e-6), ours
+    assert res.i2 == pytest.approx(ref["i2"], abs=1e-6)
+    assert res.h2 == pytest.approx(ref["h2"], abs=1e-6)
+    assert res.q == pytest.approx(ref["q"], abs=1e-8)
+    assert res.q_p == pytest.approx(ref["q_p"], rel=1e-6)
+    assert res.pvalue == pytest.approx(ref["pval"], rel=1e-6)
+    assert res.se_tau2 == pytest.approx(ref["se_tau2"], rel=1e-6)
+
+
+def test_log_dor_continuity_correction_matches_escalc():
+    ref = pd.read_csv(REF / "log_dor.csv")
+    got = meta.log_diagnostic_odds_ratio(STUDIES["tp"], STUDIES["fp"], STUDIES["fn"], STUDIES["tn"])
+    np.testing.assert_allclose(got["yi"], ref["yi"], rtol=1e-12)
+    np.testing.assert_allclose(got["vi"], ref["vi"], rtol=1e-12)
+    # cohort E has fp = 0: 0.5 was added to each of its cells
+    e = STUDIES.index[STUDIES["study"] == "Cohort E"][0]
+    assert got["yi"][e] == pytest.approx(np.log(33.5 * 30.5 / (0.5 * 7.5)))
+    none = meta.log_diagnostic_odds_ratio([1, 0], [1, 2], [1, 3], [1, 4], to="none")
+    assert np.isnan(none["yi"][1])
+
+
+def test_forest_weights_and_direction():
+    ref = pd.read_csv(REF / "weights_log_hr_reml.csv")
+    res = meta.pool(STUDIES, measure="log_hr", method="REML")
+    np.testing.assert_allclose(res.forest["weight"], ref["weight"], atol=1e-6)
+    assert res.forest["weight"].sum() == pytest.approx(100.0)
+    # six cohorts above HR 1 and one (D) below, pooled estimate above
+    assert res.n_same_direction == 6 and res.direction_agreement == pytest.approx(6 / 7)
+    assert res.forest.loc[res.forest["study"] == "Cohort D", "direction"].item() == "below_null"
+    np.testing.assert_allclose(res.forest["exp_estimate"], np.exp(STUDIES["log_hr"]))
+    row = res.summary().iloc[0]
+    assert row["exp_estimate"] == pytest.approx(np.exp(res.estimate))
+    auc = meta.pool(STUDIES, measure="auc", method="DL")
+    assert auc.null == 0.5 and auc.n_same_direction == 7
+
+
+def test_hr_from_confidence_interval_equals_log_se():
+    z = 1.959963984540054
+    table = pd.DataFrame({"study": STUDIES["study"], "hr": np.exp(STUDIES["log_hr"]),
+                          "hr_ci_low": np.exp(STUDIES["log_hr"] - z * STUDIES["se_log_hr"]),
+                          "hr_ci_high": np.exp(STUDIES["log_hr"] + z * STUDIES["se_log_hr"])})
+    ref = RMA[(RMA["measure"] == "log_hr") & (RMA["method"] == "REML")].iloc[0]
+    assert meta.pool(table, measure="log_hr").estimate == pytest.approx(ref["estimate"], abs=1e-8)
+
+
+def test_homogeneous_studies_give_zero_tau2_and_t_prediction_interval_is_wider():
+    res = meta.random_effects([0.30, 0.31, 0.29, 0.30], [0.04, 0.05, 0.04, 0.06], method="REML")
+    assert res.tau2 == 0.0 and res.i2 == 0.0
+    fe = meta.random_effects([0.30, 0.31, 0.29, 0.30], [0.04, 0.05, 0.04, 0.06], method="FE")
+    assert fe.estimate == pytest.approx(res.estimate)
+    wide = meta.pool(STUDIES, measure="log_hr", pi_dist="t")
+    narrow = meta.pool(STUDIES, measure="log_hr")
+    assert wide.pi_high - wide.pi_low > narrow.pi_high - narrow.pi_low
+
+
+def test_unusable_studies_are_reported_not_dropped_silently():
+    res = meta.random_effects([0.2, np.nan, 0.5], [0.01, 0.02, 0.0], studies=["a", "b", "c"])
+    assert res.k == 1 and res.excluded == ["b", "c"]
+    with pytest.raises(InputError, match="needs column"):
+        meta.pool(pd.DataFrame({"study": ["a"], "hr": [1.2]}), measure="log_hr")
+    with pytest.raises(InputError, match="unknown meta-analysis method"):
+        meta.random_effects([0.1, 0.2], [0.01, 0.01], method="PM")
+
+
+def test_pool_by_mirna_combines_cohort_screens():
+    rng = np.random.default_rng(4)
+    tables = {}
+    for c in range(4):
+        coef = np.array([0.5, 0.0, -0.3]) + rng.normal(0, 0.05, 3)
+        tables[f"cohort{c}"] = pd.DataFrame({"mirna": ["miR-21-5p", "miR-1-3p", "miR-122-5p"],
+                                             "coef": coef, "se": [0.1, 0.1, 0.1]})
+    tables["cohort0"] = tables["cohort0"].iloc[:2]  # miR-122 measured in three cohorts only
+    out = meta.pool_by_mirna(tables, measure="log_hr").set_index("mirna")
+    assert out.loc["miR-122-5p", "k"] == 3 and out.loc["miR-21-5p", "k"] == 4
+    assert out.loc["miR-21-5p", "pvalue"] < 1e-10 and out.loc["miR-1-3p", "pvalue"] > 0.01
+    assert out.loc["miR-122-5p", "exp_estimate"] < 1
+    expected = meta.random_effects([t.loc[t["mirna"] == "miR-21-5p", "coef"].item() for t in tables.values()],
+                                   [0.01] * 4)
+    assert out.loc["miR-21-5p", "estimate"] == pytest.approx(expected.estimate)
