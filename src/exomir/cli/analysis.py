@@ -1,7 +1,100 @@
-"""Commands of exomir: analysis (registered on the root app)."""
+"""Commands of exomir: analysis (registered on the root app): ``simulate``, ``analyze``, ``demo``."""
 
 from __future__ import annotations
+
+import time as _time
+from pathlib import Path
 
 import typer
 
 from exomir.cli._app import app
+from exomir.progress import info, set_quiet
+
+DEMO_CONTROLS = ("LC", "CHB", "Healthy")
+
+
+@app.command()
+def simulate(
+    out: str = typer.Option(..., "--out", "-o", help="Folder (existing, or ending in '/') or file prefix to write."),
+    n: int = typer.Option(400, "--n", help="Number of samples (40 % HCC, 20 % each LC, CHB, Healthy)."),
+    measure: str = typer.Option("counts", "--measure", help="counts (small RNA-seq) or cq (RT-qPCR)."),
+    n_mirnas: int = typer.Option(300, "--n-mirnas", help="Number of miRNAs."),
+    seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same files."),
+    h5ad: bool = typer.Option(False, "--h5ad", help="Also write the Cohort as .h5ad."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+) -> None:
+    """Simulate a demo cohort with planted effects; writes expression, clinical and planted-truth files."""
+    from exomir.simulate import simulate_cohort, write_cohort
+
+    if quiet:
+        set_quiet(True)
+    if measure not in ("counts", "cq"):
+        raise typer.BadParameter("must be counts or cq", param_hint="--measure")
+    adata = simulate_cohort(n, measure=measure, n_mirnas=n_mirnas, seed=seed)
+    paths = write_cohort(adata, out, h5ad=h5ad)
+    for kind, path in paths.items():
+        info(f"{kind}: {path}")
+
+
+@app.command()
+def analyze(
+    expression: Path = typer.Option(..., "--expression", "-e", help="Expression table (CSV/TSV, qPCR export, GEO matrix, .h5ad)."),
+    clinical: Path | None = typer.Option(None, "--clinical", "-c", help="Clinical table, joined on the sample ID."),
+    out: Path = typer.Option(..., "--out", "-o", help="Results folder (written all or nothing)."),
+    measure: str = typer.Option("auto", "--measure", help="counts | cq | log | auto."),
+    normalization: str = typer.Option("auto", "--normalization",
+                                      help="auto | none | median_of_ratios | cpm | tmm | global_mean."),
+    group: str = typer.Option("group", "--group", help="Clinical column with the diagnostic group."),
+    case: str = typer.Option("HCC", "--case", help="The case group."),
+    control: list[str] = typer.Option(None, "--control",
+                                      help="Control group(s), repeatable or comma-separated; A+B pools groups. "
+                                           "Default: every other group."),
+    afp: str | None = typer.Option(None, "--afp", help="Clinical column with AFP (ng/mL)."),
+    time: str | None = typer.Option(None, "--time", help="Clinical column with follow-up time."),
+    event: str | None = typer.Option(None, "--event", help="Clinical column with the event (1 = event, 0 = censored)."),
+    endpoint: str = typer.Option("DFS", "--endpoint", help="Name of the survival endpoint (DFS, OS, ...)."),
+    covariate: list[str] = typer.Option(None, "--covariate", help="Clinical column(s) to adjust differential expression for."),
+    sample_column: str | None = typer.Option(None, "--sample-column",
+                                             help="Clinical column with the sample IDs (default: the first column)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed for resampling steps."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output (warnings still shown)."),
+) -> None:
+    """Analyze a cohort: QC, normalization, differential expression, ROC vs AFP, survival, evidence, report."""
+    from exomir.analysis import analyze as run
+
+    if quiet:
+        set_quiet(True)
+    started = _time.perf_counter()
+    run(expression, clinical, out, measure=measure, normalization=normalization, group=group, case=case,
+        controls=control or None, afp=afp, time=time, event=event, endpoint=endpoint, covariates=covariate or None,
+        sample_column=sample_column, seed=seed)
+    info(f"wrote {out}/report.html, {out}/cohort.h5ad and {out}/tables/ in {_time.perf_counter() - started:.1f} s")
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("demo"), "--out", "-o", help="Results folder."),
+    n: int = typer.Option(400, "--n", help="Number of simulated samples."),
+    measure: str = typer.Option("counts", "--measure", help="counts or cq."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+) -> None:
+    """Simulate a cohort and analyze it: HCC vs LC, CHB and healthy donors, with AFP and DFS."""
+    from exomir.analysis import analyze as run
+    from exomir.atomic import staged_directory
+    from exomir.simulate import simulate_cohort, write_cohort
+
+    if quiet:
+        set_quiet(True)
+    started = _time.perf_counter()
+    adata = simulate_cohort(n, measure=measure, seed=seed)
+    with staged_directory(out) as staging:
+        paths = write_cohort(adata, f"{staging}/input/")
+        run(paths["expression"], paths["clinical"], Path(staging) / "results", group="group", case="HCC",
+            controls=list(DEMO_CONTROLS), afp="afp_ng_ml", time="dfs_months", event="dfs_event", endpoint="DFS",
+            seed=seed)
+        for entry in sorted((Path(staging) / "results").iterdir()):
+            entry.rename(Path(staging) / entry.name)
+        (Path(staging) / "results").rmdir()
+    info(f"demo: simulated {n} samples (seed {seed}) into {out}/input/ and analyzed them in "
+         f"{_time.perf_counter() - started:.1f} s; open {out}/report.html")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import anndata as ad
 import numpy as np
 
-from exomir.cohort import measure_of, record_step
+from exomir.cohort import measure_of, meta, record_step
 from exomir.errors import InputError
 from exomir.progress import warn
 
@@ -172,6 +172,10 @@ def _global_mean(adata: ad.AnnData, *, requested: str) -> ad.AnnData:
     except ImportError as exc:  # the qPCR room's module is not installed in this build
         raise InputError("ΔCq normalization needs exomir.preprocess.qpcr.global_mean_dcq, which is missing",
                          expected="--normalization none for Cq values") from exc
+    steps = [step.get("step") for step in meta(adata).get("steps", [])]
+    if "censor_nondetects" not in steps:
+        # ΔCq starts from the Cq values; after the non-detect rules X already holds the censored Cq
+        adata.X = np.array(adata.layers["cq"], dtype=np.float64, copy=True)
     result = global_mean_dcq(adata)
     if isinstance(result, ad.AnnData) and result is not adata:
         adata.X = np.asarray(result.X, dtype=np.float64)

@@ -90,7 +90,9 @@ def simulate_cohort(
 
     if measure == "counts":
         library = fx.LIBRARY_MEDIAN * np.exp(r_meas.normal(0.0, fx.LIBRARY_LOG_SD, n))
-        values = r_meas.poisson(level / 1e6 * library[:, None]).astype(np.float64)
+        # sequencing depth is fixed per library: what hemolysis or disease adds, others lose
+        share = level / level.sum(axis=1, keepdims=True)
+        values = r_meas.poisson(share * library[:, None]).astype(np.float64)
         frame = pd.DataFrame(values, index=sample_ids, columns=names)
     else:
         extraction = r_meas.normal(0.0, fx.CQ_INPUT_SD / np.sqrt(2.0), n)

@@ -16,7 +16,7 @@ DEFAULT_FRACTIONS: dict[str, float] = {"HCC": 0.4, "LC": 0.2, "CHB": 0.2, "Healt
 #: level is known to be high or that carry a planted effect; the rest are drawn at random.
 FIXED_CPM: dict[str, float] = {
     "hsa-miR-486-5p": 80_000.0,
-    "hsa-miR-451a": 32_000.0,  # 8x miR-23a-3p in clean serum: log2 ratio about 3
+    "hsa-miR-451a": 20_000.0,  # 5x miR-23a-3p in clean serum: log2 ratio about 2.3
     "hsa-miR-92a-3p": 20_000.0,
     "hsa-miR-122-5p": 15_000.0,
     "hsa-miR-16-5p": 15_000.0,
@@ -83,7 +83,7 @@ FOLLOW_UP_MONTHS = (6.0, 60.0)
 
 #: Hemolysis releases red-cell miRNAs; miR-23a-3p is the unchanged reference of the ratio.
 HEMOLYSIS_LOG2: dict[str, tuple[float, float]] = {
-    "hsa-miR-451a": (4.5, 6.0),
+    "hsa-miR-451a": (5.5, 7.0),
     "hsa-miR-486-5p": (1.2, 1.8),
     "hsa-miR-16-5p": (1.2, 1.8),
     "hsa-miR-92a-3p": (0.7, 1.2),

@@ -10,7 +10,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
-from exomir.atomic import atomic_open, atomic_path
+from exomir.atomic import atomic_open
 from exomir.cohort import measure_of, meta
 
 CLINICAL_FORMATS = {"age": "{:.0f}", "afp_ng_ml": "{:.2f}", "dfs_months": "{:.2f}", "dfs_event": "{:.0f}"}
@@ -52,10 +52,9 @@ def write_cohort(adata: ad.AnnData, out: str | Path, *, h5ad: bool = False) -> d
         json.dump(meta(adata).get("planted", {}), handle, indent=2, sort_keys=True)
         handle.write("\n")
     if h5ad:
-        from exomir.analysis.output import h5ad_ready
+        from exomir.io.h5ad import write_h5ad
 
-        with atomic_path(paths["h5ad"]) as tmp:
-            h5ad_ready(adata).write_h5ad(tmp)
+        write_h5ad(adata, paths["h5ad"])
     return paths
 
 

@@ -1,0 +1,47 @@
+"""Write an analysis into a results folder: tables (fixed formatting), the Cohort and the report."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from exomir.analysis.pipeline import AnalysisResult
+from exomir.analysis.tables import to_csv_text
+from exomir.cohort import exclusions
+
+#: Tables in the order they are written; those not computed in a run are simply absent.
+TABLE_NAMES = ("differential", "roc", "survival", "qc", "evidence", "enrichment", "afp_cutoff", "panels", "exclusions")
+
+
+def write_results(result: AnalysisResult, folder: str | Path) -> dict[str, Path]:
+    """Write ``report.html``, ``cohort.h5ad`` and ``tables/*.csv`` into ``folder``; returns the paths."""
+    from exomir.io.h5ad import write_h5ad
+    from exomir.report import render_report
+
+    folder = Path(folder)
+    tables_dir = folder / "tables"
+    tables_dir.mkdir(parents=True, exist_ok=True)
+    tables = dict(result.tables)
+    tables["exclusions"] = exclusions(result.adata)
+    written: dict[str, Path] = {}
+    for name in TABLE_NAMES:
+        if name not in tables:
+            continue
+        path = tables_dir / f"{name}.csv"
+        path.write_text(to_csv_text(tables[name]), encoding="utf-8", newline="")
+        written[name] = path
+    written["cohort"] = write_h5ad(result.adata, folder / "cohort.h5ad")
+    report = folder / "report.html"
+    report.write_text(render_report(result), encoding="utf-8", newline="")
+    written["report"] = report
+    _readable(folder)
+    return written
+
+
+def _readable(folder: Path) -> None:
+    """Staging folders and temporary files are private (0700/0600); results are shared like any
+    other file the user writes (the umask decides)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in [folder, *folder.rglob("*")]:
+        os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~umask)

@@ -1,0 +1,352 @@
+"""The analyze pipeline: QC → normalization → per comparison differential expression, ROC and
+panels → survival → knowledge-base evidence → enrichment. Each step is a call into the room that
+owns the method; this module only decides what is run on which samples and collects the tables.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+
+from exomir.analysis.comparisons import POOLED_COLUMN, Comparison, plan_comparisons
+from exomir.analysis.tables import stable_sort
+from exomir.cohort import measure_of, meta, record_exclusion, record_step
+from exomir.errors import InputError
+from exomir.progress import info, steps, warn
+
+#: miRNAs per comparison shown with ROC curves and sent to the knowledge base.
+TOP_ROC = 3
+TOP_KM = 3
+TOP_EVIDENCE = 25
+SIGNIFICANCE = 0.05
+
+
+@dataclass
+class AnalysisSettings:
+    """What was asked for (recorded in the report's methods section and in ``uns``)."""
+
+    group: str = "group"
+    case: str = "HCC"
+    controls: tuple[str, ...] = ()
+    measure: str = "auto"
+    normalization: str = "auto"
+    afp: str | None = None
+    afp_cutoff: float = 20.0
+    time: str | None = None
+    event: str | None = None
+    endpoint: str = "DFS"
+    covariates: tuple[str, ...] = ()
+    sample_column: str | None = None
+    seed: int = 0
+    nondetect_lod: float = 35.0
+    nondetect_max_fraction: float = 0.5
+
+    def as_dict(self) -> dict[str, Any]:
+        return {key: (list(value) if isinstance(value, tuple) else ("" if value is None else value))
+                for key, value in self.__dict__.items()}
+
+
+@dataclass
+class AnalysisResult:
+    """Everything ``analyze`` found: the Cohort, the tables and what the report draws."""
+
+    adata: ad.AnnData
+    settings: AnalysisSettings
+    comparisons: list[Comparison]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    roc_curves: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)
+    km_curves: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def run_analysis(adata: ad.AnnData, settings: AnalysisSettings | None = None, **options: Any) -> AnalysisResult:
+    """Analyze a Cohort in memory (``settings`` or keyword options of :class:`AnalysisSettings`)."""
+    settings = settings or AnalysisSettings(**options)
+    comparisons = plan_comparisons(adata.obs, settings.group, settings.case, settings.controls)
+    settings.controls = tuple(c.control for c in comparisons)
+    _check_columns(adata, settings)
+    result = AnalysisResult(adata=adata, settings=settings, comparisons=comparisons)
+    survival_wanted = bool(settings.time and settings.event)
+    total = 3 + 3 * len(comparisons) + (1 if survival_wanted else 0) + 2
+    with steps("analyze", total) as advance:
+        result.tables["qc"] = _quality_control(result)
+        advance("quality control")
+        _normalize(result)
+        advance(f"normalization ({_normalization_name(result.adata)})")
+        de_frames, roc_frames, panel_frames = [], [], []
+        for comparison in comparisons:
+            de_frames.append(_differential(result, comparison))
+            advance(f"differential expression {comparison.name}")
+            roc_frames.append(_roc(result, comparison))
+            advance(f"ROC {comparison.name}")
+            panel = _panels(result, comparison)
+            if panel is not None:
+                panel_frames.append(panel)
+            advance(f"panels {comparison.name}")
+        order = [c.name for c in comparisons]
+        result.tables["differential"] = stable_sort(pd.concat(de_frames, ignore_index=True),
+                                                    ["comparison", "padj", "pvalue", "mirna"], first=order)
+        roc = pd.concat(roc_frames, ignore_index=True)
+        roc["_neg_auc"] = -roc["auc"]
+        result.tables["roc"] = stable_sort(roc, ["comparison", "_neg_auc", "mirna"], first=order).drop(columns="_neg_auc")
+        if panel_frames:
+            result.tables["panels"] = pd.concat(panel_frames, ignore_index=True)
+        if settings.afp:
+            result.tables["afp_cutoff"] = _afp_cutoff(result)
+        _roc_curves(result)
+        if survival_wanted:
+            _survival(result)
+            advance(f"survival ({settings.endpoint})")
+        result.tables["evidence"] = _evidence(result)
+        advance("knowledge-base evidence")
+        result.tables["enrichment"] = _enrichment(result)
+        advance("enrichment")
+        if POOLED_COLUMN in result.adata.obs:
+            del result.adata.obs[POOLED_COLUMN]
+        record_step(result.adata, "analyze", **settings.as_dict())
+        advance("done")
+    result.tables = {name: table for name, table in result.tables.items() if table is not None}
+    return result
+
+
+# --- steps -----------------------------------------------------------------------------------
+
+
+def _check_columns(adata: ad.AnnData, settings: AnalysisSettings) -> None:
+    for option, column in (("--afp", settings.afp), ("--time", settings.time), ("--event", settings.event),
+                           *(("--covariate", c) for c in settings.covariates)):
+        if column and column not in adata.obs.columns:
+            raise InputError(f"{option}: no column {column!r} in the clinical table", column=column,
+                             expected="one of " + ", ".join(repr(c) for c in adata.obs.columns))
+    if bool(settings.time) != bool(settings.event):
+        raise InputError("survival needs both --time and --event", expected="--time COLUMN --event COLUMN")
+    if settings.event:
+        events = pd.to_numeric(adata.obs[settings.event], errors="coerce").dropna().unique()
+        if not set(events) <= {0.0, 1.0}:
+            raise InputError(f"event column {settings.event!r} must hold 1 (event) or 0 (censored)",
+                             column=settings.event, expected=f"0/1, found {sorted(events)[:5]}")
+
+
+def _quality_control(result: AnalysisResult) -> pd.DataFrame:
+    from exomir.preprocess.qc import quality_control
+
+    table = quality_control(result.adata)
+    flagged = table[table.get("flags", pd.Series("", index=table.index)).astype(str) != ""]
+    if len(flagged):
+        warn(f"QC flagged {len(flagged)} sample(s) (kept in the analysis; see qc.csv): "
+             + ", ".join(flagged["sample"].astype(str).head(10)))
+    return table
+
+
+def _normalize(result: AnalysisResult) -> None:
+    from exomir.preprocess.normalize import normalize
+
+    adata = result.adata
+    settings = result.settings
+    if measure_of(adata) == "cq" and settings.normalization != "none":
+        from exomir.preprocess.qpcr import censor_nondetects
+
+        adata = censor_nondetects(adata, lod=settings.nondetect_lod, max_fraction=settings.nondetect_max_fraction)
+    result.adata = normalize(adata, settings.normalization)
+
+
+def _normalization_name(adata: ad.AnnData) -> str:
+    for step in reversed(meta(adata).get("steps", [])):
+        if step.get("step") == "normalize":
+            return str(step.get("method"))
+    return "?"
+
+
+def _differential(result: AnalysisResult, comparison: Comparison) -> pd.DataFrame:
+    from exomir.stats.differential import differential_expression
+
+    group, case, control = comparison.call_arguments(result.adata)
+    table = _call(differential_expression, result.adata, group, case, control,
+                  covariates=tuple(result.settings.covariates), seed=result.settings.seed)
+    table = table.copy()
+    table["comparison"] = comparison.name
+    return table
+
+
+def _roc(result: AnalysisResult, comparison: Comparison) -> pd.DataFrame:
+    from exomir.stats.roc import roc_screen
+
+    group, case, control = comparison.call_arguments(result.adata)
+    table = _call(roc_screen, result.adata, group, case, control, afp=result.settings.afp,
+                  seed=result.settings.seed).copy()
+    table["comparison"] = comparison.name
+    return table
+
+
+def _panels(result: AnalysisResult, comparison: Comparison) -> pd.DataFrame | None:
+    try:
+        from exomir.stats import panel
+    except ImportError:
+        _note(result, "panels: exomir.stats.panel is not part of this build; no miRNA panels were fitted")
+        return None
+    screen = getattr(panel, "panel_screen", None) or getattr(panel, "evaluate_panels", None)
+    if screen is None:
+        _note(result, "panels: exomir.stats.panel offers no panel_screen(); no miRNA panels were fitted")
+        return None
+    group, case, control = comparison.call_arguments(result.adata)
+    table = _call(screen, result.adata, group, case, control, afp=result.settings.afp, seed=result.settings.seed)
+    if table is None or len(table) == 0:
+        return None
+    table = table.copy()
+    table["comparison"] = comparison.name
+    return table
+
+
+def _afp_cutoff(result: AnalysisResult) -> pd.DataFrame:
+    """Sensitivity and specificity of AFP at the clinical cut-off (≥ cut-off calls HCC)."""
+    cutoff = result.settings.afp_cutoff
+    afp = pd.to_numeric(result.adata.obs[result.settings.afp], errors="coerce")
+    rows = []
+    for comparison in result.comparisons:
+        labels = comparison.labels(result.adata.obs)
+        case = afp[(labels == "case").fillna(False).to_numpy()].dropna()
+        control = afp[(labels == "control").fillna(False).to_numpy()].dropna()
+        rows.append({
+            "comparison": comparison.name,
+            "marker": "AFP",
+            "cutoff": cutoff,
+            "rule": f">= {cutoff:g}",
+            "n_case": len(case),
+            "n_control": len(control),
+            "true_positive": int((case >= cutoff).sum()),
+            "true_negative": int((control < cutoff).sum()),
+            "sensitivity": float((case >= cutoff).mean()) if len(case) else np.nan,
+            "specificity": float((control < cutoff).mean()) if len(control) else np.nan,
+        })
+    return pd.DataFrame(rows)
+
+
+def _roc_curves(result: AnalysisResult) -> None:
+    """Curves of the best miRNAs of each comparison and of AFP, for the report."""
+    from exomir.stats.roc import roc_curve
+
+    roc = result.tables["roc"]
+    adata = result.adata
+    names = list(adata.var_names)
+    matrix = np.asarray(adata.X, dtype=np.float64)
+    for comparison in result.comparisons:
+        labels = comparison.labels(adata.obs)
+        rows = labels.notna().to_numpy()
+        is_case = (labels[rows] == "case").to_numpy()
+        table = roc[(roc["comparison"] == comparison.name)]
+        curves: dict[str, pd.DataFrame] = {}
+        markers = table[table["mirna"] != "AFP"].head(TOP_ROC)
+        for _, row in markers.iterrows():
+            values = matrix[rows, names.index(row["mirna"])]
+            keep = ~np.isnan(values)
+            curves[row["mirna"]] = roc_curve(values[keep], is_case[keep], row["direction"])
+        if result.settings.afp:
+            afp_row = table[table["mirna"] == "AFP"]
+            values = pd.to_numeric(adata.obs[result.settings.afp], errors="coerce").to_numpy(dtype=float)[rows]
+            keep = ~np.isnan(values)
+            if len(afp_row) and keep.any():
+                curves["AFP"] = roc_curve(values[keep], is_case[keep], afp_row["direction"].iloc[0])
+        result.roc_curves[comparison.name] = curves
+
+
+def _survival(result: AnalysisResult) -> None:
+    from exomir.stats import survival
+
+    settings = result.settings
+    adata = result.adata
+    time = pd.to_numeric(adata.obs[settings.time], errors="coerce")
+    event = pd.to_numeric(adata.obs[settings.event], errors="coerce")
+    usable = (time.notna() & event.notna()).to_numpy()
+    left_out = int((~usable).sum())
+    if left_out:
+        info(f"survival: {left_out} sample(s) without {settings.time}/{settings.event} are not in the survival analysis")
+        record_exclusion(adata, "samples", f"{left_out} samples",
+                         f"no {settings.time!r}/{settings.event!r} value: left out of the survival analysis")
+    if usable.sum() < 10:
+        raise InputError(f"only {int(usable.sum())} samples have both {settings.time!r} and {settings.event!r}",
+                         column=settings.time, expected="at least 10 samples with survival data")
+    subset = adata[usable].copy()
+    table = _call(survival.survival_screen, subset, settings.time, settings.event, endpoint=settings.endpoint,
+                  seed=settings.seed)
+    result.tables["survival"] = stable_sort(table, ["endpoint", "pvalue", "mirna"])
+    top = result.tables["survival"].dropna(subset=["pvalue"]).head(TOP_KM)["mirna"].tolist()
+    km = getattr(survival, "km_curves", None)
+    if km is None:
+        _note(result, "Kaplan-Meier curves: exomir.stats.survival.km_curves is not part of this build")
+        return
+    for mirna in top:
+        result.km_curves[mirna] = _call(km, subset, settings.time, settings.event, mirna=mirna,
+                                        endpoint=settings.endpoint)
+
+
+def _evidence(result: AnalysisResult) -> pd.DataFrame | None:
+    try:
+        from exomir.kb import evidence_for
+    except ImportError:
+        try:
+            from exomir.kb.evidence import evidence_for
+        except ImportError:
+            _note(result, "knowledge-base evidence: exomir.kb.evidence_for is not part of this build")
+            return None
+    hits = _top_hits(result.tables["differential"], TOP_EVIDENCE)
+    if hits.empty:
+        return None
+    return evidence_for(hits)
+
+
+def _enrichment(result: AnalysisResult) -> pd.DataFrame | None:
+    try:
+        from exomir.stats.enrich import enrich_mirnas
+    except ImportError:
+        _note(result, "enrichment: exomir.stats.enrich.enrich_mirnas is not part of this build")
+        return None
+    de = result.tables["differential"]
+    background = [str(v) for v in result.adata.var_names]
+    frames = []
+    for comparison in result.comparisons:
+        for direction, sign in (("up", 1.0), ("down", -1.0)):
+            hits = de[(de["comparison"] == comparison.name) & (de["padj"] < SIGNIFICANCE) & (np.sign(de["log2fc"]) == sign)]
+            if len(hits) < 3:
+                continue
+            table = enrich_mirnas(hits["mirna"].tolist(), background_mirnas=background)
+            if table is None or len(table) == 0:
+                continue
+            table = table.copy()
+            table.insert(0, "direction", direction)
+            table.insert(0, "comparison", comparison.name)
+            frames.append(table)
+    if not frames:
+        _note(result, "enrichment: no comparison had at least 3 significant miRNAs in one direction")
+        return None
+    return pd.concat(frames, ignore_index=True)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _top_hits(differential: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The ``n`` best significant miRNAs of each comparison (the table is already sorted)."""
+    significant = differential[differential["padj"] < SIGNIFICANCE]
+    return significant.groupby("comparison", sort=False).head(n).reset_index(drop=True)
+
+
+def _call(function, *args, **kwargs):
+    """Call ``function`` with the keyword options it accepts (``seed`` only where there is chance)."""
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return function(*args, **kwargs)
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        kwargs = {k: v for k, v in kwargs.items() if k in parameters}
+    return function(*args, **kwargs)
+
+
+def _note(result: AnalysisResult, text: str) -> None:
+    if text not in result.notes:
+        result.notes.append(text)
+        warn(text)

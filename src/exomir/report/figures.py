@@ -1,0 +1,182 @@
+"""Plotly figures of the report. Each returns a ``plotly.graph_objects.Figure``; the report embeds
+them as ``<div>``s with fixed ids so that the HTML is the same for the same results."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf")
+GROUP_COLOURS = {"HCC": "#d62728", "LC": "#ff7f0e", "CHB": "#9467bd", "Healthy": "#2ca02c"}
+LAYOUT = dict(template="plotly_white", margin=dict(l=60, r=20, t=50, b=50), font=dict(size=12))
+
+
+def to_div(figure: go.Figure, div_id: str) -> str:
+    """The figure as an HTML ``<div>`` (the plotly library itself is embedded once by the report)."""
+    return figure.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
+                          config={"displaylogo": False, "responsive": True})
+
+
+def volcano(de: pd.DataFrame, comparison: str, *, alpha: float = 0.05, label_top: int = 10,
+            flagged: frozenset[str] = frozenset()) -> go.Figure:
+    """log2 fold change against −log10 p; significant miRNAs (padj < ``alpha``) coloured by sign."""
+    table = de[de["comparison"] == comparison].dropna(subset=["log2fc", "pvalue"])
+    y = -np.log10(np.clip(table["pvalue"].to_numpy(dtype=float), 1e-300, 1.0))
+    significant = (table["padj"] < alpha).to_numpy()
+    up = significant & (table["log2fc"].to_numpy() > 0)
+    down = significant & (table["log2fc"].to_numpy() < 0)
+    figure = go.Figure()
+    for mask, name, colour in ((~significant, "not significant", "#b0b0b0"), (up, "higher in case", "#d62728"),
+                               (down, "lower in case", "#1f77b4")):
+        part = table[mask]
+        figure.add_trace(go.Scatter(
+            x=part["log2fc"], y=y[mask], mode="markers", name=f"{name} ({int(mask.sum())})",
+            marker=dict(color=colour, size=6, opacity=0.8),
+            text=part["mirna"], customdata=np.stack([part["padj"].to_numpy(dtype=float)], axis=-1),
+            hovertemplate="%{text}<br>log2FC %{x:.2f}<br>padj %{customdata[0]:.2e}<extra></extra>",
+        ))
+    top = table.assign(_y=y).sort_values(["padj", "pvalue", "mirna"], kind="mergesort").head(label_top)
+    for _, row in top.iterrows():
+        label = _short(row["mirna"]) + (" ⚠" if row["mirna"] in flagged else "")
+        figure.add_annotation(x=row["log2fc"], y=row["_y"], text=label, showarrow=True, arrowhead=0, ax=0, ay=-18,
+                              font=dict(size=10))
+    figure.update_layout(title=f"Volcano: {comparison.replace('_', ' ')}", xaxis_title="log2 fold change (case / control)",
+                         yaxis_title="−log10 p", height=460, legend=dict(orientation="h", y=-0.2), **LAYOUT)
+    return figure
+
+
+def roc_figure(curves: Mapping[str, pd.DataFrame], roc: pd.DataFrame, comparison: str) -> go.Figure:
+    """ROC curves of the top miRNAs beside AFP; the legend gives AUC and its confidence interval."""
+    figure = go.Figure()
+    figure.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dot", color="#999"),
+                                showlegend=False, hoverinfo="skip"))
+    rows = roc[roc["comparison"] == comparison].set_index("mirna")
+    for i, (marker, curve) in enumerate(curves.items()):
+        row = rows.loc[marker] if marker in rows.index else None
+        label = _short(marker)
+        if row is not None:
+            label += f": AUC {row['auc']:.3f} ({row['auc_ci_low']:.3f}–{row['auc_ci_high']:.3f})"
+            if row["direction"] == "lower_in_case":
+                label += " ↓"
+        colour = "#000000" if marker == "AFP" else PALETTE[i % len(PALETTE)]
+        figure.add_trace(go.Scatter(
+            x=curve["fpr"], y=curve["tpr"], mode="lines", name=label,
+            line=dict(color=colour, width=2.5 if marker == "AFP" else 2, dash="dash" if marker == "AFP" else "solid",
+                      shape="hv"),
+            hovertemplate=f"{marker}<br>1−specificity %{{x:.2f}}<br>sensitivity %{{y:.2f}}<extra></extra>",
+        ))
+    figure.update_layout(title=f"ROC: {comparison.replace('_', ' ')}", xaxis_title="1 − specificity",
+                         yaxis_title="sensitivity", height=520, xaxis=dict(range=[-0.01, 1.01]),
+                         yaxis=dict(range=[-0.01, 1.02]),
+                         legend=dict(x=0.3, y=0.04, bgcolor="rgba(255,255,255,0.85)"), **LAYOUT)
+    return figure
+
+
+def km_figure(mirna: str, curves: pd.DataFrame, at_risk: pd.DataFrame | None, summary: Mapping | None,
+              *, endpoint: str = "DFS", time_label: str = "time") -> go.Figure:
+    """Kaplan-Meier curves (high vs low at the cut-point) with confidence bands and numbers at risk.
+
+    ``curves``: columns ``stratum``, ``time``, ``survival`` and optionally ``ci_low``/``ci_high``;
+    ``at_risk``: columns ``stratum``, ``time``, ``at_risk``.
+    """
+    has_table = at_risk is not None and len(at_risk) > 0
+    figure = make_subplots(rows=2 if has_table else 1, cols=1, shared_xaxes=True,
+                           row_heights=[0.78, 0.22] if has_table else [1.0], vertical_spacing=0.06)
+    strata = list(dict.fromkeys(curves["stratum"].astype(str)))
+    colours = {s: ("#d62728" if "high" in s.lower() else "#1f77b4" if "low" in s.lower() else PALETTE[i % 7])
+               for i, s in enumerate(strata)}
+    for stratum in strata:
+        part = curves[curves["stratum"].astype(str) == stratum].sort_values("time", kind="mergesort")
+        colour = colours[stratum]
+        if {"ci_low", "ci_high"} <= set(part.columns):
+            figure.add_trace(go.Scatter(x=part["time"], y=part["ci_high"], mode="lines", line=dict(width=0, shape="hv"),
+                                        showlegend=False, hoverinfo="skip"), row=1, col=1)
+            figure.add_trace(go.Scatter(x=part["time"], y=part["ci_low"], mode="lines", line=dict(width=0, shape="hv"),
+                                        fill="tonexty", fillcolor=_alpha(colour, 0.15), showlegend=False,
+                                        hoverinfo="skip"), row=1, col=1)
+        figure.add_trace(go.Scatter(x=part["time"], y=part["survival"], mode="lines", name=stratum,
+                                    line=dict(color=colour, width=2, shape="hv"),
+                                    hovertemplate=f"{stratum}<br>t %{{x:.1f}}<br>S %{{y:.2f}}<extra></extra>"),
+                         row=1, col=1)
+    if has_table:
+        for k, stratum in enumerate(strata):
+            part = at_risk[at_risk["stratum"].astype(str) == stratum]
+            figure.add_trace(go.Scatter(x=part["time"], y=[k] * len(part), mode="text", text=part["at_risk"].astype(int).astype(str),
+                                        textfont=dict(color=colours[stratum], size=11), showlegend=False, hoverinfo="skip"),
+                             row=2, col=1)
+        figure.update_yaxes(tickvals=list(range(len(strata))), ticktext=strata, range=[-0.6, len(strata) - 0.4],
+                            showgrid=False, zeroline=False, title_text="at risk", row=2, col=1)
+    title = f"{endpoint}: {_short(mirna)}"
+    if summary:
+        parts = []
+        if summary.get("hr") is not None and np.isfinite(summary.get("hr", np.nan)):
+            parts.append(f"HR {summary['hr']:.2f} ({summary['hr_ci_low']:.2f}–{summary['hr_ci_high']:.2f}), "
+                         f"Cox p {summary['pvalue']:.2g}")
+        if summary.get("logrank_p") is not None and np.isfinite(summary.get("logrank_p", np.nan)):
+            parts.append(f"log-rank p {summary['logrank_p']:.2g}")
+        if parts:
+            title += "<br><sup>" + "; ".join(parts) + "</sup>"
+    figure.update_yaxes(title_text=f"{endpoint} probability", range=[0, 1.03], row=1, col=1)
+    figure.update_xaxes(title_text=time_label, row=2 if has_table else 1, col=1)
+    figure.update_layout(title=title, height=500 if has_table else 420, legend=dict(x=0.7, y=0.98), **LAYOUT)
+    return figure
+
+
+def afp_by_group(obs: pd.DataFrame, group: str, afp: str, cutoff: float) -> go.Figure:
+    """AFP per group on a log scale with the clinical cut-off."""
+    figure = go.Figure()
+    values = pd.to_numeric(obs[afp], errors="coerce")
+    for name in _group_order(obs[group]):
+        part = values[(obs[group].astype(str) == name).to_numpy()].dropna()
+        figure.add_trace(go.Box(y=part, name=f"{name} (n={len(part)})", boxpoints="outliers",
+                                marker_color=GROUP_COLOURS.get(name, "#7f7f7f")))
+    # a trace, not a shape: shapes on a log axis take log10 coordinates
+    names = [trace.name for trace in figure.data]
+    figure.add_trace(go.Scatter(x=names, y=[cutoff] * len(names), mode="lines+text", name=f"cut-off {cutoff:g}",
+                                line=dict(dash="dash", color="#444"), text=[""] * (len(names) - 1) + [f"{cutoff:g} ng/mL"],
+                                textposition="top right", hoverinfo="skip"))
+    figure.update_layout(title="AFP by group", yaxis_type="log", yaxis_title=afp, showlegend=False, height=380, **LAYOUT)
+    return figure
+
+
+def hemolysis_figure(qc: pd.DataFrame, obs: pd.DataFrame, group: str) -> go.Figure | None:
+    """Hemolysis index per sample (miR-451a against miR-23a-3p), coloured by category."""
+    index_col = next((c for c in ("hemolysis_dcq", "hemolysis_log2_ratio") if c in qc.columns), None)
+    if index_col is None or qc[index_col].isna().all():
+        return None
+    colours = {"clean": "#2ca02c", "possible": "#ff7f0e", "hemolysed": "#d62728", "unknown": "#999999"}
+    groups = obs[group].astype(str).reindex(qc["sample"].astype(str)).to_numpy() if group in obs else None
+    figure = go.Figure()
+    for category, colour in colours.items():
+        mask = (qc["hemolysis"].astype(str) == category).to_numpy()
+        if not mask.any():
+            continue
+        figure.add_trace(go.Scatter(
+            x=np.flatnonzero(mask), y=qc.loc[mask, index_col], mode="markers", name=f"{category} ({int(mask.sum())})",
+            marker=dict(color=colour, size=6),
+            text=[f"{s} ({g})" for s, g in zip(qc.loc[mask, "sample"], groups[mask])] if groups is not None else qc.loc[mask, "sample"],
+            hovertemplate="%{text}<br>index %{y:.2f}<extra></extra>",
+        ))
+    figure.update_layout(title="Hemolysis index (miR-23a-3p vs miR-451a)", xaxis_title="sample",
+                         yaxis_title="ΔCq / log2 ratio", height=340, **LAYOUT)
+    return figure
+
+
+def _group_order(values: pd.Series) -> list[str]:
+    seen = list(dict.fromkeys(values.dropna().astype(str)))
+    known = [g for g in GROUP_COLOURS if g in seen]
+    return known + [g for g in seen if g not in known]
+
+
+def _short(name: str) -> str:
+    return str(name).removeprefix("hsa-")
+
+
+def _alpha(hex_colour: str, alpha: float) -> str:
+    hex_colour = hex_colour.lstrip("#")
+    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"

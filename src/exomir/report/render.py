@@ -1,0 +1,359 @@
+"""Assemble the report: figures, tables and provenance into the jinja2 template."""
+
+from __future__ import annotations
+
+import platform
+from importlib import metadata
+from typing import Any
+
+import jinja2
+import numpy as np
+import pandas as pd
+from markupsafe import Markup, escape
+
+from exomir import __version__
+from exomir.cohort import exclusions, meta
+from exomir.report import figures
+
+PACKAGES = ("numpy", "scipy", "pandas", "anndata", "pydeseq2", "lifelines", "statsmodels", "scikit-learn", "plotly")
+TOP_TABLE = 10
+
+
+def render_report(result) -> str:
+    """HTML text of the report of an ``AnalysisResult`` (self-contained, deterministic)."""
+    from plotly.offline import get_plotlyjs
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("exomir.report", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        keep_trailing_newline=True,
+    )
+    template = env.get_template("report.html.j2")
+    context = build_context(result)
+    return template.render(plotly_js=Markup(get_plotlyjs()), **context)
+
+
+def build_context(result) -> dict[str, Any]:
+    adata = result.adata
+    settings = result.settings
+    tables = result.tables
+    de = tables.get("differential", pd.DataFrame())
+    roc = tables.get("roc", pd.DataFrame())
+    qc = tables.get("qc")
+    flagged_names = _hemolysis_sensitive_set(de)
+    comparisons = []
+    for comparison in result.comparisons:
+        name = comparison.name
+        part = de[de["comparison"] == name]
+        roc_part = roc[roc["comparison"] == name]
+        auc = roc_part.set_index("mirna")[["auc", "auc_ci_low", "auc_ci_high", "direction"]]
+        top = part.head(TOP_TABLE).copy()
+        top["auc"] = top["mirna"].map(auc["auc"])
+        top["auc_direction"] = top["mirna"].map(auc["direction"])
+        labels = comparison.labels(adata.obs)
+        entry = {
+            "name": name,
+            "title": f"{comparison.case} vs {' + '.join(comparison.controls)}",
+            "anchor": _anchor(name),
+            "n_case": int((labels == "case").sum()),
+            "n_control": int((labels == "control").sum()),
+            "n_up": int(((part["padj"] < 0.05) & (part["log2fc"] > 0)).sum()),
+            "n_down": int(((part["padj"] < 0.05) & (part["log2fc"] < 0)).sum()),
+            "method": ", ".join(sorted(set(part.get("method", pd.Series(dtype=str)).astype(str)))),
+            "volcano": Markup(figures.to_div(figures.volcano(de, name, flagged=flagged_names), f"volcano-{_anchor(name)}")),
+            "de_table": _html_table(top, ["mirna", "log2fc", "pvalue", "padj", "auc", "auc_direction"],
+                                    flagged=flagged_names),
+            "roc": Markup(figures.to_div(figures.roc_figure(result.roc_curves.get(name, {}), roc, name),
+                                         f"roc-{_anchor(name)}")) if result.roc_curves.get(name) else None,
+            "roc_table": _html_table(_roc_rows(roc_part), ["mirna", "auc", "auc_ci_low", "auc_ci_high", "direction",
+                                                          "threshold", "sensitivity", "specificity"],
+                                     flagged=flagged_names),
+            "best": _best(roc_part),
+            "afp": _afp_line(roc_part, tables.get("afp_cutoff"), name, settings),
+        }
+        comparisons.append(entry)
+
+    top_mirnas = list(dict.fromkeys(de[de["padj"] < 0.05].groupby("comparison", sort=False).head(10)["mirna"])) if len(de) else []
+    hemolysis_warnings = _hemolysis_warnings(top_mirnas, qc)
+    return {
+        "title": f"exomir report: {settings.case} vs {', '.join(settings.controls)}",
+        "version": __version__,
+        "inputs": _inputs(adata),
+        "settings": settings.as_dict(),
+        "n_samples": adata.n_obs,
+        "n_mirnas": adata.n_vars,
+        "measure": meta(adata).get("measure"),
+        "cohort_table": _cohort_table(adata.obs, settings),
+        "afp_figure": Markup(figures.to_div(figures.afp_by_group(adata.obs, settings.group, settings.afp,
+                                                                 settings.afp_cutoff), "afp-by-group"))
+        if settings.afp else None,
+        "afp_cutoff": _html_table(tables["afp_cutoff"], ["comparison", "rule", "n_case", "n_control", "sensitivity",
+                                                        "specificity"]) if "afp_cutoff" in tables else None,
+        "qc": _qc_context(qc, adata, settings),
+        "hemolysis_warnings": hemolysis_warnings,
+        "comparisons": comparisons,
+        "panels": _html_table(tables["panels"], None, max_rows=40) if "panels" in tables else None,
+        "survival": _survival_context(result),
+        "evidence": _evidence_table(tables.get("evidence")),
+        "enrichment": _html_table(tables["enrichment"], None, max_rows=30) if "enrichment" in tables else None,
+        "methods": _methods(result),
+        "exclusions": _html_table(exclusions(adata), ["what", "item", "reason"], max_rows=200),
+        "n_exclusions": len(exclusions(adata)),
+        "notes": list(result.notes),
+        "versions": _versions(),
+    }
+
+
+# --- pieces --------------------------------------------------------------------------------
+
+
+def _inputs(adata) -> list[tuple[str, str]]:
+    source = meta(adata).get("source", {})
+    return [(str(k), str(v)) for k, v in source.items() if isinstance(v, (str, int, float)) and str(v) != ""][:20]
+
+
+def _cohort_table(obs: pd.DataFrame, settings) -> Markup:
+    rows = []
+    groups = figures._group_order(obs[settings.group])
+    afp = pd.to_numeric(obs[settings.afp], errors="coerce") if settings.afp else None
+    for name in groups:
+        mask = (obs[settings.group].astype(str) == name).to_numpy()
+        row: dict[str, Any] = {"group": name, "n": int(mask.sum())}
+        if "age" in obs:
+            age = pd.to_numeric(obs.loc[mask, "age"], errors="coerce")
+            row["age, mean (SD)"] = f"{age.mean():.1f} ({age.std():.1f})" if age.notna().any() else ""
+        if "sex" in obs:
+            sex = obs.loc[mask, "sex"].astype(str)
+            row["male"] = f"{(sex == 'M').mean():.0%}"
+        if afp is not None:
+            values = afp[mask].dropna()
+            if len(values):
+                q1, q2, q3 = np.percentile(values, [25, 50, 75])
+                row["AFP ng/mL, median (IQR)"] = f"{q2:.1f} ({q1:.1f}–{q3:.1f})"
+                row[f"AFP ≥ {settings.afp_cutoff:g}"] = f"{(values >= settings.afp_cutoff).mean():.0%}"
+        if "stage" in obs:
+            stages = obs.loc[mask, "stage"].dropna().astype(str)
+            row["stage"] = ", ".join(f"{s}: {k}" for s, k in sorted(stages.value_counts().items())) if len(stages) else ""
+        if settings.time and settings.event:
+            event = pd.to_numeric(obs.loc[mask, settings.event], errors="coerce")
+            row[f"{settings.endpoint} events / with follow-up"] = f"{int(event.sum())} / {int(event.notna().sum())}" if event.notna().any() else ""
+        rows.append(row)
+    return _html_table(pd.DataFrame(rows), None)
+
+
+def _qc_context(qc: pd.DataFrame | None, adata, settings) -> dict[str, Any] | None:
+    if qc is None or qc.empty:
+        return None
+    counts = qc["hemolysis"].astype(str).value_counts() if "hemolysis" in qc else pd.Series(dtype=int)
+    flagged = qc[qc["flags"].astype(str) != ""] if "flags" in qc else qc.iloc[0:0]
+    if settings.group in adata.obs:
+        flagged = flagged.assign(group=flagged["sample"].astype(str).map(adata.obs[settings.group].astype(str)))
+    index_col = next((c for c in ("hemolysis_dcq", "hemolysis_log2_ratio") if c in qc.columns), None)
+    columns = ["sample", "group", "hemolysis", index_col, "spike_in_recovery", "outlier", "flags"]
+    figure = figures.hemolysis_figure(qc, adata.obs, settings.group)
+    return {
+        "hemolysis_counts": [(k, int(counts.get(k, 0))) for k in ("clean", "possible", "hemolysed", "unknown")],
+        "n_outliers": int(qc["outlier"].astype(bool).sum()) if "outlier" in qc else 0,
+        "n_flagged": len(flagged),
+        "flagged_table": _html_table(flagged, [c for c in columns if c], max_rows=60),
+        "figure": Markup(figures.to_div(figure, "qc-hemolysis")) if figure is not None else None,
+    }
+
+
+def _survival_context(result) -> dict[str, Any] | None:
+    table = result.tables.get("survival")
+    if table is None:
+        return None
+    settings = result.settings
+    kms = []
+    for mirna, km in result.km_curves.items():
+        curves, at_risk = _km_frames(km)
+        if curves is None:
+            continue
+        summary = table[table["mirna"] == mirna].iloc[0].to_dict() if (table["mirna"] == mirna).any() else None
+        figure = figures.km_figure(mirna, curves, at_risk, summary, endpoint=settings.endpoint, time_label=settings.time)
+        kms.append(Markup(figures.to_div(figure, f"km-{_anchor(mirna)}")))
+    return {
+        "endpoint": settings.endpoint,
+        "n": int(table["n"].max()) if "n" in table and len(table) else 0,
+        "events": int(table["events"].max()) if "events" in table and len(table) else 0,
+        "table": _html_table(table.head(TOP_TABLE), ["mirna", "hr", "hr_ci_low", "hr_ci_high", "pvalue", "padj",
+                                                     "cutpoint", "logrank_p", "n", "events"]),
+        "km": kms,
+    }
+
+
+def _km_frames(km) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """Accept what ``survival.km_curves`` returns: a frame, a (curves, at_risk) pair, or a mapping."""
+    if km is None:
+        return None, None
+    if isinstance(km, pd.DataFrame):
+        return km, None
+    if isinstance(km, tuple) and len(km) == 2:
+        return km[0], km[1]
+    if isinstance(km, dict):
+        return km.get("curves"), km.get("at_risk")
+    curves = getattr(km, "curves", None)
+    at_risk = getattr(km, "at_risk", None)
+    if curves is not None and "stratum" not in curves and "group" in curves:
+        curves = curves.rename(columns={"group": "stratum"})
+    if at_risk is not None:
+        at_risk = at_risk.rename(columns={"group": "stratum", "n_risk": "at_risk"})
+    return curves, at_risk
+
+
+def _evidence_table(evidence: pd.DataFrame | None) -> Markup | None:
+    if evidence is None or evidence.empty:
+        return None
+    preferred = ["mirna", "comparison", "log2fc", "padj", "observed_direction", "literature_direction", "agreement",
+                 "conflict", "n_records", "parental_cells", "recipient_cells", "targets", "pathways", "hallmarks",
+                 "clinical_roles", "references"]
+    columns = [c for c in preferred if c in evidence.columns] or None
+    return _html_table(evidence, columns, max_rows=60)
+
+
+def _methods(result) -> list[tuple[str, str]]:
+    adata = result.adata
+    info = meta(adata)
+    settings = result.settings
+    items = []
+    for step in info.get("steps", []):
+        name = step.get("step", "")
+        if name == "normalize":
+            items.append(("normalization", _describe_normalization(step, info)))
+    if info.get("nondetect_rule"):
+        items.append(("non-detects", str(info["nondetect_rule"])))
+    items.append(("differential expression", "PyDESeq2 (DESeq2 negative-binomial GLM, Wald test, BH-adjusted) on raw "
+                  "counts" if info.get("measure") == "counts" else "moderated t-test on the normalized values, BH-adjusted"))
+    items.append(("ROC", "empirical ROC per miRNA with DeLong 95% confidence intervals; the direction is chosen per "
+                  "marker from the medians and reported; threshold by Youden's index"))
+    if settings.time:
+        items.append(("survival", f"univariable Cox regression per miRNA on the normalized level ({settings.endpoint}: "
+                      f"time {settings.time!r}, event {settings.event!r}); Kaplan-Meier and log-rank at the cut-point"))
+    items.append(("seed", str(settings.seed)))
+    return items
+
+
+def _describe_normalization(step: dict, info: dict) -> str:
+    method = step.get("method")
+    text = {
+        "median_of_ratios": "DESeq2 median-of-ratios size factors, X = log2(count / size factor + 1)",
+        "cpm": "counts per million, X = log2(CPM + 1)",
+        "tmm": "edgeR TMM factors, X = log2(TMM-scaled CPM + 1)",
+        "global_mean": str(info.get("normalization") or "ΔCq against the global mean"),
+        "none": "none: values analysed as given",
+    }.get(method, str(method))
+    if step.get("size_factor_type") == "poscounts":
+        text += " (poscounts: no miRNA detected in every sample)"
+    return text
+
+
+def _versions() -> list[tuple[str, str]]:
+    rows = [("exomir", __version__), ("python", platform.python_version())]
+    for package in PACKAGES:
+        try:
+            rows.append((package, metadata.version(package)))
+        except metadata.PackageNotFoundError:
+            continue
+    return rows
+
+
+def _roc_rows(roc_part: pd.DataFrame) -> pd.DataFrame:
+    """Top miRNAs of a comparison plus the AFP row (kept even when it ranks low)."""
+    top = roc_part[roc_part["mirna"] != "AFP"].head(TOP_TABLE)
+    afp = roc_part[roc_part["mirna"] == "AFP"]
+    return pd.concat([afp, top], ignore_index=True)
+
+
+def _best(roc_part: pd.DataFrame) -> dict[str, Any] | None:
+    markers = roc_part[roc_part["mirna"] != "AFP"]
+    if markers.empty:
+        return None
+    row = markers.iloc[0]
+    return {"mirna": row["mirna"], "auc": row["auc"], "low": row["auc_ci_low"], "high": row["auc_ci_high"]}
+
+
+def _afp_line(roc_part, cutoff_table, name, settings) -> dict[str, Any] | None:
+    if not settings.afp:
+        return None
+    row = roc_part[roc_part["mirna"] == "AFP"]
+    out: dict[str, Any] = {}
+    if len(row):
+        out.update(auc=row["auc"].iloc[0], low=row["auc_ci_low"].iloc[0], high=row["auc_ci_high"].iloc[0])
+    if cutoff_table is not None:
+        cut = cutoff_table[cutoff_table["comparison"] == name]
+        if len(cut):
+            out.update(sensitivity=cut["sensitivity"].iloc[0], specificity=cut["specificity"].iloc[0],
+                       cutoff=settings.afp_cutoff)
+    return out
+
+
+def _hemolysis_sensitive_set(de: pd.DataFrame) -> frozenset[str]:
+    try:
+        from exomir.preprocess.qc import is_hemolysis_sensitive
+    except ImportError:
+        return frozenset()
+    names = de["mirna"].astype(str).unique() if len(de) else []
+    return frozenset(n for n in names if is_hemolysis_sensitive(n))
+
+
+def _hemolysis_warnings(top_mirnas: list[str], qc) -> list[str]:
+    try:
+        from exomir.preprocess.qc import hemolysis_warnings
+    except ImportError:
+        return []
+    return hemolysis_warnings(top_mirnas, qc)
+
+
+# --- HTML tables ---------------------------------------------------------------------------
+
+
+def _html_table(frame: pd.DataFrame | None, columns: list[str] | None, *, max_rows: int = 50,
+                flagged: frozenset[str] = frozenset()) -> Markup | None:
+    if frame is None:
+        return None
+    if columns is not None:
+        columns = [c for c in columns if c in frame.columns]
+        frame = frame[columns]
+    if frame.empty:
+        return Markup('<p class="muted">none</p>')
+    shown = frame.head(max_rows)
+    head = "".join(f"<th>{escape(str(c))}</th>" for c in shown.columns)
+    body = []
+    for _, row in shown.iterrows():
+        cells = []
+        for column in shown.columns:
+            value = row[column]
+            text = escape(_format(column, value))
+            if column == "mirna" and str(value) in flagged:
+                text = Markup(f'{text} <span class="flag" title="hemolysis-sensitive miRNA">⚠ hemolysis</span>')
+            numeric = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+            cells.append(f'<td class="num">{text}</td>' if numeric else f"<td>{text}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    more = f'<p class="muted">{len(frame) - len(shown)} more rows in the CSV table.</p>' if len(frame) > len(shown) else ""
+    return Markup(f'<div class="tablewrap"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>{more}')
+
+
+def _format(column: str, value: Any) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else ""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return "; ".join(str(v) for v in value)
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        if column in ("pvalue", "padj", "logrank_p", "qvalue", "fdr") or column.endswith("_p") or column.endswith("pvalue"):
+            return f"{value:.2e}" if value < 1e-3 else f"{value:.3f}"
+        if column in ("sensitivity", "specificity"):
+            return f"{value:.1%}"
+        if abs(value) >= 1000 or (value != 0 and abs(value) < 1e-3):
+            return f"{value:.3g}"
+        return f"{value:.3f}"
+    return str(value)
+
+
+def _anchor(text: str) -> str:
+    return "".join(ch if ch.isalnum() else "-" for ch in str(text)).strip("-").lower()
