@@ -234,3 +234,43 @@ def test_all_nondetects(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(InputError, match="file not found"):
         read_expression(tmp_path / "nope.csv")
+
+
+def test_instrument_exports_go_to_the_qpcr_reader(tmp_path):
+    pytest.importorskip("exomir.io.qpcr")
+    from exomir.cohort import meta
+    from exomir.io import load_cohort
+
+    text = (
+        "Sample,Target,Cq\n"
+        "HCC01,hsa-miR-21-5p,27.1\nHCC01,hsa-miR-21-5p,27.3\n"
+        "HCC01,hsa-miR-122-5p,Undetermined\nHCC01,hsa-miR-122-5p,Undetermined\n"
+        "LC01,hsa-miR-21-5p,29.0\nLC01,hsa-miR-21-5p,29.4\n"
+        "LC01,hsa-miR-122-5p,31.2\nLC01,hsa-miR-122-5p,31.0\n"
+    )
+    path = write(tmp_path / "long.csv", text)
+    table = read_expression(path)
+    assert table.measure == "cq" and table.orientation.startswith("instrument export")
+    assert table.values.loc["HCC01", "hsa-miR-21-5p"] == pytest.approx(27.2)
+    assert table.values.loc["LC01", "hsa-miR-122-5p"] == pytest.approx(31.1)
+    assert np.isnan(table.values.loc["HCC01", "hsa-miR-122-5p"])
+    clinical = write(tmp_path / "clin.csv", "sample,group\nHCC01,HCC\nLC01,LC\n")
+    adata = load_cohort(path, clinical, group="group", annotate=False)
+    assert list(adata.obs["group"]) == ["HCC", "LC"]
+    assert meta(adata)["source"]["clinical"] == str(clinical)
+    assert meta(adata)["steps"][0]["step"] == "read_qpcr"
+    assert "qpcr_replicates" in adata.uns
+    with pytest.raises(InputError, match="holds Cq values, not counts"):
+        read_expression(path, measure="counts")
+
+
+def test_array_intensities_are_not_taken_for_cq(tmp_path):
+    text = "ID_REF,A,B\nmiR-21,12.41,13.02\nmiR-122,8.77,15.93\nmiR-16,14.2,14.6\n"
+    table = read_expression(write(tmp_path / "array.csv", text))
+    assert table.measure == "log"
+
+
+def test_small_whole_numbers_are_counts(tmp_path):
+    text = "miRNA,A,B\nmiR-21,15,22\nmiR-122,31,18\n"
+    table = read_expression(write(tmp_path / "few.csv", text))
+    assert table.measure == "counts" and "100% whole numbers" in table.measure_reason

@@ -18,6 +18,7 @@ import pandas as pd
 from exomir.cohort import build_cohort, meta, record_exclusion
 from exomir.errors import InputError
 from exomir.io.clinical import ClinicalTable, JoinReport, check_group, join_clinical, read_clinical
+from exomir.io._names import warn_unresolved
 from exomir.io.geo import SeriesMatrix, is_series_matrix, read_geo_series_matrix
 from exomir.io.h5ad import read_h5ad, write_h5ad
 from exomir.io.tables import ExpressionTable, detect_orientation, read_expression
@@ -107,13 +108,7 @@ def load_cohort(
     if isinstance(replicates, pd.DataFrame):
         adata.uns["qpcr_replicates"] = replicates
     if annotate:
-        unresolved = meta(adata).get("unresolved", [])
-        if unresolved:
-            warn(
-                f"{len(unresolved)} miRNA name(s) do not resolve to miRBase (kept, status unknown): "
-                + ", ".join(unresolved[:10])
-                + (" …" if len(unresolved) > 10 else "")
-            )
+        warn_unresolved(adata)
     info(table.report().splitlines()[0])
     info(f"measure {table.measure}: {table.measure_reason}")
     return adata

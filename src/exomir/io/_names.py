@@ -52,3 +52,18 @@ def mirna_fraction(labels: Sequence[str], limit: int = 400) -> float:
     if not sample:
         return 0.0
     return sum(looks_like_mirna(label) for label in sample) / len(sample)
+
+
+def warn_unresolved(adata) -> list[str]:
+    """Say which miRNA names did not resolve to miRBase (they stay in the Cohort as ``unknown``)."""
+    from exomir.cohort import meta
+    from exomir.progress import warn
+
+    unresolved = list(meta(adata).get("unresolved", []))
+    if unresolved:
+        warn(
+            f"{len(unresolved)} miRNA name(s) do not resolve to miRBase (kept, status unknown): "
+            + ", ".join(unresolved[:10])
+            + (" …" if len(unresolved) > 10 else "")
+        )
+    return unresolved

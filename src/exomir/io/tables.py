@@ -11,9 +11,10 @@ and says what it decided and why:
 * **measure** (``measure="auto"``):
 
   - words such as ``Undetermined``/``No Ct`` among values between 0 and 50 → ``cq``;
-  - non-negative values, at least 90 % whole numbers, with zeros or values above 50 →
-    ``counts`` (values that are not whole numbers are rounded, and the count is reported);
-  - values between 5 and 50 with a median between 12 and 40 → ``cq``;
+  - non-negative whole numbers, or at least 90 % whole numbers with zeros or values above
+    50 → ``counts`` (values that are not whole numbers are rounded, and the count is reported);
+  - values between 5 and 50, reaching at least 22 cycles, with a median between 12 and 40 →
+    ``cq`` (log2 array intensities stay below about 20);
   - non-negative values with decimals reaching above 100 → a linear scale (RPM, CPM,
     intensities): stored as ``log`` after log2(x + 1), reported;
   - anything else (negatives, decimals in a narrow range) → ``log``.
@@ -333,9 +334,9 @@ def decide_measure(
     if measure == "auto":
         if nondetect_words and 0 <= lo and hi <= 50:
             measure, reason = "cq", f"{nondetect_words} cells say Undetermined/No Ct and {span}: Cq values"
-        elif not negative and whole_share >= 0.9 and (hi > 50 or (finite == 0).any()):
+        elif not negative and (whole_share == 1 or (whole_share >= 0.9 and (hi > 50 or (finite == 0).any()))):
             measure, reason = "counts", f"non-negative, {whole_share:.0%} whole numbers, {span}: read counts"
-        elif 5 <= lo and hi <= 50 and 12 <= median <= 40:
+        elif 5 <= lo and 22 <= hi <= 50 and 12 <= median <= 40:
             measure, reason = "cq", f"{span}, within the qPCR cycle range: Cq values"
         elif not negative and hi > 100:
             measure, reason = "linear", f"non-negative with decimals, {span}: a linear scale (RPM, CPM or intensity)"

@@ -22,6 +22,7 @@ import pandas as pd
 
 from exomir.cohort import build_cohort, record_exclusion
 from exomir.errors import InputError
+from exomir.io._names import warn_unresolved
 from exomir.io._text import read_rows
 from exomir.io.clinical import read_clinical
 from exomir.io.tables import table_from_rows
@@ -110,6 +111,8 @@ def read_tcga_lihc(
     adata = build_cohort(values, measure, obs=obs, source=source, annotate=annotate)
     if level == "rpm":
         adata.layers["rpm"] = rpm.to_numpy(dtype=np.float64)
+    if annotate:
+        warn_unresolved(adata)
     for item in table.excluded:
         record_exclusion(adata, item["what"], item["item"], item["reason"])
     for patient in dropped_patients:
