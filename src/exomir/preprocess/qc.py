@@ -12,12 +12,12 @@ One row per sample (:func:`quality_control`), the same flags written into ``adat
   read the category as a screen, not a calibrated call). For ``log`` data the difference of the
   two log2 values is used.
 * **Spike-in recovery** (cel-miR-39-3p by default): 2^-(Cq − median Cq) for Cq data, or the spike's
-  share of the library relative to the median share for counts; below 0.25 or above 4
-  (two cycles off the median) is flagged.
+  share of the library (red-cell miRNAs left out, since hemolysis inflates them) relative to the
+  median share for counts; below 0.25 or above 4 (two cycles off the median) is flagged.
 * **Outliers**: modified z-scores, 0.6745·(x − median)/MAD (Iglewicz and Hoaglin), of the
   sample's library size (log10) or global-mean Cq, its number of detected miRNAs, and the
-  correlation of its profile with the median profile; |z| > 3.5 (correlation and detection: low
-  side only) marks an outlier.
+  correlation (Fisher z) of its profile with the median profile, red-cell miRNAs left out;
+  |z| > 3.5 (correlation and detection: low side only) marks an outlier.
 
 Name matching goes through the canonical names in ``adata.var["name"]`` with ``var_names`` as
 fallback; ``miR-16`` matches ``hsa-miR-16-5p``, and ``miR-23a-3p`` matches an arm-less ``miR-23a``.
@@ -26,6 +26,7 @@ fallback; ``miR-16`` matches ``hsa-miR-16-5p``, and ``miR-23a-3p`` matches an ar
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterable
 
 import anndata as ad
@@ -168,7 +169,9 @@ def hemolysis_category(index: np.ndarray) -> np.ndarray:
 def profile_correlation(matrix: np.ndarray) -> np.ndarray:
     """Pearson correlation of each row with the median row, over columns finite in both."""
     matrix = np.asarray(matrix, dtype=float)
-    median = np.nanmedian(matrix, axis=0) if matrix.size else np.array([])
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns have no median
+        median = np.nanmedian(matrix, axis=0) if matrix.size else np.array([])
     out = np.full(matrix.shape[0], np.nan)
     for i, row in enumerate(matrix):
         ok = np.isfinite(row) & np.isfinite(median)
@@ -212,6 +215,10 @@ def quality_control(
     # spike-ins and small-RNA controls are not part of a sample's miRNA profile
     profile_cols = [i for i, c in enumerate(columns) if c != spike and not _is_control(c)]
     profile = values[:, profile_cols]
+    # red-cell miRNAs are judged by the hemolysis index; keeping them out of the library share
+    # and the profile correlation stops one hemolysed sample from being flagged twice
+    red_cell = {mirna_column(adata, name) for name in HEMOLYSIS_SENSITIVE} - {None}
+    non_red = np.array([columns[i] not in red_cell for i in profile_cols], dtype=bool)
 
     if measure == "cq":
         detected = np.isfinite(profile) & (profile <= lod)
@@ -226,7 +233,7 @@ def quality_control(
         recovery = _spike_recovery_cq(values, columns, spike, lod)
         z_level = robust_z(global_mean)
         level_name = "z_global_mean"
-        corr = profile_correlation(masked - global_mean[:, None])
+        corr = profile_correlation((masked - global_mean[:, None])[:, non_red])
     else:
         if measure == "counts":
             library = np.nansum(values, axis=1)
@@ -234,12 +241,12 @@ def quality_control(
             detected = np.nan_to_num(profile) > 0
             table["detected"] = detected.sum(axis=1)
             index = _log2_ratio_counts(values, columns, marker, reference)
-            recovery = _spike_recovery_counts(values, columns, spike, library)
+            recovery = _spike_recovery_counts(values, columns, spike, np.nansum(profile[:, non_red], axis=1))
             z_level = robust_z(np.log10(np.where(library > 0, library, np.nan)))
             level_name = "z_library_size"
             with np.errstate(divide="ignore", invalid="ignore"):
                 logcpm = np.log2(np.nan_to_num(profile) / np.where(library > 0, library, np.nan)[:, None] * 1e6 + 1)
-            corr = profile_correlation(logcpm)
+            corr = profile_correlation(logcpm[:, non_red])
         else:  # log2 abundances: higher is more
             detected = np.isfinite(profile)
             table["detected"] = detected.sum(axis=1)
@@ -247,13 +254,14 @@ def quality_control(
             recovery = _spike_recovery_log(values, columns, spike)
             z_level = robust_z(np.nanmean(profile, axis=1))
             level_name = "z_mean_level"
-            corr = profile_correlation(profile)
+            corr = profile_correlation(profile[:, non_red])
         table["hemolysis_log2_ratio"] = index
     category = hemolysis_category(index)
     table["hemolysis"] = category
     table["spike_in_recovery"] = recovery
     z_detected = robust_z(table["detected"].to_numpy(dtype=float))
-    z_corr = robust_z(corr)
+    # Fisher's z makes correlations near 1 roughly normal before the robust z-score
+    z_corr = robust_z(np.arctanh(np.clip(corr, -0.999999, 0.999999)))
     table[level_name] = z_level
     table["z_detected"] = z_detected
     table["profile_correlation"] = corr
