@@ -178,7 +178,7 @@ def test_mixed_delimiters_are_a_ragged_row(tmp_path):
     path = write(tmp_path / "mixed.csv", "miRNA;S1;S2\nmiR-21;5;6\nmiR-122,7,8\n")
     with pytest.raises(InputError, match="ragged row: 1 fields where the header has 3") as err:
         read_expression(path)
-    assert "line 3" in str(err.value)
+    assert "line 3" in str(err.value) and "separated by commas, the header by semicolons" in str(err.value)
 
 
 def test_ragged_row(tmp_path):

@@ -181,8 +181,15 @@ def read_rows(
             if len(fields) == width + 1 and fields[-1] == "":
                 fields.pop()
                 continue
+            raw = dict(lines).get(line, "")
+            other = [DELIMITERS[d] for d in DELIMITERS if d != delimiter and raw.count(d) >= width - 1]
+            hint = (
+                f" (this line seems separated by {other[0]}s, the header by {DELIMITERS.get(delimiter, repr(delimiter))}s)"
+                if len(fields) == 1 and other
+                else ""
+            )
             raise InputError(
-                f"ragged row: {len(fields)} fields where the header has {width}",
+                f"ragged row: {len(fields)} fields where the header has {width}{hint}",
                 path=path,
                 line=line,
                 expected=f"{width} {DELIMITERS.get(delimiter, repr(delimiter))}-separated fields on every line",
