@@ -8,6 +8,7 @@ dnaio (isal-backed gzip); memory is bounded by the chunk size, not by the file s
 from __future__ import annotations
 
 import gzip
+import re
 import zlib
 from collections import Counter
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ CHUNK_READS = 1_000_000
 
 _SEQUENCE = attrgetter("sequence")
 _GZIP_MAGIC = b"\x1f\x8b"
+_COLLAPSED = re.compile(r"_x(\d+)$")
 
 
 def sample_name(path: str | Path) -> str:
@@ -38,8 +40,11 @@ def sample_name(path: str | Path) -> str:
     return name
 
 
-def _check_start(path: Path) -> None:
-    """Reject empty files and files whose first byte is not '@' before dnaio sees them."""
+def _check_start(path: Path) -> bool:
+    """Reject empty files and files whose first byte is not '@' before dnaio sees them.
+
+    Returns True when the file is already collapsed (``@name_x<count>`` headers, as written by
+    seqcluster and miRge): each record then stands for ``count`` reads."""
     if not path.exists():
         raise InputError("file not found", path=path)
     with open(path, "rb") as raw:
@@ -49,9 +54,10 @@ def _check_start(path: Path) -> None:
     opener = gzip.open if magic == _GZIP_MAGIC else open
     try:
         with opener(path, "rb") as handle:
-            first = handle.read(1)
+            head = handle.readline(1000)
     except (OSError, EOFError, zlib.error) as exc:
         raise InputError(f"cannot decompress: {exc}", path=path, record=1) from exc
+    first = head[:1]
     if not first:
         raise InputError("the file is empty", path=path, record=1, expected="FASTQ records")
     if first != b"@":
@@ -59,6 +65,19 @@ def _check_start(path: Path) -> None:
             f"not a FASTQ file (starts with {first.decode('latin-1')!r})",
             path=path, line=1, record=1, expected="a FASTQ record starting with '@'",
         )
+    return _COLLAPSED.search(head.decode("latin-1").split()[0]) is not None
+
+
+def _expand_collapsed(reader, path: Path) -> Iterator[str]:
+    """Sequences of a collapsed file, each repeated as often as its ``_x<count>`` header says."""
+    for number, record in enumerate(reader, start=1):
+        found = _COLLAPSED.search(record.name.split()[0])
+        if found is None:
+            raise InputError("collapsed FASTQ record without a _x<count> suffix", path=path,
+                             line=4 * number - 3, record=number, expected="@name_x<count>")
+        seq = record.sequence
+        for _ in range(int(found.group(1))):
+            yield seq
 
 
 def collapse_chunks(path: str | Path, chunk_reads: int = CHUNK_READS) -> Iterator[Counter[str]]:
@@ -68,12 +87,12 @@ def collapse_chunks(path: str | Path, chunk_reads: int = CHUNK_READS) -> Iterato
     record, a quality string whose length differs from the sequence, an empty or non-FASTQ file.
     """
     path = Path(path)
-    _check_start(path)
+    collapsed = _check_start(path)
     done = 0
     chunk: Counter[str] = Counter()
     try:
         with dnaio.open(path, fileformat="fastq", open_threads=1) as reader:
-            sequences = map(_SEQUENCE, reader)
+            sequences = _expand_collapsed(reader, path) if collapsed else map(_SEQUENCE, reader)
             while True:
                 chunk = Counter()
                 chunk.update(islice(sequences, chunk_reads))  # C loop: no per-read Python code

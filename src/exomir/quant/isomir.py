@@ -13,10 +13,11 @@ upstream, ``+`` downstream); ``iso_add3p:+N`` non-templated 3′ nucleotides; su
 ``iso_snv_seed`` (insert positions 2–7), ``iso_snv_central_offset`` (8), ``iso_snv_central``
 (9–12), ``iso_snv_central_supp`` (13–17), ``iso_snv`` elsewhere.
 
-Reads that fit several places (the multi-mapping rule): keep the placements with the fewest
-edits (substitutions + non-templated nucleotides); among those, placements on a mature arm win
-over hairpin-only ones, then the smallest 5′ shift wins; the count is split evenly among the
-distinct mature miRNAs that remain (so a read of a miRNA encoded by several hairpins, such as
+Reads that fit several places (the multi-mapping rule): placements on a mature arm win over
+hairpin-only ones (an insert is a miRNA when it fits any arm within the isomiR limits); among
+arm placements, those with the fewest edits (substitutions + non-templated nucleotides) win,
+then those with the smallest 5′ shift; the count is split evenly among the distinct mature
+miRNAs that remain (so a read of a miRNA encoded by several hairpins, such as
 let-7a-5p, goes whole to that miRNA, and a sequence shared by two miRNAs gives each half).
 """
 
@@ -128,8 +129,40 @@ def _seed_offsets(length: int) -> tuple[int, ...]:
     return tuple(sorted(o for o in offsets if o + SEED_K <= length))
 
 
+def _mismatches(a: bytes, b: bytes) -> int:
+    """Hamming distance of equal-length byte strings, computed in C (XOR of big integers)."""
+    return len(a) - (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).to_bytes(len(a), "big").count(0)
+
+
+def _evaluate(insert: str, ibytes: bytes, ref: MirnaReference, hp: str, start: int) -> Hit | None:
+    """The placement of ``insert`` at ``start`` of hairpin ``hp``, or None beyond the edit limits."""
+    n = len(insert)
+    target = ref.hairpins[hp][start:start + n]
+    m = len(target)
+    if m == n:
+        if target == insert:
+            return _hit(ref, hp, start, start + n, (), "")
+        if _mismatches(ibytes, target.encode()) > MAX_SNV + MAX_ADD:
+            return None  # most seed candidates end here
+    elif m < n - MAX_ADD:
+        return None
+    add = 0
+    while add < MAX_ADD and (n - 1 - add >= m or insert[n - 1 - add] != target[n - 1 - add]):
+        add += 1
+    body_len = n - add
+    if m < body_len:
+        return None  # runs off the hairpin by more than MAX_ADD
+    snv = []
+    for i in range(body_len):
+        if insert[i] != target[i]:
+            snv.append((i, target[i]))
+            if len(snv) > MAX_SNV:
+                return None
+    return _hit(ref, hp, start, start + body_len, tuple(snv), insert[body_len:])
+
+
 def place(insert: str, ref: MirnaReference) -> list[Hit]:
-    """Every placement of ``insert`` on the hairpins within the edit limits."""
+    """Every placement of ``insert`` on the hairpins within the edit limits (seeded search)."""
     n = len(insert)
     candidates: set[tuple[str, int]] = set()
     kmers = ref.kmers
@@ -137,55 +170,61 @@ def place(insert: str, ref: MirnaReference) -> list[Hit]:
         for hp, p in kmers.get(insert[off:off + SEED_K], ()):
             if p >= off:
                 candidates.add((hp, p - off))
-    hits = []
-    for hp, start in candidates:
-        hseq = ref.hairpins[hp]
-        target = hseq[start:start + n]
-        if target == insert:
-            add = 0
-        else:
-            add = 0
-            m = len(target)
-            while add < MAX_ADD and add < n and (n - 1 - add >= m or insert[n - 1 - add] != target[n - 1 - add]):
-                add += 1
-        body_len = n - add
-        if len(target) < body_len:
-            continue  # runs off the hairpin by more than MAX_ADD
-        snv = []
-        if add or target != insert:
-            body = insert[:body_len]
-            tb = target[:body_len]
-            if body != tb:
-                for i, (a, b) in enumerate(zip(body, tb)):
-                    if a != b:
-                        snv.append((i, b))
-                        if len(snv) > MAX_SNV:
-                            break
-                if len(snv) > MAX_SNV:
-                    continue
-        end = start + body_len
-        arm = None
-        for a in ref.arms.get(hp, ()):
-            if abs(start - a.start) <= MAX_5P and abs(end - a.end) <= MAX_3P:
-                if arm is None or abs(start - a.start) < abs(start - arm.start):
-                    arm = a
-        hits.append(Hit(hp, start, end, tuple(snv), insert[body_len:], arm))
-    return hits
+    ibytes = insert.encode()
+    hits = (_evaluate(insert, ibytes, ref, hp, start) for hp, start in sorted(candidates))
+    return [h for h in hits if h is not None]
+
+
+def place_on_arms(insert: str, ref: MirnaReference) -> list[Hit]:
+    """The placements of ``insert`` on mature arms, found through the isoform index: the body
+    (insert minus 0–MAX_ADD trailing bases) equals a templated isoform, or differs from one at a
+    single position and so matches one of its halves exactly."""
+    n = len(insert)
+    iso, halves = ref.isoforms, ref.halves
+    exact = iso.get(insert)
+    if exact:  # templated isoform: nothing can have fewer than its zero edits
+        return [h for h in (_hit(ref, hp, start, start + n, (), "") for hp, start in exact) if h.arm is not None]
+    candidates: set[tuple[str, int]] = set()
+    for add in range(min(MAX_ADD, n - 1) + 1):
+        body = insert[: n - add]
+        found = iso.get(body)
+        if found:
+            candidates.update(found)
+        if MAX_SNV:
+            b = len(body)
+            h = b // 2
+            bbytes = body.encode()
+            for key in (*halves.get((b, 0, body[:h]), ()), *halves.get((b, 1, body[h:]), ())):
+                if key != body and _mismatches(bbytes, key.encode()) <= MAX_SNV:
+                    candidates.update(iso[key])
+    ibytes = insert.encode()
+    hits = (_evaluate(insert, ibytes, ref, hp, start) for hp, start in sorted(candidates))
+    return [h for h in hits if h is not None and h.arm is not None]
+
+
+def _hit(ref: MirnaReference, hp: str, start: int, end: int, snv: tuple, added: str) -> Hit:
+    arm = None
+    for a in ref.arms.get(hp, ()):
+        if abs(start - a.start) <= MAX_5P and abs(end - a.end) <= MAX_3P:
+            if arm is None or abs(start - a.start) < abs(start - arm.start):
+                arm = a
+    return Hit(hp, start, end, snv, added, arm)
 
 
 def assign(insert: str, ref: MirnaReference) -> Assignment:
     """Best placements of an insert and the miRNAs that share its count (rule in the module doc)."""
+    hits = place_on_arms(insert, ref)
+    if hits:
+        best = min(h.edits for h in hits)
+        hits = [h for h in hits if h.edits == best]
+        least_shift = min(abs(h.shift5) for h in hits)
+        hits = [h for h in hits if abs(h.shift5) == least_shift]
+        hits.sort(key=lambda h: (h.hairpin, h.start))
+        return Assignment(tuple(hits), tuple(sorted({h.arm.name for h in hits})))
     hits = place(insert, ref)
     if not hits:
         return UNASSIGNED
-    best_edits = min(h.edits for h in hits)
-    hits = [h for h in hits if h.edits == best_edits]
-    on_arm = [h for h in hits if h.arm is not None]
-    if on_arm:
-        least_shift = min(abs(h.shift5) for h in on_arm)
-        hits = [h for h in on_arm if abs(h.shift5) == least_shift]
-        mirnas = tuple(sorted({h.arm.name for h in hits}))
-    else:
-        mirnas = ()
-    hits.sort(key=lambda h: (h.hairpin, h.start))
-    return Assignment(tuple(hits), mirnas)
+    best = min(h.edits for h in hits)
+    hits = sorted((h for h in hits if h.edits == best), key=lambda h: (h.hairpin, h.start))
+    # a hairpin-only insert: the arm test already failed, so these hits name no miRNA
+    return Assignment(tuple(Hit(h.hairpin, h.start, h.end, h.snv, h.added, None) for h in hits), ())

@@ -9,6 +9,8 @@ insert can be placed on the hairpins without an external aligner.
 from __future__ import annotations
 
 import functools
+import gc
+import os
 import gzip
 import hashlib
 from collections import defaultdict
@@ -44,6 +46,8 @@ class MirnaReference:
     release: str = ""
     by_sequence: dict[str, tuple[str, ...]] = field(init=False)
     kmers: dict[str, list[tuple[str, int]]] = field(init=False)
+    isoforms: dict[str, list[tuple[str, int]]] = field(init=False)
+    halves: dict[tuple[int, int, str], list[str]] = field(init=False)
     fingerprint: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -56,12 +60,36 @@ class MirnaReference:
             for i in range(len(seq) - SEED_K + 1):
                 kmers[seq[i:i + SEED_K]].append((hp, i))
         self.kmers = dict(kmers)
+        self._index_isoforms()
         digest = hashlib.sha256()
         for name in sorted(self.mature):
             digest.update(f"{name}\t{self.mature[name]}\n".encode())
         for name in sorted(self.hairpins):
             digest.update(f"{name}\t{self.hairpins[name]}\n".encode())
         self.fingerprint = digest.hexdigest()[:16]
+
+    def _index_isoforms(self) -> None:
+        """Every templated isoform of every arm (5′ end ±MAX_5P, 3′ end ±MAX_3P), and each isoform
+        by its left and right half, so that one substitution is found by an exact half lookup."""
+        from exomir.quant.isomir import MAX_3P, MAX_5P
+
+        iso: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        for hp in sorted(self.arms):
+            hseq = self.hairpins[hp]
+            for arm in self.arms[hp]:
+                for start in range(max(0, arm.start - MAX_5P), arm.start + MAX_5P + 1):
+                    for end in range(max(start + 1, arm.end - MAX_3P), min(len(hseq), arm.end + MAX_3P) + 1):
+                        place = (hp, start)
+                        bucket = iso[hseq[start:end]]
+                        if place not in bucket:
+                            bucket.append(place)
+        halves: dict[tuple[int, int, str], list[str]] = defaultdict(list)
+        for key in iso:
+            h = len(key) // 2
+            halves[(len(key), 0, key[:h])].append(key)
+            halves[(len(key), 1, key[h:])].append(key)
+        self.isoforms = dict(iso)
+        self.halves = dict(halves)
 
     @classmethod
     def from_tables(
@@ -139,12 +167,17 @@ def load_reference(source: str | None = None) -> MirnaReference:
         load_mirbase = None
     if load_mirbase is not None:
         mb = load_mirbase(source)
-        return MirnaReference.from_tables(mb.mature, mb.hairpin, mb.products, release=str(getattr(mb, "release", "")))
-    # identity layer unavailable: read the same files it would read
-    import os
-
-    folder = Path(source or os.environ.get("EXOMIR_MIRBASE", ""))
-    if not str(folder) or not folder.is_dir():
-        raise ReferenceDataError("no miRBase folder given (use --mirbase DIR or set EXOMIR_MIRBASE)")
-    mature, hairpin, products = _tables_from_folder(folder)
-    return MirnaReference.from_tables(mature, hairpin, products, release=folder.name)
+        reference = MirnaReference.from_tables(
+            mb.mature, mb.hairpin, mb.products, release=str(getattr(mb, "release", ""))
+        )
+    else:  # identity layer unavailable: read the same files it would read
+        folder = Path(source or os.environ.get("EXOMIR_MIRBASE", ""))
+        if not str(folder) or not folder.is_dir():
+            raise ReferenceDataError("no miRBase folder given (use --mirbase DIR or set EXOMIR_MIRBASE)")
+        mature, hairpin, products = _tables_from_folder(folder)
+        reference = MirnaReference.from_tables(mature, hairpin, products, release=folder.name)
+    # the indexes are a few hundred thousand long-lived objects: keep them out of every later
+    # garbage collection pass, which would otherwise rescan them again and again
+    gc.collect()
+    gc.freeze()
+    return reference

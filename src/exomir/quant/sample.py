@@ -7,7 +7,8 @@ distinct insert, whatever the depth.
 Read bookkeeping (every read lands in exactly one of these; ``reads_in`` is their sum):
 ``no_adapter`` (no adapter found: 3′ end not reached), ``adapter_dimer`` (nothing before the
 adapter), ``too_short`` / ``too_long`` (insert outside the length limits, after 4N trimming),
-``reads_kept``. With UMIs, kept reads collapse to molecules (distinct insert + UMI);
+``ambiguous_n`` (an N in the insert: it cannot be named or given a mirtop UID), ``reads_kept``.
+With UMIs, kept reads collapse to molecules (distinct insert + UMI);
 ``umi_duplicates`` = kept reads − molecules, and the assigned figures are molecules.
 ``assigned_mirna`` + ``assigned_hairpin`` + ``unassigned`` = molecules (= kept reads without
 UMIs); ``fraction_assigned`` = ``assigned_mirna`` / that total.
@@ -110,15 +111,15 @@ def quantify_reads(
     use_umi = False
     lo, hi, four_n = options.min_length, options.max_length, options.trim_4n
     # outcome codes
-    NO_ADAPTER, DIMER, SHORT, LONG, KEPT = range(5)
-    names = ("no_adapter", "adapter_dimer", "too_short", "too_long", "reads_kept")
+    NO_ADAPTER, DIMER, SHORT, LONG, KEPT, WITH_N = range(6)
+    names = ("no_adapter", "adapter_dimer", "too_short", "too_long", "reads_kept", "ambiguous_n")
     for chunk in chunks:
         if choice is None:
             choice = _choose_adapter(options, chunk)
             trimmer = AdapterTrimmer(choice.sequence, options.max_error_rate, options.min_overlap)
             use_umi = options.umi if options.umi is not None else choice.umi_length > 0
             umi_len = options.umi_length if options.umi is not None else (choice.umi_length or options.umi_length)
-        tally = [0, 0, 0, 0, 0]
+        tally = [0, 0, 0, 0, 0, 0]
         for raw, n in chunk.items():
             outcome = cache.get(raw)
             if outcome is None:
@@ -165,6 +166,8 @@ def _classify(insert: str, after: str, lo: int, hi: int, four_n: bool, use_umi: 
         return (2, "", "")
     if length > hi:
         return (3, "", "")
+    if "N" in insert:
+        return (5, "", "")
     umi = after[:umi_len] if use_umi and len(after) >= umi_len else ""
     return (4, insert, umi)
 
@@ -194,7 +197,7 @@ def _assign_counts(counts, reference, qc, choice, use_umi, umi_missing, *, sampl
             unassigned += n
     molecules_total = assigned_mirna + assigned_hairpin + unassigned
     top = sorted(mirna.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
-    reads_in = sum(qc[k] for k in ("no_adapter", "adapter_dimer", "too_short", "too_long", "reads_kept"))
+    reads_in = sum(qc[k] for k in ("no_adapter", "adapter_dimer", "too_short", "too_long", "ambiguous_n", "reads_kept"))
     result_qc = {
         "sample": sample,
         "file": path,
@@ -207,6 +210,7 @@ def _assign_counts(counts, reference, qc, choice, use_umi, umi_missing, *, sampl
         "adapter_dimer": qc["adapter_dimer"],
         "too_short": qc["too_short"],
         "too_long": qc["too_long"],
+        "ambiguous_n": qc["ambiguous_n"],
         "reads_kept": qc["reads_kept"],
         "umi": bool(use_umi),
         "umi_duplicates": int(qc["reads_kept"] - molecules_total) if use_umi else 0,

@@ -1,0 +1,168 @@
+"""Simulated small RNA libraries with known truth, for accuracy tests and the benchmark.
+
+A library mixes: mature miRNAs of the reference (abundances from a steep log-normal, as in
+serum exosome libraries where a few miRNAs dominate) read as the reference sequence or as
+isomiRs (templated 5′/3′ shifts taken from the hairpin, non-templated 3′ A/U additions, a
+substitution); fragments of other RNA (random "transcripts", fragmented at preferred sites, so
+they are redundant like real tRNA/rRNA/Y RNA fragments); adapter dimers. Each molecule gets the
+3′ adapter (and, optionally, a UMI and the downstream Illumina adapter), is cut to the read
+length, and receives substitution errors at a rate rising along the read. Every read's true
+miRNA is recorded.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from exomir.quant.reference import MirnaReference
+
+TRUSEQ = "TGGAATTCTCGGGTGCCAAGG"
+ILLUMINA_3P = "AGATCGGAAGAGCACACGTCTGAACTCCAGTCAC"
+_BASES = np.frombuffer(b"ACGT", dtype=np.uint8)
+
+
+@dataclass
+class SimulatedLibrary:
+    path: Path
+    reads: int
+    truth: Counter = field(default_factory=Counter)  # miRNA -> reads (before any UMI collapse)
+    molecules: Counter = field(default_factory=Counter)  # miRNA -> distinct molecules (UMI truth)
+    mirna_reads: int = 0
+    dimers: int = 0
+    other: int = 0
+
+
+def _isomir(rng: np.random.Generator, ref: MirnaReference, arm, hseq: str) -> str:
+    """A mature sequence or one of its isomiRs, drawn with realistic frequencies."""
+    start, end = arm.start, arm.end
+    u = rng.random()
+    if u < 0.55:
+        pass  # reference sequence
+    elif u < 0.85:  # templated 3′ shift (most common isomiR class)
+        end += int(rng.choice([-2, -1, 1, 2], p=[0.25, 0.4, 0.25, 0.1]))
+    elif u < 0.92:  # templated 5′ shift
+        start += int(rng.choice([-1, 1]))
+    start = max(0, start)
+    end = min(len(hseq), max(end, start + 17))
+    seq = hseq[start:end]
+    if rng.random() < 0.12:  # non-templated 3′ addition
+        tail = "A" if rng.random() < 0.5 else "T"
+        seq += tail * int(rng.choice([1, 2], p=[0.8, 0.2]))
+    if rng.random() < 0.02:  # single-nucleotide variant (editing/SNP)
+        pos = int(rng.integers(1, len(seq) - 1))
+        seq = seq[:pos] + "ACGT".replace(seq[pos], "")[int(rng.integers(3))] + seq[pos + 1:]
+    return seq
+
+
+def simulate_library(
+    path: str | Path,
+    reference: MirnaReference,
+    *,
+    reads: int = 100_000,
+    read_length: int = 50,
+    n_mirnas: int = 400,
+    mirna_fraction: float = 0.7,
+    dimer_fraction: float = 0.03,
+    adapter: str = TRUSEQ,
+    umi_length: int = 0,
+    error_start: float = 0.001,
+    error_end: float = 0.004,
+    seed: int = 0,
+    batch: int = 200_000,
+) -> SimulatedLibrary:
+    """Write a gzipped FASTQ of ``reads`` reads and return the truth. Same seed, same file."""
+    rng = np.random.default_rng(seed)
+    path = Path(path)
+    # miRNAs that sit on a hairpin arm, one hairpin each (the truth is the mature name)
+    arms = sorted({a.name: a for hp in sorted(reference.arms) for a in reference.arms[hp]}.values(),
+                  key=lambda a: a.name)
+    chosen = [arms[i] for i in sorted(rng.choice(len(arms), size=min(n_mirnas, len(arms)), replace=False))]
+    weights = rng.lognormal(0.0, 2.2, size=len(chosen))
+    weights /= weights.sum()
+    # a fixed pool of isomiR sequences per miRNA keeps the library as redundant as real ones
+    pools = []
+    for arm in chosen:
+        hseq = reference.hairpins[arm.hairpin]
+        pool = Counter(_isomir(rng, reference, arm, hseq) for _ in range(60))
+        seqs = sorted(pool)
+        p = np.array([pool[s] for s in seqs], dtype=float)
+        pools.append((seqs, p / p.sum()))
+    transcripts = ["".join(rng.choice(list("ACGT"), size=400)) for _ in range(60)]
+    hotspots = [(int(t), int(s), int(rng.integers(18, 45))) for t in range(60) for s in rng.choice(380, size=8, replace=False)]
+    hot_w = rng.lognormal(0, 1.5, size=len(hotspots))
+    hot_w /= hot_w.sum()
+
+    # every distinct insert with its probability: miRNA isoforms, the dimer, other-RNA fragments
+    species: list[tuple[str, str | None]] = []
+    probs: list[float] = []
+    for arm, w, (seqs, p) in zip(chosen, weights, pools):
+        for seq, q in zip(seqs, p):
+            species.append((seq, arm.name))
+            probs.append(mirna_fraction * w * q)
+    species.append(("", None))
+    probs.append(dimer_fraction)
+    other_fraction = 1.0 - mirna_fraction - dimer_fraction
+    for (t, s, ln), w in zip(hotspots, hot_w):
+        species.append((transcripts[t][s:s + ln], None))
+        probs.append(other_fraction * w)
+    prob = np.array(probs)
+    prob /= prob.sum()
+    is_mirna = np.array([name is not None for _, name in species])
+    tail = adapter + ILLUMINA_3P
+    full = [(ins + tail)[:read_length].ljust(read_length, "A") for ins, _ in species]
+
+    lib = SimulatedLibrary(path, reads)
+    position = np.arange(read_length)
+    error_rate = error_start + (error_end - error_start) * position / max(1, read_length - 1)
+    qual = "".join(chr(33 + int(round(-10 * np.log10(e)))) for e in error_rate)
+    per_species = np.zeros(len(species), dtype=np.int64)
+    molecules_per_species = np.zeros(len(species), dtype=np.int64)
+    done = 0
+    from isal import igzip
+
+    with igzip.open(path, "wb", compresslevel=1) as out:
+        while done < reads:
+            n = min(batch, reads - done)
+            if umi_length:
+                # PCR duplicates: each molecule is read 1 + Poisson(1) times
+                mol = rng.choice(len(species), size=n, p=prob)
+                copies = 1 + rng.poisson(1.0, size=n)
+                umis = rng.integers(0, 4, size=(n, umi_length))
+                order = np.repeat(np.arange(n), copies)[:n]
+                idx = mol[order]
+                np.add.at(molecules_per_species, mol[np.unique(order)], 1)
+                umi_text = ["".join("ACGT"[b] for b in row) for row in umis]
+                texts = []
+                for j, i in zip(order, idx):
+                    ins = species[i][0]
+                    texts.append((ins + adapter + umi_text[j] + ILLUMINA_3P)[:read_length].ljust(read_length, "A"))
+            else:
+                idx = rng.choice(len(species), size=n, p=prob)
+                texts = [full[i] for i in idx]
+            np.add.at(per_species, idx, 1)
+            block = np.frombuffer("".join(texts).encode(), dtype=np.uint8).reshape(n, read_length).copy()
+            errors = rng.random((n, read_length)) < error_rate
+            subst = rng.integers(1, 4, size=int(errors.sum()))
+            codes = np.searchsorted(_BASES, block[errors])
+            block[errors] = _BASES[(codes + subst) % 4]
+            seqs = block.tobytes().decode()
+            out.write("".join(
+                f"@sim{done + i}\n{seqs[i * read_length:(i + 1) * read_length]}\n+\n{qual}\n" for i in range(n)
+            ).encode())
+            done += n
+    for i, (ins, name) in enumerate(species):
+        if per_species[i] == 0:
+            continue
+        if name is not None:
+            lib.truth[name] += int(per_species[i])
+            lib.molecules[name] += int(molecules_per_species[i] if umi_length else per_species[i])
+            lib.mirna_reads += int(per_species[i])
+        elif ins:
+            lib.other += int(per_species[i])
+        else:
+            lib.dimers += int(per_species[i])
+    return lib
