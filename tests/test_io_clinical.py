@@ -165,3 +165,10 @@ def test_cq_cohort_with_annotation_from_mirbase(tmp_path, mirbase_dir):
     assert adata.var.loc["hsa-miR-99zz", "status"] == "unknown"
     assert "hsa-miR-99zz" in meta(adata)["unresolved"]
     assert list(adata.var_names) == ["hsa-miR-21-5p", "miR-122", "hsa-miR-99zz"]  # nothing dropped
+
+
+def test_group_coded_as_numbers_stays_labels(expression, tmp_path):
+    clinical = write(tmp_path / "clin.csv", "sample,hcc\nHCC01,1\nHCC02,1\nLC01,0\nCHB01,0\n")
+    adata = load_cohort(expression, clinical, group="hcc", annotate=False)
+    assert list(adata.obs["hcc"]) == ["1", "1", "0", "0"]
+    assert read_clinical(clinical).frame["hcc"].tolist() == [1, 1, 0, 0]

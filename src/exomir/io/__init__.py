@@ -70,7 +70,9 @@ def load_cohort(
     clinical_table: ClinicalTable | None = None
     report: JoinReport | None = None
     if clinical is not None:
-        clinical_table = read_clinical(clinical, sample_column=sample_column, numeric=numeric)
+        clinical_table = read_clinical(
+            clinical, sample_column=sample_column, numeric=numeric, text=[group] if group else []
+        )
         joined, report = join_clinical(table.samples, clinical_table, expression_path=expression)
         obs = _combine(obs, joined)
         source.update(clinical_table.source())
@@ -132,7 +134,7 @@ def _load_h5ad(
     source = meta(adata).setdefault("source", {})
     source.setdefault("expression", str(path))
     if clinical is not None:
-        table = read_clinical(clinical, sample_column=sample_column, numeric=numeric)
+        table = read_clinical(clinical, sample_column=sample_column, numeric=numeric, text=[group] if group else [])
         joined, report = join_clinical(list(adata.obs_names), table, expression_path=path)
         adata.obs = _combine(adata.obs, joined)
         source.update(table.source())

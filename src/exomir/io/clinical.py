@@ -80,9 +80,14 @@ def read_clinical(
     *,
     sample_column: str | None = None,
     numeric: Iterable[str] = (),
+    text: Iterable[str] = (),
     delimiter: str | None = None,
 ) -> ClinicalTable:
-    """Read a clinical table indexed by sample ID (see the module notes for the rules)."""
+    """Read a clinical table indexed by sample ID (see the module notes for the rules).
+
+    ``numeric`` columns must hold numbers; ``text`` columns are kept as written (a group coded
+    ``0``/``1`` stays the labels ``"0"``/``"1"``).
+    """
     path = Path(path)
     rows = read_rows(path, delimiter=delimiter, what="clinical table")
     header = rows.header
@@ -123,7 +128,11 @@ def read_clinical(
         )
     numeric_columns: list[str] = []
     text_in_numeric: dict[str, list[tuple[int, str]]] = {}
+    as_text = set(text) - forced
     for name in list(frame.columns):
+        if name in as_text:
+            frame[name] = frame[name].where(~frame[name].map(is_missing), np.nan)
+            continue
         by_name = bool(_NUMERIC_NAME.search(name))
         converted, offending, is_numeric = _numeric_column(frame[name], rows.lines, 0.5 if by_name else _MOSTLY)
         if not is_numeric and name not in forced:
