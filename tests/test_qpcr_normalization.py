@@ -19,6 +19,7 @@ from exomir.preprocess.qpcr import (
     efficiency_from_slope,
     fold_change,
     global_mean_dcq,
+    log2_abundance,
     pfaffl_ratio,
     reference_dcq,
     spike_in_dcq,
@@ -70,6 +71,8 @@ def test_global_mean_uses_commonly_detected_mirnas():
     np.testing.assert_allclose(adata.X[:, 2], [8.0, NAN, 6.0])
     assert list(adata.var["in_global_mean"]) == [True, True, False, False]
     assert meta(adata)["x_scale"] == "delta_cq"
+    np.testing.assert_allclose(adata.layers["log2_abundance"][:, 0], [2.0, 2.0, 2.0])
+    np.testing.assert_allclose(log2_abundance(adata)[:, 1], [-2.0, -2.0, -2.0])
     assert meta(adata)["steps"][-1]["n_mirnas"] == 2
     # with min_fraction 2/3 miR-122 joins: sample means over its detected miRNAs
     other = cohort({"a": [20.0, 22.0, 21.0], "b": [24.0, 26.0, 25.0], "c": [30.0, NAN, 29.0]}, ["s1", "s2", "s3"])

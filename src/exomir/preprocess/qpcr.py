@@ -4,8 +4,9 @@ Sign convention (used everywhere in exomir): ΔCq = Cq(miRNA) − Cq(normalizer)
 more abundant reaches the threshold earlier, so **−ΔCq is the log2 abundance** relative to the
 normalizer (at an amplification efficiency of 2; see :func:`efficiency_correct` otherwise), and
 2^-ΔΔCq is the fold change against the control group. After :func:`global_mean_dcq`,
-:func:`spike_in_dcq` or :func:`reference_dcq`, ``X`` holds ΔCq (higher = less abundant) and
-``uns["exomir"]["x_scale"]`` says so.
+:func:`spike_in_dcq` or :func:`reference_dcq`, ``X`` holds ΔCq (higher = less abundant),
+``uns["exomir"]["x_scale"]`` says so, and ``layers["log2_abundance"]`` holds −ΔCq for statistics
+that expect "higher = more" (as log2 counts do); :func:`log2_abundance` returns it for any Cohort.
 
 Cohort-level functions take the Cohort (measure ``cq``; raw Cq stays in ``layers["cq"]``), work on
 ``X`` and record what they did with :func:`exomir.cohort.record_step`. Array-level functions
@@ -42,6 +43,7 @@ __all__ = [
     "efficiency_from_slope",
     "efficiency_correct",
     "interplate_calibrate",
+    "log2_abundance",
 ]
 
 NONDETECT_RULES = ("censor", "missing")
@@ -123,6 +125,18 @@ def _as_factor(efficiency: float) -> float:
 
 
 # --- Cohort level --------------------------------------------------------------------------
+
+
+def log2_abundance(adata: ad.AnnData) -> np.ndarray:
+    """The working values on a "higher = more abundant" log2 scale: −X after ΔCq, else X."""
+    x = np.asarray(adata.X, dtype=float)
+    return -x if meta(adata).get("x_scale") == "delta_cq" else x
+
+
+def _set_dcq(adata: ad.AnnData, dcq: np.ndarray) -> None:
+    adata.X = dcq
+    adata.layers["log2_abundance"] = -np.asarray(dcq, dtype=float)
+    meta(adata)["x_scale"] = "delta_cq"
 
 
 def _require_cq(adata: ad.AnnData, what: str) -> None:
@@ -222,10 +236,9 @@ def global_mean_dcq(
             f"global mean built from only {int(used.sum())} commonly detected miRNA(s); "
             "reference miRNAs (geNorm/NormFinder) may normalize better for small panels"
         )
-    adata.X = delta_cq(x, means)
+    _set_dcq(adata, delta_cq(x, means))
     adata.obs["global_mean_cq"] = means
     adata.var["in_global_mean"] = used
-    meta(adata)["x_scale"] = "delta_cq"
     meta(adata)["normalization"] = (
         f"global mean ΔCq over {int(used.sum())} miRNAs detected in ≥{min_fraction:.0%} of samples "
         "(X = Cq − global mean; −ΔCq is log2 abundance)"
@@ -261,9 +274,8 @@ def reference_dcq(adata: ad.AnnData, references: Sequence[str], *, lod: float = 
     reference[undetected] = np.nan
     for sample in adata.obs_names[undetected]:
         warn(f"sample {sample}: a reference miRNA is non-detected; its ΔCq values are missing")
-    adata.X = delta_cq(x, reference)
+    _set_dcq(adata, delta_cq(x, reference))
     adata.obs["reference_cq"] = reference
-    meta(adata)["x_scale"] = "delta_cq"
     meta(adata)["normalization"] = f"reference miRNA ΔCq ({', '.join(columns)}); −ΔCq is log2 abundance"
     record_step(adata, "reference_dcq", references=columns, lod=lod, sign="X = dCq; -dCq is the log2 abundance")
     return adata
@@ -289,10 +301,9 @@ def spike_in_dcq(adata: ad.AnnData, spike_in: str = DEFAULT_SPIKE_IN, *, lod: fl
     keep = np.ones(adata.n_vars, dtype=bool)
     keep[position] = False
     out = adata[:, keep].copy()
-    out.X = delta_cq(x[:, keep], spike)
+    _set_dcq(out, delta_cq(x[:, keep], spike))
     out.obs["spike_in_cq"] = spike
     record_exclusion(out, "mirna", column, "exogenous spike-in used as the normalizer")
-    meta(out)["x_scale"] = "delta_cq"
     meta(out)["normalization"] = f"spike-in ΔCq against {column}; −ΔCq is log2 abundance"
     record_step(out, "spike_in_dcq", spike_in=column, lod=lod, sign="X = dCq; -dCq is the log2 abundance")
     return out
