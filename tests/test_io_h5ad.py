@@ -84,3 +84,10 @@ def test_not_an_h5ad_file(tmp_path):
     with pytest.raises(InputError, match="not a readable .h5ad file") as err:
         read_h5ad(path)
     assert "broken.h5ad" in str(err.value)
+
+
+def test_h5ad_measure_must_agree(tmp_path):
+    path = write_h5ad(make_cohort(), tmp_path / "cohort.h5ad")
+    assert meta(load_cohort(path, measure="counts"))["measure"] == "counts"
+    with pytest.raises(InputError, match="holds counts values, not cq"):
+        load_cohort(path, measure="cq")

@@ -274,3 +274,10 @@ def test_small_whole_numbers_are_counts(tmp_path):
     text = "miRNA,A,B\nmiR-21,15,22\nmiR-122,31,18\n"
     table = read_expression(write(tmp_path / "few.csv", text))
     assert table.measure == "counts" and "100% whole numbers" in table.measure_reason
+
+
+def test_comment_lines_are_reported(tmp_path):
+    text = "# exported by the core facility\nmiRNA,S1,S2\n# batch 2\nmiR-21,5,6\nmiR-16,50,60\n"
+    table = read_expression(write(tmp_path / "comments.csv", text))
+    assert table.values.shape == (2, 2)
+    assert "2 comment line(s) starting with # skipped" in table.notes

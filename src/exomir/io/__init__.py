@@ -62,7 +62,13 @@ def load_cohort(
     """
     expression = Path(expression)
     if expression.suffix.lower() == ".h5ad":
-        return _load_h5ad(expression, clinical, sample_column=sample_column, group=group, numeric=numeric)
+        adata = _load_h5ad(expression, clinical, sample_column=sample_column, group=group, numeric=numeric)
+        stored = meta(adata).get("measure")
+        if measure != "auto" and measure != stored:
+            raise InputError(
+                f"the Cohort holds {stored} values, not {measure}", path=expression, expected=f"measure auto or {stored}"
+            )
+        return adata
 
     table = read_expression(expression, measure=measure)
     obs = table.sample_annotations.copy() if table.sample_annotations is not None else pd.DataFrame(index=table.values.index)

@@ -61,6 +61,7 @@ class Rows:
     header_line: int
     rows: list[list[str]]
     lines: list[int]
+    comments: int = 0
 
     @property
     def delimiter_name(self) -> str:
@@ -150,6 +151,7 @@ def read_rows(
         raise InputError(f"the file is empty: no {what} found", path=path, expected=f"a {what} with a header line")
     if delimiter is None:
         delimiter = sniff_delimiter(path, lines, expected=f"a {what} separated by tabs, commas or semicolons")
+    comments = sum(1 for line in text.splitlines() if line.strip().startswith("#"))
     numbers = [number for number, _ in lines]
     records: list[list[str]] = []
     record_lines: list[int] = []
@@ -194,7 +196,15 @@ def read_rows(
                 line=line,
                 expected=f"{width} {DELIMITERS.get(delimiter, repr(delimiter))}-separated fields on every line",
             )
-    return Rows(path=path, delimiter=delimiter, header=header, header_line=header_line, rows=body, lines=body_lines)
+    return Rows(
+        path=path,
+        delimiter=delimiter,
+        header=header,
+        header_line=header_line,
+        rows=body,
+        lines=body_lines,
+        comments=comments,
+    )
 
 
 def check_unique(labels: list[str], places: list[int], *, path: Path, what: str, place: str = "line") -> None:

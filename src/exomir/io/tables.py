@@ -162,6 +162,8 @@ def table_from_rows(rows: Rows, *, measure: str = "auto", orientation: str = "au
     col_labels = rows.header[1:]
     notes: list[str] = []
     excluded: list[dict[str, str]] = []
+    if rows.comments:
+        notes.append(f"{rows.comments} comment line(s) starting with # skipped")
 
     # Columns with neither a name nor a value are left by spreadsheets: drop them, reported.
     strings = np.array([fields[1:] for fields in rows.rows], dtype=object)
