@@ -68,6 +68,18 @@ def _check_start(path: Path) -> bool:
     return _COLLAPSED.search(head.decode("latin-1").split()[0]) is not None
 
 
+def _intact_records(path: Path) -> int:
+    """Number of complete 4-line records before a gzip stream breaks off."""
+    lines = 0
+    try:
+        with gzip.open(path, "rb") as handle:
+            for lines, _ in enumerate(handle, start=1):
+                pass
+    except (EOFError, zlib.error, OSError):
+        pass
+    return max(0, lines - 1) // 4  # the last line read may be cut short
+
+
 def _expand_collapsed(reader, path: Path) -> Iterator[str]:
     """Sequences of a collapsed file, each repeated as often as its ``_x<count>`` header says."""
     for number, record in enumerate(reader, start=1):
@@ -114,8 +126,11 @@ def collapse_chunks(path: str | Path, chunk_reads: int = CHUNK_READS) -> Iterato
             line=None if line is None else line + 1, record=record,
         ) from exc
     except (EOFError, zlib.error, OSError) as exc:
-        done += chunk.total()  # reads of the interrupted chunk counted before the failure
-        kind = "truncated or corrupt gzip stream" if isinstance(exc, (EOFError, zlib.error, gzip.BadGzipFile)) else "cannot read"
-        raise InputError(f"{kind} after {done} complete reads ({exc})", path=path, record=done + 1) from exc
+        if isinstance(exc, (EOFError, zlib.error, gzip.BadGzipFile)):
+            # decompression runs ahead in a thread, so count the intact records again, serially
+            done = _intact_records(path)
+            raise InputError(f"truncated or corrupt gzip stream after {done} complete reads ({exc})",
+                             path=path, record=done + 1) from exc
+        raise InputError(f"cannot read: {exc}", path=path, record=done + chunk.total() + 1) from exc
     if done == 0:
         raise InputError("no reads", path=path, record=1, expected="FASTQ records")

@@ -7,7 +7,9 @@ substitution); fragments of other RNA (random "transcripts", fragmented at prefe
 they are redundant like real tRNA/rRNA/Y RNA fragments); adapter dimers. Each molecule gets the
 3′ adapter (and, optionally, a UMI and the downstream Illumina adapter), is cut to the read
 length, and receives substitution errors at a rate rising along the read. Every read's true
-miRNA is recorded.
+miRNA is recorded (totals in the result, per read in the FASTQ header comment, ``-`` for
+non-miRNA reads). miRNAs whose mature sequence is shared with another miRNA are not simulated:
+their reads have no single true source.
 """
 
 from __future__ import annotations
@@ -78,8 +80,9 @@ def simulate_library(
     rng = np.random.default_rng(seed)
     path = Path(path)
     # miRNAs that sit on a hairpin arm, one hairpin each (the truth is the mature name)
-    arms = sorted({a.name: a for hp in sorted(reference.arms) for a in reference.arms[hp]}.values(),
-                  key=lambda a: a.name)
+    # miRNAs whose mature sequence is unique (a shared sequence has no single true miRNA)
+    arms = sorted({a.name: a for hp in sorted(reference.arms) for a in reference.arms[hp]
+                   if len(reference.by_sequence[reference.mature[a.name]]) == 1}.values(), key=lambda a: a.name)
     chosen = [arms[i] for i in sorted(rng.choice(len(arms), size=min(n_mirnas, len(arms)), replace=False))]
     weights = rng.lognormal(0.0, 2.2, size=len(chosen))
     weights /= weights.sum()
@@ -111,7 +114,7 @@ def simulate_library(
         probs.append(other_fraction * w)
     prob = np.array(probs)
     prob /= prob.sum()
-    is_mirna = np.array([name is not None for _, name in species])
+    labels = [name or "-" for _, name in species]
     tail = adapter + ILLUMINA_3P
     full = [(ins + tail)[:read_length].ljust(read_length, "A") for ins, _ in species]
 
@@ -137,7 +140,7 @@ def simulate_library(
                 np.add.at(molecules_per_species, mol[np.unique(order)], 1)
                 umi_text = ["".join("ACGT"[b] for b in row) for row in umis]
                 texts = []
-                for j, i in zip(order, idx):
+                for j, i in zip(order, idx.tolist()):
                     ins = species[i][0]
                     texts.append((ins + adapter + umi_text[j] + ILLUMINA_3P)[:read_length].ljust(read_length, "A"))
             else:
@@ -150,8 +153,10 @@ def simulate_library(
             codes = np.searchsorted(_BASES, block[errors])
             block[errors] = _BASES[(codes + subst) % 4]
             seqs = block.tobytes().decode()
+            truth = [labels[i] for i in idx.tolist()]  # the read's true miRNA in its header comment
             out.write("".join(
-                f"@sim{done + i}\n{seqs[i * read_length:(i + 1) * read_length]}\n+\n{qual}\n" for i in range(n)
+                f"@sim{done + i} {truth[i]}\n{seqs[i * read_length:(i + 1) * read_length]}\n+\n{qual}\n"
+                for i in range(n)
             ).encode())
             done += n
     for i, (ins, name) in enumerate(species):
@@ -166,3 +171,45 @@ def simulate_library(
         else:
             lib.dimers += int(per_species[i])
     return lib
+
+
+def evaluate_assignment(path: str | Path, reference: MirnaReference, options=None) -> dict:
+    """Per-read accuracy on a simulated library: each miRNA read is trimmed and assigned like
+    ``quantify`` does; ``correct`` sums the share its true miRNA received."""
+    import dnaio
+
+    from exomir.quant.adapters import AdapterTrimmer
+    from exomir.quant.isomir import assign
+    from exomir.quant.sample import QuantOptions, _classify
+
+    options = options or QuantOptions()
+    trimmer = AdapterTrimmer(TRUSEQ if options.adapter == "auto" else options.adapter,
+                             options.max_error_rate, options.min_overlap)
+    shares: dict[str, dict[str, float]] = {}
+    outcome: Counter = Counter()
+    with dnaio.open(path) as reader:
+        for record in reader:
+            truth = record.name.split(" ", 1)[1]
+            if truth == "-":
+                continue
+            raw = record.sequence
+            if raw not in shares:
+                cut = trimmer.trim(raw)
+                got: dict[str, float] = {}
+                if cut is not None:
+                    code, insert, _ = _classify(cut[0], cut[1], options.min_length, options.max_length,
+                                                options.trim_4n, False, 0)
+                    if code == 4:
+                        asg = assign(insert, reference)
+                        got = {m: 1 / len(asg.mirnas) for m in asg.mirnas}
+                shares[raw] = got
+            got = shares[raw]
+            outcome["mirna_reads"] += 1
+            share = got.get(truth, 0.0)
+            outcome["correct"] += share
+            if not got:
+                outcome["unassigned"] += 1
+            else:
+                outcome["wrong"] += 1 - share
+    n = outcome["mirna_reads"]
+    return {**outcome, "accuracy": outcome["correct"] / n if n else float("nan")}
