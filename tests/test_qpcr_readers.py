@@ -347,3 +347,42 @@ def test_wells_table_keeps_every_line(ab_file: Path):
     assert isinstance(data.wells, pd.DataFrame)
     assert data.wells["line"].min() == 13 and len(data.wells) == 16
     assert data.wells.loc[data.wells["well"] == "A6", "raw"].item() == "Undetermined"
+
+
+def test_quantstudio_design_and_analysis_preamble(tmp_path: Path):
+    """Design & Analysis CSV: "key,value" lines, then Sample/Target/Cq with Amp Status."""
+    path = tmp_path / "qs5_export.csv"
+    path.write_text(
+        "File Name,2024-05-02_exo_miR.eds\n"
+        "Instrument Type,QuantStudio 5 System\n"
+        "Block Type,96-Well 0.2-mL Block\n"
+        "\n"
+        "Well,Well Position,Omit,Sample,Target,Task,Reporter,Quencher,Amp Status,Amp Score,Cq,Cq Confidence,Cq Mean,Cq SD\n"
+        "1,A1,false,HCC-07,hsa-miR-21-5p,UNKNOWN,FAM,NFQ-MGB,Amp,1.2,25.412,0.98,25.5,0.1\n"
+        "2,A2,false,HCC-07,hsa-miR-21-5p,UNKNOWN,FAM,NFQ-MGB,Amp,1.2,25.588,0.98,25.5,0.1\n"
+        "3,A3,false,HCC-07,hsa-miR-122-5p,UNKNOWN,FAM,NFQ-MGB,No Amp,0.1,Undetermined,0,,\n"
+        "4,A4,false,NTC,hsa-miR-21-5p,NTC,FAM,NFQ-MGB,No Amp,0.1,Undetermined,0,,\n"
+    )
+    assert detect_format(path) == "applied_biosystems"
+    data = read_qpcr(path)
+    assert data.cq.loc["HCC-07", "hsa-miR-21-5p"] == pytest.approx(25.5)
+    assert math.isnan(data.cq.loc["HCC-07", "hsa-miR-122-5p"])
+    assert data.header[str(path)]["Instrument Type"] == "QuantStudio 5 System"
+    assert set(data.wells["plate"]) == {"2024-05-02_exo_miR"}
+    assert [r for _, _, r in data.excluded] == ["no-template control"]
+
+
+def test_sds_7900_tlda_export(tmp_path: Path):
+    """SDS 2.x relative-quantification export of a TaqMan low-density array (7900HT)."""
+    path = tmp_path / "tlda_A.txt"
+    rows = ["SDS 2.4\tRQ Results", "Filename\ttlda_A.sds", "Plate Type\tTLDA 384 well", "",
+            "\t".join(["#", "Sample Name", "Detector Name", "Task", "Ct", "StdDev Ct", "Qty"]),
+            "\t".join(["1", "serum_01", "hsa-miR-16-4373121", "Unknown", "21.05", "", ""]),
+            "\t".join(["2", "serum_01", "hsa-miR-122-4395356", "Unknown", "Undetermined", "", ""]),
+            "\t".join(["3", "serum_01", "RNU48-4373383", "Endogenous Control", "27.40", "", ""])]
+    path.write_text("\n".join(rows) + "\n")
+    assert detect_format(path) == "applied_biosystems"
+    data = read_qpcr(path)
+    assert list(data.cq.columns) == ["hsa-miR-16", "hsa-miR-122", "RNU48"]
+    assert data.cq.loc["serum_01", "RNU48"] == pytest.approx(27.4)
+    assert data.header[str(path)]["Plate Type"] == "TLDA 384 well"

@@ -41,6 +41,8 @@ from exomir.io._qpcr_text import (
 WELL_COLUMNS = ["plate", "well", "sample", "target", "cq", "raw", "task", "omit", "line", "file"]
 FORMATS = ("applied_biosystems", "biorad_cfx", "lightcycler", "long", "wide")
 _HEADER_SCAN = 60  # lines looked at when recognising a format
+# columns that only Applied Biosystems results tables carry
+_AB_MARKERS = frozenset({"well position", "target name", "detector", "detector name", "reporter", "quencher", "amp status"})
 _MIRNA_LIKE = re.compile(r"(mir|let-?\d|lin-4|snord|rnu|u6|spike|cel-|ath-)", re.IGNORECASE)
 
 
@@ -65,11 +67,12 @@ def detect_format(path: Path, lines: list[str] | None = None) -> str | None:
         if "pos" in keys and "cq" in found and "name" in keys and ("include" in keys or "color" in keys):
             return "lightcycler"
         if {"sample", "target", "cq"} <= found.keys():
-            lower = [f.lower() for f in fields]
-            if ("target name" in lower or "detector" in lower or "detector name" in lower) and "well" in found:
+            if keys & _AB_MARKERS:
                 return "applied_biosystems"
             return "long"
-        break  # only the first non-empty line can be the header of a plain table
+        if index == 0 and len(fields) > 2:
+            break  # a plain table whose header is not a qPCR header (e.g. a wide Cq table)
+        # otherwise a "key, value" preamble line (QuantStudio Design & Analysis, SDS 2.x): go on
     return None
 
 
@@ -135,6 +138,10 @@ def _parse_applied_biosystems(path: Path, lines: list[str]) -> tuple[pd.DataFram
                 expected="a [Results] section (export the Results tab)",
             )
         header = _find_header(path, lines, ("sample", "target", "cq"))
+        for line in lines[:header]:  # "key<TAB>value" preamble of Design & Analysis / SDS exports
+            fields = [f for f in split_line(line, sniff_delimiter(line)) if f]
+            if len(fields) == 2:
+                meta.setdefault(fields[0].strip(" *:"), fields[1])
         return _parse_table(path, lines, header, fmt_name="Applied Biosystems results"), meta
     header = results_at + 1
     while header < len(lines) and not lines[header].strip():

@@ -174,7 +174,7 @@ def read_qpcr(
 def _plate_name(file: Path, header: dict[str, str], seen: dict[str, int]) -> str:
     """One name per file: the experiment barcode or name from the header, else the file stem."""
     name = ""
-    for key in ("Experiment Barcode", "Experiment Name", "Experiment File Name", "Experiment"):
+    for key in ("Experiment Barcode", "Experiment Name", "Experiment File Name", "Experiment", "File Name", "Filename"):
         if header.get(key):
             name = Path(header[key].replace("\\", "/")).stem or header[key]
             break
