@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 #: Species code typos seen in public data (GEO's ``has-miR-155``).
 SPECIES_TYPOS = {"has": "hsa"}
@@ -49,8 +49,7 @@ _MAYBE_GROUP = re.compile(r"[/,;&+]|\sand\s", re.IGNORECASE)
 _GROUP_SPLIT = re.compile(r"\s*(?:[,;&+]|\band\b)\s*", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class ParsedName:
+class ParsedName(NamedTuple):
     """What the text says about a miRNA, before looking anything up.
 
     ``status``: ``name`` (a parsed miRNA name), ``accession`` (MIMAT/MI), ``group`` (several
@@ -69,7 +68,7 @@ class ParsedName:
     arm: str | None = None  # "5p" or "3p"
     star: bool = False
     accession: str | None = None
-    members: tuple[str, ...] = field(default_factory=tuple)
+    members: tuple[str, ...] = ()
     key: str = ""
     species_given: bool = False
 
@@ -122,12 +121,16 @@ def clean_text(text: object) -> str:
     if not (text.isascii() and text.isprintable()):
         text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
         text = "".join(ch for ch in text if ch.isprintable() or ch.isspace())
-    if " " in text or "\t" in text:
-        text = _SPACED_PUNCT.sub(r"\1", text)
     text = text.strip()
+    if " " in text or "\t" in text:
+        text = _SPACED_PUNCT.sub(_punct, text)
     while len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'`":
         text = text[1:-1].strip()  # quoted cell; a lone trailing quote is a 5' arm
     return text
+
+
+def _punct(match: re.Match) -> str:
+    return match.group(1)
 
 
 def parse_name(text: object) -> ParsedName:
@@ -157,43 +160,36 @@ def _parse(text: str) -> ParsedName:
 
 
 def _parse_single(text: str) -> ParsedName:
-    loose = _loose_key(text)
     head = _HEAD.match(text)
-    if not head:
-        return ParsedName(text=text, status="unparsed", key=loose)
-    species = (head.group("species") or "").lower() or None
-    if species:
-        species = SPECIES_TYPOS.get(species, species)
-    body = _BODY.fullmatch(text, head.end())
-    if not body:
-        return ParsedName(text=text, status="unparsed", key=loose)
-    token = head.group("token")
-    family = "miR"
-    low = token.lower().replace("-", "").replace("_", "").replace(" ", "")
-    if low.endswith("let"):
-        family = "let"
-    elif low == "lin":
-        family = "lin"
-    arm = f"{body.group('arm')}p" if body.group("arm") else None
-    star = bool(body.group("star"))
-    kind = _case_hint(text, token, head, family)
-    if arm or star:
-        kind = "mature"
-    number = (body.group("number").lstrip("0") or "0") + body.group("letter").lower()
-    copy = (body.group("copy").lstrip("0") or "0") if body.group("copy") else None
-    species = species or DEFAULT_SPECIES
+    body = _BODY.fullmatch(text, head.end()) if head else None
+    if body is None:
+        return ParsedName(text=text, status="unparsed", key=_loose_key(text))
+    given, _exo, token = head.groups()
+    number, letter, copy, arm, star = body.groups()
+    species = SPECIES_TYPOS.get(given.lower(), given.lower()) if given else DEFAULT_SPECIES
+    low = token.lower()
+    family = "let" if low.endswith("let") else "lin" if low == "lin" else "miR"
+    if arm:
+        arm += "p"
+    star = star is not None
+    kind = "mature" if arm or star else _case_hint(text, token, head, family)
+    number = (number.lstrip("0") or "0") + letter.lower()
+    if copy is not None:
+        copy = copy.lstrip("0") or "0"
     return ParsedName(
-        text=text,
-        status="name",
-        kind=kind,
-        species=species,
-        species_given=head.group("species") is not None,
-        family=family,
-        number=number,
-        copy=copy,
-        arm=arm,
-        star=star,
-        key=_compose(species, family, number, copy, arm, star, None).lower(),
+        text,
+        "name",
+        kind,
+        species,
+        family,
+        number,
+        copy,
+        arm,
+        star,
+        None,
+        (),
+        _compose(species, family, number, copy, arm, star, None).lower(),
+        given is not None,
     )
 
 

@@ -53,6 +53,7 @@ class Resolver:
         self.mirbase = mirbase
         self.release = mirbase.release
         self._memo: dict[str, Resolution] = {}
+        self._by_token: dict[tuple, Resolution] = {}
         self._build()
 
     # ---------------------------------------------------------------- index
@@ -123,7 +124,16 @@ class Resolver:
         if isinstance(text, str):
             hit = self._memo.get(text)
             if hit is None:
-                hit = self._resolve(parse_name(text))
+                parsed = parse_name(text)
+                if parsed.status == "group":
+                    hit = self._resolve(parsed)
+                else:
+                    # many written forms share one key (exo-miR-21, hsa-miR-21, miR 21)
+                    token = (parsed.status, parsed.kind, parsed.key)
+                    hit = self._by_token.get(token)
+                    if hit is None:
+                        hit = self._resolve(parsed)
+                        self._by_token[token] = hit
                 self._memo[text] = hit
             return hit
         return self._resolve(parse_name(text))
@@ -171,7 +181,7 @@ class Resolver:
         if hits:
             if len(hits) == 1:
                 res = self._hit(hits[0], "exact", self._former_note(key, hits[0]))
-                others = [m for m in self.history.get(key, {}) if m != hits[0] and m in self.name_of]
+                others = [m for m in self.history.get(key, {}) if m != hits[0] and m in self.name_of] if res.note else []
                 if others:
                     # the current name once named another accession: say so, listing it
                     res = res._replace(candidates=";".join(f"{m}:{self.name_of[m]}" for m in [hits[0], *others]))
@@ -289,7 +299,10 @@ class Resolver:
         return Resolution("", "", "ambiguous", listed, note, "mature", "", "")
 
     def _former_note(self, key: str, mimat: str) -> str:
-        others = {m: r for m, r in self.history.get(key, {}).items() if m != mimat}
+        owners = self.history.get(key)
+        if not owners or len(owners) == 1 and mimat in owners:
+            return ""
+        others = {m: r for m, r in owners.items() if m != mimat}
         if not others:
             return ""
         return "; ".join(
