@@ -18,6 +18,9 @@ from exomir.kb.vocab import Biofluid, Cell, ClinicalRole, Direction, Hallmark, M
 _HGNC = re.compile(r"^[A-Z][A-Z0-9-]*(?:orf[0-9]+)?[A-Z0-9-]*$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 _MIMAT = re.compile(r"^MIMAT\d{7}$")
+# Common protein names that are not HGNC symbols, with the symbol to use instead.
+NOT_HGNC = {"TIM-3": "HAVCR2", "TIM3": "HAVCR2", "PD-L1": "CD274", "PDL1": "CD274", "PD-1": "PDCD1", "PD1": "PDCD1",
+            "ERK1": "MAPK3", "ERK2": "MAPK1", "P53": "TP53", "AKT": "AKT1", "PI3K": "PIK3CA", "BCL-2": "BCL2"}
 
 
 def _split_list(value: Any) -> Any:
@@ -150,6 +153,8 @@ class EvidenceRecord(BaseModel):
     @classmethod
     def _hgnc(cls, genes: list[str]) -> list[str]:
         for gene in genes:
+            if gene.upper() in NOT_HGNC:
+                raise ValueError(f"{gene!r} is a protein name; use its HGNC symbol {NOT_HGNC[gene.upper()]}")
             if not _HGNC.match(gene):
                 raise ValueError(f"{gene!r} is not an HGNC symbol (upper case, e.g. HAVCR2 for TIM-3, CD274 for PD-L1)")
         return genes

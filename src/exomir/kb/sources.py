@@ -97,7 +97,9 @@ def read_evidence(path: str | Path, *, name: str | None = None) -> EvidenceSourc
 
 
 def _as_input_error(exc: ValidationError, path: Path, line: int, label: str) -> InputError:
-    first = exc.errors()[0]
+    # A misspelt field also makes the real one "missing": name the misspelling first.
+    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    first = errors[0]
     loc = ".".join(str(part) for part in first["loc"] if not isinstance(part, int)) or "record"
     msg = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
@@ -106,7 +108,7 @@ def _as_input_error(exc: ValidationError, path: Path, line: int, label: str) -> 
         msg = "required field is missing"
     elif first["type"] == "enum":
         msg = f"{first.get('input')!r} is not allowed; {msg.lower()}"
-    more = len(exc.errors()) - 1
+    more = len(errors) - 1
     if more:
         msg += f" (and {more} more problem{'s' if more > 1 else ''} in this record)"
     return InputError(msg, path=path, line=line, record=label, column=loc)
