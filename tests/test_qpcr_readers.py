@@ -386,3 +386,31 @@ def test_sds_7900_tlda_export(tmp_path: Path):
     assert list(data.cq.columns) == ["hsa-miR-16", "hsa-miR-122", "RNU48"]
     assert data.cq.loc["serum_01", "RNU48"] == pytest.approx(27.4)
     assert data.header[str(path)]["Plate Type"] == "TLDA 384 well"
+
+
+def test_quantstudio_xlsx_results_sheet(tmp_path: Path):
+    """Excel export: the Results sheet is read (not the first sheet), rows are the line numbers."""
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    book.active.title = "Sample Setup"
+    book.active.append(["Well", "Sample Name"])
+    sheet = book.create_sheet("Results")
+    sheet.append(["Block Type", "384-Well Block"])
+    sheet.append(["Experiment Name", "xl_run"])
+    sheet.append([])
+    sheet.append(["Well", "Well Position", "Omit", "Sample Name", "Target Name", "Task", "Reporter", "Quencher", "C\u0442"])
+    sheet.append([1, "A1", False, "S1", "hsa-miR-21-5p", "UNKNOWN", "FAM", "NFQ-MGB", 24.25])
+    sheet.append([2, "A2", False, "S1", "hsa-miR-21-5p", "UNKNOWN", "FAM", "NFQ-MGB", 24.75])
+    sheet.append([3, "A3", False, "S1", "hsa-miR-451a", "UNKNOWN", "FAM", "NFQ-MGB", "Undetermined"])
+    sheet.append([4, "A4", False, "S1", "hsa-miR-451a", "UNKNOWN", "FAM", "NFQ-MGB", "thirty"])
+    path = tmp_path / "run.xlsx"
+    book.save(path)
+    assert is_instrument_export(path)
+    with pytest.raises(InputError, match=r"run\.xlsx, line 8, column 'C\u0442': Cq value 'thirty'"):
+        read_qpcr(path)
+    sheet.delete_rows(8)
+    book.save(path)
+    data = read_qpcr(path)
+    assert data.cq.loc["S1", "hsa-miR-21-5p"] == pytest.approx(24.5)
+    assert math.isnan(data.cq.loc["S1", "hsa-miR-451a"])
+    assert set(data.wells["plate"]) == {"xl_run"}

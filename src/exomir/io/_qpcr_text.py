@@ -89,7 +89,13 @@ def find_columns(header: list[str]) -> dict[str, int]:
 
 
 def read_lines(path: Path) -> list[str]:
-    """The lines of a text export, decoded (UTF-16 with BOM, UTF-8, then Windows-1252)."""
+    """The lines of a text export, decoded (UTF-16 with BOM, UTF-8, then Windows-1252).
+
+    An Excel workbook (``.xlsx``) is read as tab-separated lines of its ``Results`` sheet (else
+    its first sheet), so that line numbers are the spreadsheet's row numbers.
+    """
+    if path.suffix.lower() in {".xlsx", ".xlsm"}:
+        return _workbook_lines(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -104,6 +110,27 @@ def read_lines(path: Path) -> list[str]:
     if "\x00" in text:
         raise InputError("binary content; export the results as text or CSV from the instrument software", path=path)
     return text.splitlines()
+
+
+def _workbook_lines(path: Path) -> list[str]:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for damaged files
+        raise InputError(f"cannot open the workbook ({exc})", path=path) from None
+    try:
+        names = {name.lower(): name for name in book.sheetnames}
+        sheet = book[names.get("results", book.sheetnames[0])]
+        lines = []
+        for row in sheet.iter_rows(values_only=True):
+            cells = ["" if v is None else (repr(v) if isinstance(v, float) else str(v)) for v in row]
+            while cells and not cells[-1]:
+                cells.pop()
+            lines.append("\t".join(c.replace("\t", " ").replace("\n", " ") for c in cells))
+        return lines
+    finally:
+        book.close()
 
 
 def sniff_delimiter(line: str) -> str:

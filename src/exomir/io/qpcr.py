@@ -94,7 +94,7 @@ def is_instrument_export(path: str | Path) -> bool:
     Wide samples × miRNAs tables are ordinary expression tables and return False.
     """
     path = Path(path)
-    if not path.is_file() or path.suffix.lower() in {".h5ad", ".gz", ".xlsx", ".xls", ".eds", ".pcrd"}:
+    if not path.is_file() or path.suffix.lower() in {".h5ad", ".gz", ".xls", ".eds", ".pcrd"}:
         return False
     try:
         return detect_format(path, read_lines(path)) is not None
