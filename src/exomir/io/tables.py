@@ -189,9 +189,7 @@ def table_from_rows(rows: Rows, *, measure: str = "auto", orientation: str = "au
 
     # Columns of text only (accession, sequence, group…) are annotations, not measurements.
     annotations: dict[str, list[str]] = {}
-    lower = np.vectorize(lambda s: s.strip().lower(), otypes=[object])(strings) if strings.size else strings
-    missing_mask = np.isin(lower, list(MISSING_TOKENS)) if strings.size else np.zeros(strings.shape, bool)
-    numbers, parsed = _parse_numbers(strings, missing_mask)
+    numbers, parsed, missing_mask, nondetect_mask = _parse_numbers(strings)
     text_columns = [
         j for j in range(strings.shape[1]) if (~parsed[:, j] & ~missing_mask[:, j]).all() and (~missing_mask[:, j]).any()
     ]
@@ -206,7 +204,7 @@ def table_from_rows(rows: Rows, *, measure: str = "auto", orientation: str = "au
         strings, missing_mask, numbers, parsed = (
             strings[:, value_idx], missing_mask[:, value_idx], numbers[:, value_idx], parsed[:, value_idx]
         )
-        lower = lower[:, value_idx]
+        nondetect_mask = nondetect_mask[:, value_idx]
         col_labels = [col_labels[j] for j in value_idx]
         column_numbers = [column_numbers[j] for j in value_idx]
         if orientation == "auto":
@@ -229,7 +227,7 @@ def table_from_rows(rows: Rows, *, measure: str = "auto", orientation: str = "au
     if numbers.size == 0:
         raise InputError("the table has no value columns, only labels", path=path, line=rows.header_line)
 
-    nondetect_words = int(np.isin(lower, list(_NONDETECT_WORDS)).sum()) if strings.size else 0
+    nondetect_words = int(nondetect_mask.sum())
     n_missing = int(missing_mask.sum())
 
     # Labels: none empty, none duplicated.
@@ -396,21 +394,31 @@ def _raise_at(frame: pd.DataFrame, test, problem: str, expected: str, path, loca
     )
 
 
-def _parse_numbers(strings: np.ndarray, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Parse cells to floats; return (numbers with NaN for missing, mask of cells that parsed)."""
+def _parse_numbers(strings: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Parse cells to floats.
+
+    Returns (numbers with NaN where there is no number, cells that hold a valid entry, cells
+    that say "no value" (blank, NA, Undetermined…), cells with a non-detect word).
+    """
+    shape = strings.shape
     if strings.size == 0:
-        return np.zeros(strings.shape), np.zeros(strings.shape, bool)
-    cleaned = np.where(missing, "nan", strings)
+        empty = np.zeros(shape, bool)
+        return np.zeros(shape), empty, empty, empty
+    flat = strings.ravel()
     try:
-        numbers = cleaned.astype(np.float64)  # fast path: a clean table
-        parsed = np.isfinite(numbers) | missing
-        return np.where(missing, np.nan, numbers), parsed
+        numbers = flat.astype(np.float64)  # fast path: every cell is a number
     except ValueError:
-        pass
-    frame = pd.DataFrame(cleaned)
-    numbers = frame.apply(lambda col: pd.to_numeric(col, errors="coerce")).to_numpy(dtype=np.float64)
+        numbers = pd.to_numeric(pd.Series(flat, dtype=object), errors="coerce").to_numpy(dtype=np.float64)
+    # Only the cells that are not finite numbers need a closer look (usually few).
+    odd = np.flatnonzero(~np.isfinite(numbers))
+    words = [str(flat[k]).strip().lower() for k in odd]
+    missing = np.zeros(flat.size, bool)
+    nondetect = np.zeros(flat.size, bool)
+    missing[odd] = [w in MISSING_TOKENS for w in words]
+    nondetect[odd] = [w in _NONDETECT_WORDS for w in words]
+    numbers[missing] = np.nan
     parsed = np.isfinite(numbers) | missing
-    return np.where(missing, np.nan, numbers), parsed
+    return numbers.reshape(shape), parsed.reshape(shape), missing.reshape(shape), nondetect.reshape(shape)
 
 
 def _decimal_commas(strings: np.ndarray, delimiter: str) -> tuple[np.ndarray, str]:
