@@ -118,6 +118,7 @@ def enrich_mirnas(
     query, excluded = _mimats(mirnas, "query")
     if not query:
         raise InputError("none of the given miRNAs resolves to a miRBase accession")
+    all_pairs = pairs
     pairs = pairs[pairs["mimat"].astype(str) != ""]
     if background_mirnas is not None:
         background, excluded_bg = _mimats(background_mirnas, "background")
@@ -125,7 +126,7 @@ def enrich_mirnas(
         background_note = f"targets of {len(set(background) | set(query))} given background miRNAs"
     else:
         excluded_bg = []
-        universe_pairs = pairs
+        universe_pairs = all_pairs  # incl. rows whose miRNA name matches no accession: their genes are real
         background_note = "targets of every miRNA in the target table"
     if background_genes is not None:
         universe = {str(g).upper() for g in background_genes}
