@@ -281,3 +281,14 @@ def test_comment_lines_are_reported(tmp_path):
     table = read_expression(write(tmp_path / "comments.csv", text))
     assert table.values.shape == (2, 2)
     assert "2 comment line(s) starting with # skipped" in table.notes
+
+
+def test_excel_workbook_is_refused_with_advice(tmp_path):
+    import zipfile
+
+    path = tmp_path / "counts.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+    with pytest.raises(InputError, match="Excel workbook") as err:
+        read_expression(path)
+    assert "Save As" in str(err.value)

@@ -76,8 +76,16 @@ def open_text(path: str | Path) -> io.TextIOBase:
     if path.is_dir():
         raise InputError("is a folder, not a file", path=path)
     with open(path, "rb") as handle:
-        magic = handle.read(2)
-    if magic == b"\x1f\x8b":
+        magic = handle.read(8)
+    if magic.startswith(b"PK\x03\x04"):
+        raise InputError(
+            "is a zip archive or an Excel workbook, not a text table",
+            path=path,
+            expected="a CSV/TSV file (in Excel: Save As → CSV)",
+        )
+    if magic.startswith(b"\x89HDF"):
+        raise InputError("is an HDF5 file, not a text table", path=path, expected="a .h5ad Cohort named *.h5ad, or a CSV/TSV file")
+    if magic[:2] == b"\x1f\x8b":
         raw = gzip.open(path, "rb")
     else:
         raw = open(path, "rb")
@@ -148,9 +156,9 @@ def read_rows(
     text = read_text(path)
     lines = _content_lines(text)
     if not lines:
-        raise InputError(f"the file is empty: no {what} found", path=path, expected=f"a {what} with a header line")
+        raise InputError(f"the file is empty: no {what} found", path=path, expected=f"{_a(what)} with a header line")
     if delimiter is None:
-        delimiter = sniff_delimiter(path, lines, expected=f"a {what} separated by tabs, commas or semicolons")
+        delimiter = sniff_delimiter(path, lines, expected=f"{_a(what)} separated by tabs, commas or semicolons")
     comments = sum(1 for line in text.splitlines() if line.strip().startswith("#"))
     numbers = [number for number, _ in lines]
     records: list[list[str]] = []
@@ -226,3 +234,7 @@ def check_unique(labels: list[str], places: list[int], *, path: Path, what: str,
                 expected=f"each {what} once",
             )
         seen[label] = where
+
+
+def _a(noun: str) -> str:
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
