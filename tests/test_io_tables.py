@@ -292,3 +292,11 @@ def test_excel_workbook_is_refused_with_advice(tmp_path):
     with pytest.raises(InputError, match="Excel workbook") as err:
         read_expression(path)
     assert "Save As" in str(err.value)
+
+
+def test_text_columns_of_a_samples_as_rows_table_become_sample_annotations(tmp_path):
+    text = "sample,group,miR-21,miR-122\nA,HCC,10,3\nB,LC,12,40\n"
+    table = read_expression(write(tmp_path / "wide.csv", text))
+    assert table.orientation == COLUMNS and table.mirnas == ["miR-21", "miR-122"]
+    assert table.sample_annotations.loc["B", "group"] == "LC"
+    assert table.excluded[0]["reason"] == "text only: kept as sample annotation, not as values"

@@ -196,10 +196,6 @@ def table_from_rows(rows: Rows, *, measure: str = "auto", orientation: str = "au
     if text_columns and len(text_columns) < strings.shape[1]:
         for j in text_columns:
             annotations[col_labels[j]] = [str(s) for s in strings[:, j]]
-            what = "miRNA annotation" if orient == ROWS else "sample annotation"
-            excluded.append(
-                {"what": "column", "item": col_labels[j], "reason": f"text only: kept as {what}, not as values"}
-            )
         value_idx = [j for j in range(strings.shape[1]) if j not in set(text_columns)]
         strings, missing_mask, numbers, parsed = (
             strings[:, value_idx], missing_mask[:, value_idx], numbers[:, value_idx], parsed[:, value_idx]
@@ -209,6 +205,9 @@ def table_from_rows(rows: Rows, *, measure: str = "auto", orientation: str = "au
         column_numbers = [column_numbers[j] for j in value_idx]
         if orientation == "auto":
             orient, orient_reason = detect_orientation(row_labels, col_labels, corner=rows.header[0])
+        what = "miRNA annotation" if orient == ROWS else "sample annotation"
+        for name in annotations:
+            excluded.append({"what": "column", "item": name, "reason": f"text only: kept as {what}, not as values"})
 
     bad = ~parsed & ~missing_mask
     if bad.any():
