@@ -37,6 +37,7 @@ class AnalysisSettings:
     normalization: str = "auto"
     afp: str | None = None
     afp_cutoff: float = 20.0
+    stage: str | None = None
     time: str | None = None
     event: str | None = None
     endpoint: str = "DFS"
@@ -92,10 +93,14 @@ def run_analysis(adata: ad.AnnData, settings: AnalysisSettings | None = None, **
         result.tables["differential"] = stable_sort(pd.concat(de_frames, ignore_index=True),
                                                     ["comparison", "padj", "pvalue", "mirna"], first=order)
         roc = pd.concat(roc_frames, ignore_index=True)
+        if panel_frames:
+            models = pd.concat(panel_frames, ignore_index=True)
+            roc = pd.concat([roc, models[models["mirna"] != "AFP"].reindex(columns=roc.columns)], ignore_index=True)
         roc["_neg_auc"] = -roc["auc"]
         result.tables["roc"] = stable_sort(roc, ["comparison", "_neg_auc", "mirna"], first=order).drop(columns="_neg_auc")
         if panel_frames:
-            result.tables["panels"] = pd.concat(panel_frames, ignore_index=True)
+            panels = pd.concat(panel_frames, ignore_index=True)
+            result.tables["panels"] = stable_sort(panels, ["comparison"], first=order)
         if settings.afp:
             result.tables["afp_cutoff"] = _afp_cutoff(result)
         _roc_curves(result)
@@ -119,6 +124,7 @@ def run_analysis(adata: ad.AnnData, settings: AnalysisSettings | None = None, **
 
 def _check_columns(adata: ad.AnnData, settings: AnalysisSettings) -> None:
     for option, column in (("--afp", settings.afp), ("--time", settings.time), ("--event", settings.event),
+                           ("--stage", settings.stage),
                            *(("--covariate", c) for c in settings.covariates)):
         if column and column not in adata.obs.columns:
             raise InputError(f"{option}: no column {column!r} in the clinical table", column=column,
@@ -184,22 +190,19 @@ def _roc(result: AnalysisResult, comparison: Comparison) -> pd.DataFrame:
 
 
 def _panels(result: AnalysisResult, comparison: Comparison) -> pd.DataFrame | None:
+    """Nested-CV penalized logistic panels (miRNAs alone, miRNAs + AFP, AFP alone) of the stats room."""
     try:
-        from exomir.stats import panel
+        from exomir.stats.panel import panel_analysis
     except ImportError:
         _note(result, "panels: exomir.stats.panel is not part of this build; no miRNA panels were fitted")
         return None
-    screen = getattr(panel, "panel_screen", None) or getattr(panel, "evaluate_panels", None)
-    if screen is None:
-        _note(result, "panels: exomir.stats.panel offers no panel_screen(); no miRNA panels were fitted")
-        return None
+    settings = result.settings
     group, case, control = comparison.call_arguments(result.adata)
-    table = _call(screen, result.adata, group, case, control, afp=result.settings.afp, seed=result.settings.seed)
-    if table is None or len(table) == 0:
-        return None
-    table = table.copy()
-    table["comparison"] = comparison.name
-    return table
+    analysis = _call(panel_analysis, result.adata, group, case, control, afp=settings.afp, stage=settings.stage,
+                     seed=settings.seed)
+    summary = analysis.summary.copy()
+    summary["comparison"] = comparison.name
+    return summary
 
 
 def _afp_cutoff(result: AnalysisResult) -> pd.DataFrame:

@@ -56,12 +56,12 @@ GROUP_LOG2: dict[str, dict[str, float]] = {
     "hsa-miR-215-5p": {"HCC": 1.0},
     # hepatocyte injury releases miR-122: highest in chronic hepatitis B, lower again in HCC
     "hsa-miR-122-5p": {"HCC": 0.3, "LC": 0.8, "CHB": 1.5},
-    "hsa-miR-221-3p": {"HCC": 0.7},
-    "hsa-miR-222-3p": {"HCC": 0.6},
-    "hsa-miR-224-5p": {"HCC": 0.8},
-    "hsa-miR-18a-5p": {"HCC": 0.6},
-    "hsa-miR-101-3p": {"HCC": -0.6},
-    "hsa-miR-195-5p": {"HCC": -0.6},
+    "hsa-miR-221-3p": {"HCC": 0.4},
+    "hsa-miR-222-3p": {"HCC": 0.35},
+    "hsa-miR-224-5p": {"HCC": 0.5},
+    "hsa-miR-18a-5p": {"HCC": 0.4},
+    "hsa-miR-101-3p": {"HCC": -0.35},
+    "hsa-miR-195-5p": {"HCC": -0.35},
 }
 
 #: Biological dispersion fixed for the planted miRNAs (the rest follow the mean–dispersion trend).
