@@ -92,6 +92,7 @@ def test_mostly_numeric_column_keeps_its_text_and_says_so(tmp_path, capsys):
     assert "bclc" not in table.numeric_columns
     assert table.frame.loc["P9", "bclc"] == "3A"
     assert table.text_in_numeric["bclc"] == [(11, "3A")]
+    assert table.source()["text_in_mostly_numeric_columns"] == ["bclc: line 11 '3A'"]
     assert "line 11 '3A'" in " ".join(capsys.readouterr().err.split())
 
 

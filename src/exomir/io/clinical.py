@@ -56,6 +56,10 @@ class ClinicalTable:
             "sample_column": self.sample_column,
             "clinical_columns": [str(c) for c in self.frame.columns],
             "numeric_columns": list(self.numeric_columns),
+            "text_in_mostly_numeric_columns": [
+                f"{name}: " + ", ".join(f"line {line} {value!r}" for line, value in rows)
+                for name, rows in self.text_in_numeric.items()
+            ],
         }
 
 
