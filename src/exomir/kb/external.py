@@ -186,11 +186,11 @@ def _hmdd_cached(path_text: str, _mtime: int, release: str) -> ExternalTable:
 
 def hmdd_for(table: ExternalTable, mimat: str, *, disease: str | None = "Carcinoma, Hepatocellular",
              evidence: str | None = None) -> pd.DataFrame:
-    """HMDD rows that may concern ``mimat`` (optionally one disease and one evidence kind)."""
+    """HMDD rows that may concern ``mimat`` (optionally one disease, with its subtypes, and one evidence kind)."""
     frame = table.table
     hit = frame["mimats"].str.split(";").apply(lambda ms: mimat in ms)
     if disease:
-        hit &= frame["disease"].str.lower().eq(disease.lower())
+        hit &= frame["disease"].str.lower().str.startswith(disease.lower())  # incl. "…, HBV-Related"
     if evidence:
         hit &= frame["evidence"].eq(evidence)
     return frame[hit].reset_index(drop=True)
