@@ -159,3 +159,17 @@ def test_hemolysis_warnings_and_helpers():
         "clean", "clean", "possible", "possible", "hemolysed", "unknown"]
     z = robust_z(np.array([10.0, 10.5, 9.5, 10.2, 9.8, 20.0]))
     assert abs(z[-1]) > 3.5 and (np.abs(z[:-1]) < 3.5).all()
+
+
+@pytest.mark.parametrize("measure", ["counts", "cq"])
+def test_demo_simulator_hemolysis_is_recovered(measure):
+    """The demo simulator plants hemolysis (miR-451a up 2^5.5-2^7): QC finds it, and nothing else."""
+    simulate = pytest.importorskip("exomir.simulate")
+    adata = simulate.simulate_cohort(120, measure=measure, n_mirnas=150, seed=2, hemolysis_fraction=0.1, annotate=False)
+    planted = set(simulate.planted(adata)["hemolysis"]["samples"])
+    qc = quality_control(adata).set_index("sample")
+    called = set(qc.index[qc["hemolysis"].isin(["possible", "hemolysed"])])
+    assert len(planted) == 12
+    assert len(called & planted) >= 11  # the smallest planted shifts can land just under 7
+    assert called <= planted  # no clean serum is called hemolysed
+    assert qc["outlier"].sum() <= 3

@@ -17,7 +17,10 @@ One row per sample (:func:`quality_control`), the same flags written into ``adat
 * **Outliers**: modified z-scores, 0.6745·(x − median)/MAD (Iglewicz and Hoaglin), of the
   sample's library size (log10) or global-mean Cq, its number of detected miRNAs, and the
   correlation (Fisher z) of its profile with the median profile, red-cell miRNAs left out;
-  |z| > 3.5 (correlation and detection: low side only) marks an outlier.
+  |z| > 3.5 (correlation and detection: low side only) marks an outlier. For counts the profile is
+  log CPM of the well-expressed miRNAs (median ≥ 50 reads) over the library without red-cell
+  miRNAs, and detection is reported but not judged (it follows depth, which the library size
+  judges).
 
 Name matching goes through the canonical names in ``adata.var["name"]`` with ``var_names`` as
 fallback; ``miR-16`` matches ``hsa-miR-16-5p``, and ``miR-23a-3p`` matches an arm-less ``miR-23a``.
@@ -241,12 +244,19 @@ def quality_control(
             detected = np.nan_to_num(profile) > 0
             table["detected"] = detected.sum(axis=1)
             index = _log2_ratio_counts(values, columns, marker, reference)
-            recovery = _spike_recovery_counts(values, columns, spike, np.nansum(profile[:, non_red], axis=1))
+            # the "effective" library leaves red-cell miRNAs out: in a hemolysed serum miR-451a can
+            # take most of the reads, which is a hemolysis finding, not a second problem
+            effective = np.nansum(np.nan_to_num(profile[:, non_red]), axis=1)
+            recovery = _spike_recovery_counts(values, columns, spike, effective)
             z_level = robust_z(np.log10(np.where(library > 0, library, np.nan)))
             level_name = "z_library_size"
             with np.errstate(divide="ignore", invalid="ignore"):
-                logcpm = np.log2(np.nan_to_num(profile) / np.where(library > 0, library, np.nan)[:, None] * 1e6 + 1)
-            corr = profile_correlation(logcpm[:, non_red])
+                logcpm = np.log2(np.nan_to_num(profile) / np.where(effective > 0, effective, np.nan)[:, None] * 1e6 + 1)
+            # well-expressed miRNAs only: sampling zeros of rare miRNAs say "shallow", not "different"
+            expressed = non_red & (np.nanmedian(np.nan_to_num(profile), axis=0) >= 50)
+            if expressed.sum() < 10:
+                expressed = non_red
+            corr = profile_correlation(logcpm[:, expressed])
         else:  # log2 abundances: higher is more
             detected = np.isfinite(profile)
             table["detected"] = detected.sum(axis=1)
@@ -271,7 +281,8 @@ def quality_control(
         why = []
         if np.isfinite(z_level[i]) and abs(z_level[i]) > outlier_z:
             why.append(level_name.removeprefix("z_"))
-        if np.isfinite(z_detected[i]) and z_detected[i] < -outlier_z:
+        # with counts, detection follows depth, which the library size already judges
+        if measure != "counts" and np.isfinite(z_detected[i]) and z_detected[i] < -outlier_z:
             why.append("detected")
         if np.isfinite(z_corr[i]) and z_corr[i] < -outlier_z:
             why.append("correlation")
