@@ -66,7 +66,7 @@ def build_cohort(
 
 
 def annotate_mirnas(adata: ad.AnnData) -> pd.DataFrame:
-    """Resolve ``var_names`` to miRBase and fill ``var`` (mimat, name, status, candidates).
+    """Resolve ``var_names`` to miRBase and fill ``var`` (mimat, name, status, candidates, note).
 
     Returns the resolution table; names that do not resolve are kept (never dropped) and listed
     in ``uns["exomir"]["unresolved"]``.
@@ -75,7 +75,7 @@ def annotate_mirnas(adata: ad.AnnData) -> pd.DataFrame:
 
     table = resolve(list(adata.var_names))
     table.index = adata.var_names
-    for column in ("mimat", "name", "status", "candidates"):
+    for column in ("mimat", "name", "status", "candidates", "note"):
         if column in table:
             adata.var[column] = table[column].fillna("").astype(str).to_numpy()
     unresolved = table.loc[table["status"] == "unknown", "input"].tolist()
