@@ -61,3 +61,13 @@ def test_expand_command():
     assert result.stdout.splitlines() == [
         "miR-23a/b\tmiR-23a", "miR-23a/b\tmiR-23b", "miR-221/222\tmiR-221", "miR-221/222\tmiR-222"
     ]
+
+
+def test_resolve_precursor_level(mirbase_dir):
+    result = runner.invoke(app, ["names", "resolve", "hsa-let-7b", "--level", "precursor", "--mirbase", str(mirbase_dir)])
+    assert result.exit_code == 0
+    row = _rows(result.stdout)[0]
+    assert (row["status"], row["precursor"]) == ("ambiguous", "MI0000063")
+    bad = runner.invoke(app, ["names", "resolve", "miR-21", "--level", "hairpin", "--mirbase", str(mirbase_dir)])
+    assert bad.exit_code != 0
+    assert "unknown --level" in str(bad.exception)

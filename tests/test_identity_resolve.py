@@ -77,7 +77,7 @@ def test_every_historical_name_resolves_to_its_accession(mb):
         ("cel-miR-39-3p", "MIMAT0000010", "exact", ""),
         ("  HSA-MIR-122-5P ", "MIMAT0000421", "exact", ""),
         ("hsa-mir-1302-2", "MIMAT0005890", "alias", "precursor hsa-mir-1302-2 (MI0006363): its only mature product"),
-        ("mir-1302", "MIMAT0005890", "exact", "lower-case 'mir' read as a mature name"),
+        ("mir-189", "MIMAT0000079", "alias", "lower-case 'mir' read as a mature name"),
     ],
 )
 def test_single_answers(mb, name, mimat, status, note):
@@ -241,3 +241,76 @@ def test_resolve_accepts_a_single_string_and_a_series(mb):
 def test_default_release_comes_from_the_environment(mb):
     # conftest points EXOMIR_MIRBASE at the shared release
     assert resolve(["miR-21"])["mimat"].item() == "MIMAT0000076"
+
+
+# ------------------------------------------------------------------ precursor-level data (TCGA)
+
+# TCGA-LIHC (Firehose 2015) names precursors that release 22 no longer has: miRNAs removed from
+# miRBase (tRNA or repeat fragments), antisense "-as" entries and copies renamed without a trace
+TCGA_NOT_IN_22 = [
+    "hsa-mir-103-1-as", "hsa-mir-103-2-as", "hsa-mir-1254", "hsa-mir-1273", "hsa-mir-1273d",
+    "hsa-mir-1274a", "hsa-mir-1274b", "hsa-mir-1280", "hsa-mir-3118-5", "hsa-mir-3118-6",
+    "hsa-mir-3607", "hsa-mir-3647", "hsa-mir-365-1", "hsa-mir-365-2", "hsa-mir-3653", "hsa-mir-3656",
+    "hsa-mir-3669", "hsa-mir-3673", "hsa-mir-3676", "hsa-mir-3687", "hsa-mir-566", "hsa-mir-720",
+]
+
+
+def test_tcga_precursor_names(mb):
+    counts = pd.read_csv(shared_path("tcga_lihc", "mirna_precursor_counts.csv.gz"), usecols=[0])
+    table = resolve(counts.iloc[:, 0], mirbase=mb, level="precursor")
+    assert len(table) == 1046
+    assert table.loc[table["status"] == "unknown", "input"].tolist() == TCGA_NOT_IN_22
+    known = table.loc[table["status"] != "unknown"]
+    assert (known["kind"] == "precursor").all()
+    assert known["precursor"].str.match(r"^MI\d{7}").all()
+    # single-product precursors map straight to their mature accession
+    single = known.loc[known["status"] == "alias"]
+    assert len(single) > 400 and single["mimat"].str.startswith("MIMAT").all()
+    assert (known.loc[known["status"] == "ambiguous", "candidates"].str.count(";") >= 1).all()
+
+
+@pytest.mark.parametrize(
+    ("name", "precursor", "first_candidate", "note"),
+    [
+        ("hsa-mir-103-1", "MI0000109", "MIMAT0000101:hsa-miR-103a-3p", "older precursor name, now hsa-mir-103a-1"),
+        ("hsa-mir-219-2", "MI0000740", "MIMAT0000276:hsa-miR-219a-5p", "now hsa-mir-219a-2"),
+        ("hsa-let-7a-1", "MI0000060", "MIMAT0000062:hsa-let-7a-5p", "precursor hsa-let-7a-1"),
+    ],
+)
+def test_renamed_and_let_precursors(mb, name, precursor, first_candidate, note):
+    row = _one(name, mb)
+    assert row["status"] == "ambiguous"
+    assert row["precursor"] == precursor
+    assert row["candidates"].split(";")[0] == first_candidate
+    assert note in row["note"]
+
+
+def test_precursor_copy_number_left_out_or_added(mb):
+    row = _one("mir-1302", mb)  # eleven copies, one mature product
+    assert (row["mimat"], row["status"], row["kind"]) == ("MIMAT0005890", "alias", "precursor")
+    assert len(row["precursor"].split(";")) == 11
+    row = _one("hsa-mir-1270-1", mb)
+    assert (row["mimat"], row["precursor"]) == ("MIMAT0005924", "MI0006407")
+    assert "copy number -1 not in release 22" in row["note"]
+
+
+def test_level_overrides_the_case_of_the_text(mb):
+    # auto: let-7 has no case to read, a paper's "let-7b" is the mature miRNA
+    assert _one("hsa-let-7b", mb)["mimat"] == "MIMAT0000063"
+    tcga = resolve(["hsa-let-7b"], mirbase=mb, level="precursor").iloc[0]
+    assert (tcga["status"], tcga["precursor"]) == ("ambiguous", "MI0000063")
+    assert tcga["candidates"].startswith("MIMAT0000063:hsa-let-7b-5p;")
+    # mature: sources that write mir-21 for the mature miRNA
+    lax = resolve(["mir-21", "MIR21"], mirbase=mb, level="mature")
+    assert lax["mimat"].tolist() == ["MIMAT0000076", "MIMAT0000076"]
+    # an arm always means the mature product
+    assert resolve(["hsa-miR-21-3p"], mirbase=mb, level="precursor")["status"].item() == "exact"
+    with pytest.raises(ValueError, match="level"):
+        resolve(["miR-21"], mirbase=mb, level="hairpin")
+
+
+def test_renamed_precursor_without_copy_number(mb):
+    row = _one("hsa-mir-151", mb)
+    assert (row["status"], row["precursor"]) == ("ambiguous", "MI0000809")
+    assert "now hsa-mir-151a" in row["note"]
+    assert _one("hsa-mir-1245", mb)["mimat"] == "MIMAT0005897"

@@ -42,17 +42,25 @@ def resolve_command(
     mirbase: Path = typer.Option(
         None, "--mirbase", help="Folder of miRBase release files (default: EXOMIR_MIRBASE, else download)."
     ),
+    level: str = typer.Option(
+        "auto",
+        "--level",
+        help="auto: miR = mature, mir = precursor; precursor: arm-less names are hairpins (TCGA); "
+        "mature: every name is a mature miRNA.",
+    ),
 ) -> None:
     """Resolve miRNA names to miRBase accessions; a TSV on stdout (input, mimat, name, status, candidates, ...)."""
-    from exomir.identity import load_mirbase, resolve
+    from exomir.identity import LEVELS, load_mirbase, resolve
 
     given = list(names or [])
     if file is not None:
         given += read_name_file(file)
     if not given:
         raise InputError("no names given", expected="NAME arguments or --file FILE")
+    if level not in LEVELS:
+        raise InputError(f"unknown --level {level!r}", expected=", ".join(LEVELS))
     release = load_mirbase(mirbase)
-    table = resolve(given, mirbase=release)
+    table = resolve(given, mirbase=release, level=level)
     table.to_csv(sys.stdout, sep="\t", index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
 
 

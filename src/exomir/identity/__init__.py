@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from exomir.identity.names import ParsedName, expand, parse_name
 from exomir.identity.release import MirBase, load_mirbase
-from exomir.identity.resolver import COLUMNS, Resolution, Resolver, resolve, resolver_for
+from exomir.identity.resolver import COLUMNS, LEVELS, Resolution, Resolver, resolve, resolver_for
 
 __all__ = [
     "COLUMNS",
+    "LEVELS",
     "MirBase",
     "ParsedName",
     "Resolution",

@@ -30,6 +30,7 @@ import pandas as pd
 from exomir.identity.names import ParsedName, parse_name
 from exomir.identity.release import MirBase, load_mirbase
 
+LEVELS = ("auto", "mature", "precursor")
 COLUMNS = ["input", "mimat", "name", "status", "candidates", "note", "kind", "precursor", "sequence"]
 
 
@@ -52,7 +53,7 @@ class Resolver:
     def __init__(self, mirbase: MirBase) -> None:
         self.mirbase = mirbase
         self.release = mirbase.release
-        self._memo: dict[str, Resolution] = {}
+        self._memo: dict[str, dict[str, Resolution]] = {}
         self._by_token: dict[tuple, Resolution] = {}
         self._build()
 
@@ -93,12 +94,23 @@ class Resolver:
             if name.endswith("*"):
                 self.minor_arm.add(mimat)
         self.history = {k: dict(v) for k, v in self.history.items()}
+        rank = {r: i for i, r in enumerate(self.release_order)}
+        self.first_seen: dict[str, int] = {}
+        for mimat, release in mb.history[["mimat", "release"]].itertuples(index=False):
+            here = rank.get(release, len(rank))
+            if here < self.first_seen.get(mimat, len(rank) + 1):
+                self.first_seen[mimat] = here
 
         # precursors (hairpins) and their mature products
         self.hairpin_name: dict[str, str] = dict(zip(mb.hairpin["mi"], mb.hairpin["name"]))
         self.hairpin_by_key: dict[str, list[str]] = defaultdict(list)
         for mi, name in self.hairpin_name.items():
             _add(self.hairpin_by_key, parse_name(name).key, mi)
+        self.hairpin_by_copyless: dict[str, list[str]] = defaultdict(list)
+        for mi, name in self.hairpin_name.items():
+            parsed = parse_name(name)
+            if parsed.status == "name" and parsed.copy:
+                _add(self.hairpin_by_copyless, parsed.copyless_key, mi)
         self.products_of: dict[str, list[str]] = defaultdict(list)
         for mi, precursor, mimat in mb.products[["mi", "precursor", "mimat"]].itertuples(index=False):
             _add(self.products_of, mi, mimat)
@@ -119,30 +131,35 @@ class Resolver:
                 self._pool_by_number[found.group(0)].append(name)
 
     # ---------------------------------------------------------------- public
-    def resolve_one(self, text: object) -> Resolution:
-        """Resolve one name (memoized on the text)."""
+    def resolve_one(self, text: object, level: str = "auto") -> Resolution:
+        """Resolve one name (memoized on the text); ``level`` as in :func:`resolve`."""
+        memo = self._memo.get(level)
+        if memo is None:
+            if level not in LEVELS:
+                raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
+            memo = self._memo[level] = {}
         if isinstance(text, str):
-            hit = self._memo.get(text)
+            hit = memo.get(text)
             if hit is None:
-                parsed = parse_name(text)
+                parsed = _at_level(parse_name(text), level)
                 if parsed.status == "group":
-                    hit = self._resolve(parsed)
+                    hit = self._resolve(parsed, level)
                 else:
                     # many written forms share one key (exo-miR-21, hsa-miR-21, miR 21)
-                    token = (parsed.status, parsed.kind, parsed.key)
+                    token = (level, parsed.status, parsed.kind, parsed.key)
                     hit = self._by_token.get(token)
                     if hit is None:
-                        hit = self._resolve(parsed)
+                        hit = self._resolve(parsed, level)
                         self._by_token[token] = hit
-                self._memo[text] = hit
+                memo[text] = hit
             return hit
-        return self._resolve(parse_name(text))
+        return self._resolve(_at_level(parse_name(text), level), level)
 
-    def resolve(self, names: Iterable[object]) -> pd.DataFrame:
+    def resolve(self, names: Iterable[object], level: str = "auto") -> pd.DataFrame:
         """One row per input, in input order (see :func:`resolve`)."""
         inputs = list(names)
         one = self.resolve_one
-        rows = [one(text) for text in inputs]
+        rows = [one(text, level) for text in inputs]
         frame = pd.DataFrame.from_records(rows, columns=Resolution._fields) if rows else pd.DataFrame(
             columns=Resolution._fields
         )
@@ -150,32 +167,43 @@ class Resolver:
         return frame[COLUMNS]
 
     # ---------------------------------------------------------------- resolution
-    def _resolve(self, parsed: ParsedName) -> Resolution:
+    def _resolve(self, parsed: ParsedName, level: str = "auto") -> Resolution:
         status = parsed.status
         if status == "empty":
             return _unknown("empty name")
         if status == "accession":
             return self._accession(parsed)
         if status == "group":
-            return self._group(parsed)
-        if status == "name" and parsed.kind == "precursor":
-            found = self._precursor_by_key(parsed.key)
+            return self._group(parsed, level)
+        plain = status == "name" and not parsed.arm and not parsed.star
+        if parsed.kind == "precursor" and plain:
+            # lower-case mir / HGNC symbol: a hairpin, unless no hairpin carries the name
+            found = self._precursor_by_key(parsed.key) or self._precursor_fallback(parsed)
             if found:
                 return found
-            found = self._mature(parsed)
+            found = self._mature_exact(parsed) or self._mature_partial(parsed)
             if found:
                 return found._replace(note=_join(found.note, "lower-case 'mir' read as a mature name: no hairpin has this name"))
             return self._unknown(parsed)
-        found = self._mature(parsed)
+        found = self._mature_exact(parsed)
         if found:
             return found
-        if status == "name" and not parsed.arm and not parsed.star:
+        if plain:
+            # miR-92a-1, let-7a-2: the name of a hairpin beats guessing an arm
             found = self._precursor_by_key(parsed.key)
+            if found:
+                return found
+        found = self._mature_partial(parsed)
+        if found:
+            return found
+        if plain:
+            found = self._precursor_fallback(parsed)
             if found:
                 return found
         return self._unknown(parsed)
 
-    def _mature(self, parsed: ParsedName) -> Resolution | None:
+    def _mature_exact(self, parsed: ParsedName) -> Resolution | None:
+        """A current name, or a name of an earlier release."""
         key = parsed.key
         hits = self.by_key.get(key)
         if hits:
@@ -187,9 +215,13 @@ class Resolver:
                     res = res._replace(candidates=";".join(f"{m}:{self.name_of[m]}" for m in [hits[0], *others]))
                 return res
             return self._ambiguous(hits, "name shared by several accessions")
-        found = self._from_history(key)
-        if found or parsed.status != "name":
-            return found
+        return self._from_history(key)
+
+    def _mature_partial(self, parsed: ParsedName) -> Resolution | None:
+        """Star, arm or copy number not as in the release: match on the rest of the name."""
+        if parsed.status != "name":
+            return None
+        key = parsed.key
         if parsed.star:
             arms = self.by_base.get(parsed.base_key, [])
             if arms:
@@ -253,6 +285,56 @@ class Resolver:
         res = self._ambiguous(list(dict.fromkeys(products)), "precursor name shared by several hairpins")
         return res._replace(kind="precursor", precursor=";".join(mis))
 
+    def _precursor_fallback(self, parsed: ParsedName) -> Resolution | None:
+        """A precursor name not in this release: copy number left out or added, or renamed since."""
+        if parsed.status != "name" or parsed.arm or parsed.star:
+            return None
+        if not parsed.copy:
+            copies = self.hairpin_by_copyless.get(parsed.copyless_key, [])
+            if copies:
+                names = ", ".join(self.hairpin_name[mi] for mi in copies)
+                return self._precursors(copies, f"precursor copies {names} (copy number left out)")
+        else:
+            plain = self.hairpin_by_key.get(parsed.copyless_key, [])
+            if len(plain) == 1 and not self.hairpin_by_copyless.get(parsed.copyless_key):
+                found = self._precursor(plain[0])
+                if found:
+                    return found._replace(
+                        note=_join(found.note, f"copy number -{parsed.copy} not in release {self.release}")
+                    )
+        # renamed precursor (hsa-mir-103-1 → hsa-mir-103a-1, hsa-mir-1245 → hsa-mir-1245a): the
+        # mature names history gives the product; its current precursor must carry the old
+        # number plus a letter and the same copy number (so hsa-mir-189, a mature-only name, is not
+        # taken for hsa-mir-24-1)
+        owners = self.history.get(_stem_key(parsed))
+        if not owners:
+            return None
+        mis = []
+        for mi in dict.fromkeys(mi for mimat in owners for mi in self.precursors_of.get(mimat, [])):
+            now = parse_name(self.hairpin_name[mi])
+            suffix = (now.number or "")[len(parsed.number or ""):]
+            if now.number.startswith(parsed.number) and suffix.isalpha() and now.copy == parsed.copy:
+                mis.append(mi)
+        if not mis:
+            return None
+        old = ", ".join(self.name_of[m] for m in owners if m in self.name_of)
+        names = ", ".join(self.hairpin_name[mi] for mi in mis)
+        return self._precursors(mis, f"older precursor name, now {names} (inferred from the names history of {old})")
+
+    def _precursors(self, mis: list[str], note: str) -> Resolution | None:
+        if len(mis) == 1:
+            found = self._precursor(mis[0])
+            return found._replace(note=_join(note, found.note)) if found else None
+        products = list(dict.fromkeys(m for mi in mis for m in self.products_of.get(mi, [])))
+        if not products:
+            return None
+        if len(products) == 1:
+            res = self._hit(products[0], "alias", _join(note, "their only mature product; precursor-level values"))
+        else:
+            ordered = sorted(products, key=self._major_first)
+            res = self._ambiguous(ordered, _join(note, f"{len(products)} mature products"))
+        return res._replace(kind="precursor", precursor=";".join(mis))
+
     def _precursor(self, mi: str) -> Resolution | None:
         if mi not in self.hairpin_name:
             return None
@@ -265,15 +347,15 @@ class Resolver:
         if len(products) == 1:
             res = self._hit(products[0], "alias", f"{where}: its only mature product; precursor-level values")
             return res._replace(kind="precursor", precursor=mi)
-        ordered = sorted(products, key=lambda m: (m in self.minor_arm, self.name_of.get(m, m)))
+        ordered = sorted(products, key=self._major_first)
         res = self._ambiguous(
             ordered, f"{where} has {len(products)} mature products"
-            + ("; the arm once named without '*' is listed first" if any(m in self.minor_arm for m in products) else "")
+            + "; the arm named first in miRBase (never with '*') is listed first"
         )
         return res._replace(kind="precursor", precursor=mi)
 
-    def _group(self, parsed: ParsedName) -> Resolution:
-        parts = [(member, self.resolve_one(member)) for member in parsed.members]
+    def _group(self, parsed: ParsedName, level: str = "auto") -> Resolution:
+        parts = [(member, self.resolve_one(member, level)) for member in parsed.members]
         candidates: list[str] = []
         described = []
         for member, res in parts:
@@ -290,6 +372,10 @@ class Resolver:
                           f"group of {len(parts)}: " + "; ".join(described), "group", "", "")
 
     # ---------------------------------------------------------------- helpers
+    def _major_first(self, mimat: str) -> tuple:
+        """Products of one precursor: the arm never named with '*' and named earliest comes first."""
+        return (mimat in self.minor_arm, self.first_seen.get(mimat, 10**6), self.name_of.get(mimat, mimat))
+
     def _hit(self, mimat: str, status: str, note: str) -> Resolution:
         return Resolution(mimat, self.name_of.get(mimat, ""), status, "", note, "mature", "",
                           self.sequence_of.get(mimat, ""))
@@ -348,6 +434,13 @@ class Resolver:
         return _unknown(note)
 
 
+def _at_level(parsed: ParsedName, level: str) -> ParsedName:
+    """Override what the case of the text says when the caller knows the level of the data."""
+    if level == "auto" or parsed.status != "name" or parsed.arm or parsed.star:
+        return parsed
+    return parsed._replace(kind=level)
+
+
 def _unknown(note: str, kind: str = "") -> Resolution:
     return Resolution("", "", "unknown", "", note, kind, "", "")
 
@@ -376,13 +469,19 @@ def resolver_for(mirbase: MirBase | None = None) -> Resolver:
     return mb._resolver  # type: ignore[return-value]
 
 
-def resolve(names: Iterable[object], *, mirbase: MirBase | None = None) -> pd.DataFrame:
+def resolve(names: Iterable[object], *, mirbase: MirBase | None = None, level: str = "auto") -> pd.DataFrame:
     """Resolve miRNA names to miRBase mature accessions.
 
     Returns one row per input, in input order, with columns ``input, mimat, name, status,
     candidates, note, kind, precursor, sequence`` (status ∈ exact, alias, ambiguous, unknown;
-    ``candidates`` is ``MIMAT…:name`` joined by ``;``).
+    ``candidates`` is ``MIMAT…:name`` joined by ``;``; ``kind`` mature, precursor or group;
+    ``precursor`` the MI accession(s) when the name was read as a hairpin).
+
+    ``level``: ``auto`` reads the case of each name (``miR`` mature, ``mir`` precursor);
+    ``precursor`` reads every arm-less name as a hairpin (precursor-level data such as TCGA's,
+    where ``hsa-let-7b`` is the hairpin); ``mature`` reads every name as a mature product
+    (sources that write ``mir-21`` for the mature miRNA).
     """
     if isinstance(names, str):
         names = [names]
-    return resolver_for(mirbase).resolve(names)
+    return resolver_for(mirbase).resolve(names, level)
