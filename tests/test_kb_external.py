@@ -102,3 +102,16 @@ def test_gmt_reader(tmp_path):
     assert err.value.line == 2 and err.value.path == str(bad)
     with pytest.raises(InputError, match="unknown gene set library"):
         load_gene_sets("reactome_9000")
+
+
+def test_mirtarbase_official_xlsx_form(tmp_path):
+    """The official download is an .xlsx with the same columns as the CSV."""
+    from exomir.kb import load_mirtarbase
+
+    raw = pd.read_csv(shared_path("targets", "mirtarbase_strong_evidence_human.csv"), dtype=str).head(200)
+    path = tmp_path / "hsa_MTI_9.0.xlsx"
+    raw.to_excel(path, index=False)
+    table = load_mirtarbase(path)
+    assert table.provenance["release"] == "9.0"
+    assert len(table.table) == len(raw.drop_duplicates(["miRNA", "Target Gene"]))
+    assert set(table.table["gene"]) == set(raw["Target Gene"])

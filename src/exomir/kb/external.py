@@ -38,7 +38,8 @@ class ExternalTable:
 
 
 def _release_from(path: Path, default: str) -> str:
-    match = re.search(r"(?:v|release[_ -]?|/)(\d+(?:\.\d+)?)(?:[_/.-]|$)", str(path), re.IGNORECASE)
+    # A version written in the file name ("hsa_MTI_9.0.xlsx", "hmdd_v3.2.tsv"); never guessed otherwise.
+    match = re.search(r"(?:^|[_\-v])(\d+\.\d+)(?=[_\-.]|$)", Path(path).name, re.IGNORECASE)
     return match.group(1) if match else default
 
 
@@ -46,7 +47,7 @@ def _read_table(path: Path) -> pd.DataFrame:
     suffix = path.suffix.lower()
     try:
         if suffix in {".xlsx", ".xls"}:
-            return pd.read_excel(path, dtype=str)
+            return pd.read_excel(path, dtype=str).fillna("")
         sep = "\t" if suffix in {".tsv", ".txt"} else ","
         return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding_errors="replace")
     except (ValueError, OSError) as exc:

@@ -52,6 +52,15 @@ def builtin_evidence_files() -> list[Path]:
     return sorted(files)
 
 
+def _display_path(path: Path) -> str:
+    """Package files by their place in the package (same on every machine); others as given."""
+    package = Path(str(resources.files("exomir"))).resolve()
+    try:
+        return "exomir/" + path.resolve().relative_to(package).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def file_sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
@@ -71,7 +80,7 @@ def read_evidence(path: str | Path, *, name: str | None = None) -> EvidenceSourc
         raise InputError("unknown evidence file type", path=path, expected=".yaml, .yml, .csv or .tsv")
     prov = Provenance(
         name=str(meta.get("name") or name or path.stem),
-        path=str(path),
+        path=_display_path(path),
         sha256=file_sha256(path),
         document=str(meta.get("document") or ""),
     )
