@@ -88,9 +88,14 @@ def show(
         table = load_hmdd()
         for mimat in mimats:
             rows = hmdd_for(table, mimat)
-            typer.echo(f"\nHMDD ({table.provenance['release']}), hepatocellular carcinoma: {len(rows)} associations")
-            for _, row in rows.iterrows():
+            blood = rows[rows["evidence"] == "circulation"]
+            typer.echo(f"\nHMDD ({table.provenance['release']}), hepatocellular carcinoma: {len(rows)} associations, "
+                       f"{len(blood)} in circulation")
+            for _, row in blood.iterrows():
                 typer.echo(f"    {row['category']}  {row['mir']}  PMID {row['pmid']}")
+            other = rows[rows["evidence"] != "circulation"]["evidence"].value_counts().sort_index()
+            if len(other):
+                typer.echo("    other evidence: " + ", ".join(f"{k} {v}" for k, v in other.items()))
 
 
 @kb_app.command("search")
