@@ -251,3 +251,25 @@ def test_download_when_no_local_source(mirbase_dir, tmp_path, monkeypatch):
     assert all(url.startswith("https://mirbase.org/") for url in fetched)
     assert mb.release == "22"
     assert resolve(["miR-21"], mirbase=mb)["mimat"].item() == "MIMAT0000076"
+
+
+def test_parsed_release_is_kept_on_disk(mirbase_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("EXOMIR_CACHE", str(tmp_path / "cache"))
+    folder = _official_folder(mirbase_dir, tmp_path / "release_22", gz=True)
+    release_module._load_cached.cache_clear()
+    first = load_mirbase(folder)
+    stored = list((tmp_path / "cache" / "identity").glob("mirbase-*.pickle"))
+    assert len(stored) == 1
+    release_module._load_cached.cache_clear()  # a new process, as far as the cache is concerned
+    second = load_mirbase(folder)
+    assert second is not first
+    assert second.mature.equals(first.mature) and second.history.equals(first.history)
+    assert second._resolver is not None  # the name index came with it
+    assert resolve(["miR-21"], mirbase=second)["mimat"].item() == "MIMAT0000076"
+    # a damaged cache file is rebuilt, not trusted
+    stored[0].write_bytes(b"not a pickle")
+    release_module._load_cached.cache_clear()
+    third = load_mirbase(folder)
+    assert len(third.mature) == 4
+    assert stored[0].stat().st_size > 1000
+    release_module._load_cached.cache_clear()

@@ -145,7 +145,7 @@ def test_groups_expand(mb):
 
 @pytest.mark.parametrize(
     ("name", "suggestion"),
-    [("miR-1246-5p", "hsa-miR-1246"), ("miR-21-7p", "hsa-miR-21-5p"), ("hsa-miR-9999", "hsa-miR-9899")],
+    [("miR-1246-5p", "hsa-miR-1246"), ("miR-21-7p", "hsa-miR-21-5p"), ("hsa-miR-9999", "hsa-miR-9986"), ("miR-12345", "hsa-mir-1234")],
 )
 def test_unknown_suggests_closest(mb, name, suggestion):
     row = _one(name, mb)

@@ -30,6 +30,7 @@ import pandas as pd
 from exomir.identity.names import ParsedName, parse_name
 from exomir.identity.release import MirBase, load_mirbase
 
+SUGGESTION_POOL = 200
 LEVELS = ("auto", "mature", "precursor")
 COLUMNS = ["input", "mimat", "name", "status", "candidates", "note", "kind", "precursor", "sequence"]
 
@@ -124,11 +125,14 @@ class Resolver:
 
         # suggestions for unknown names: human names grouped by their number
         self._pool = sorted(set(mb.mature["name"]) | set(mb.hairpin["name"]))
-        self._pool_by_number: dict[str, list[str]] = defaultdict(list)
+        # suggestions come from names whose number shares the longest leading digits
+        self._pool_by_prefix: dict[str, list[str]] = defaultdict(list)
         for name in self._pool:
             found = re.search(r"\d+", name)
             if found:
-                self._pool_by_number[found.group(0)].append(name)
+                digits = found.group(0)
+                for end in range(1, len(digits) + 1):
+                    self._pool_by_prefix[digits[:end] + ("" if end < len(digits) else "$")].append(name)
 
     # ---------------------------------------------------------------- public
     def resolve_one(self, text: object, level: str = "auto") -> Resolution:
@@ -419,15 +423,27 @@ class Resolver:
         plural = "s" if len(ranks) > 1 else ""
         return f"release{plural} {text}" if bare else f"name in miRBase release{plural} {text}"
 
+    def _suggestion_pool(self, target: str) -> list[str]:
+        """Names with the same number, else the longest shared leading digits (a bounded pool,
+        so that a table full of unknown names stays fast)."""
+        found = re.search(r"\d+", target)
+        if not found:
+            return []
+        digits = found.group(0)
+        pool = self._pool_by_prefix.get(digits + "$")
+        if pool:
+            return pool
+        for end in range(len(digits), 0, -1):
+            pool = self._pool_by_prefix.get(digits[:end])
+            if pool:
+                return pool[:SUGGESTION_POOL]
+        return []
+
     def _unknown(self, parsed: ParsedName) -> Resolution:
         if parsed.status == "unparsed" and not re.search(r"\d", parsed.text):
             return _unknown("not a miRNA name")
         target = parsed.canonical or parsed.text
-        found = re.search(r"\d+", target)
-        pool = self._pool_by_number.get(found.group(0), []) if found else []
-        close = difflib.get_close_matches(target, pool or self._pool, n=3, cutoff=0.6)
-        if not close and pool:
-            close = difflib.get_close_matches(target, self._pool, n=3, cutoff=0.6)
+        close = difflib.get_close_matches(target, self._suggestion_pool(target), n=3, cutoff=0.6)
         note = f"not in miRBase release {self.release}"
         if close:
             note += "; closest: " + ", ".join(close)
