@@ -195,6 +195,17 @@ def test_time_dependent_auc():
     assert cens["n_cases"].iloc[1] == naive_cases.sum()
 
 
+def test_screen_time_dependent_auc_columns(tcga):
+    table = survival.survival_screen(tcga, "OS_days", "OS_event", auc_times=[365, 1095])
+    assert {"auc_t365", "auc_t1095"} <= set(table.columns)
+    cohort_x = np.asarray(tcga.X)[:, 0]
+    t = tcga.obs["OS_days"].to_numpy(float)
+    e = tcga.obs["OS_event"].to_numpy(float)
+    direct = survival.time_dependent_auc(cohort_x, t, e, [365])
+    assert table.loc[0, "auc_t365"] == pytest.approx(direct["auc"].iloc[0])
+    assert 0.4 < table.loc[0, "auc_t365"] < 0.8
+
+
 def test_logrank_three_groups_equals_cox_score_free_statistic():
     rng = np.random.default_rng(2)
     g = rng.integers(0, 3, 300)

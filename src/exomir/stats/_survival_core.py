@@ -12,7 +12,7 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import linalg, stats
+from scipy import linalg, special, stats
 
 Z975 = float(stats.norm.ppf(0.975))
 
@@ -126,7 +126,7 @@ def logrank(time: np.ndarray, event: np.ndarray, group: np.ndarray) -> LogRank:
     sub = var[:-1, :-1]
     chisq = float(diff[:-1] @ np.linalg.pinv(sub) @ diff[:-1])
     df = int(np.linalg.matrix_rank(sub))
-    return LogRank(chisq, df, float(stats.chi2.sf(chisq, df)) if df > 0 else np.nan,
+    return LogRank(chisq, df, float(special.chdtrc(df, chisq)) if df > 0 else np.nan,
                    levels, n_tg.sum(axis=0), observed, expected)
 
 
@@ -206,7 +206,7 @@ class CoxFit:
 
     @property
     def pvalue(self) -> np.ndarray:
-        return 2.0 * stats.norm.sf(np.abs(self.z))
+        return 2.0 * special.ndtr(-np.abs(self.z))
 
 
 def cox_fit(time: np.ndarray, event: np.ndarray, x: np.ndarray, *, tol: float = 1e-10,
@@ -327,18 +327,20 @@ def lausen94_pvalue(b: float, n: int, m: np.ndarray) -> float:
         m1, m2 = m[:-1], m[1:]
         t = np.sqrt(1.0 - m1 * (n - m2) / ((n - m1) * m2))
         d = float(np.sum(1.0 / np.pi * np.exp(-b * b / 2.0) * (t - (b * b / 4.0 - 1.0) * t**3 / 6.0)))
-    return float(1.0 - (stats.norm.cdf(b) - stats.norm.cdf(-b)) + d)
+    return float(1.0 - (special.ndtr(b) - special.ndtr(-b)) + d)
 
 
 def maxstat_logrank(x: np.ndarray, time: np.ndarray, event: np.ndarray, *,
-                    minprop: float = 0.1, maxprop: float = 0.9) -> MaxStat:
+                    minprop: float = 0.1, maxprop: float = 0.9,
+                    scores: np.ndarray | None = None) -> MaxStat:
     """Maximally selected log-rank statistic over cutpoints of ``x`` with the Lau94 p-value
     (R ``maxstat.test(Surv(time, event) ~ x, smethod = "LogRank", pmethod = "Lau94")``).
 
-    The cutpoint c splits samples into ``x <= c`` and ``x > c``.
+    The cutpoint c splits samples into ``x <= c`` and ``x > c``. ``scores`` may pass the
+    log-rank scores of (time, event) when many markers share them.
     """
     x = np.asarray(x, dtype=float)
-    y = logrank_scores(time, event)
+    y = logrank_scores(time, event) if scores is None else scores
     n = len(y)
     order = np.argsort(x, kind="stable")
     xs, ys = x[order], y[order]
