@@ -22,6 +22,8 @@ Layouts handled (as documented by the vendors' export dialogs):
 
 from __future__ import annotations
 
+import csv
+import functools
 import re
 from pathlib import Path
 
@@ -215,12 +217,11 @@ def _parse_table(
     rows = []
     seen_wells: dict[tuple[str, str, str], int] = {}
     stop = len(lines) if stop is None else stop
-    for index in range(header_index + 1, stop):
-        line = lines[index]
-        if not line.strip():
-            continue
-        fields = split_line(line, delimiter)
-        if all(not f for f in fields):
+    # one reader over the whole block (a record per line: exports never quote line breaks)
+    records = csv.reader(lines[header_index + 1 : stop], delimiter=delimiter)
+    for index, raw_fields in enumerate(records, start=header_index + 1):
+        fields = [f.strip() for f in raw_fields]
+        if not any(fields):
             continue
         line_no = index + 1
         if len(fields) < needed:
@@ -283,6 +284,7 @@ def _parse_table(
 _ASSAY_ID = re.compile(r"^(?P<name>.*?[A-Za-z].*?)[-_ ](?P<id>\d{6,7})(?:_\w+)?$")
 
 
+@functools.lru_cache(maxsize=65536)
 def assay_name(target: str) -> str:
     """Target name without a trailing TaqMan assay ID (``hsa-miR-16-000391`` → ``hsa-miR-16``).
 

@@ -80,45 +80,63 @@ def merge_replicates(
     sd_limit: float = 0.5,
     min_detected: float = 0.5,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Merge replicate wells; returns (replicates long table, samples × targets Cq table)."""
-    rows = []
-    groups = wells.groupby(["sample", "target"], sort=False)
-    for (sample, target), block in groups:
-        values = block["cq"].to_numpy(dtype=float)
-        n = len(values)
-        above = np.isfinite(values) & (values > lod)
-        ok = np.isfinite(values) & ~above
-        n_detected = int(ok.sum())
-        flags = []
-        if above.any():
-            flags.append("above_lod")
-        if 0 < n_detected < n:
-            flags.append("mixed_detection")
-        sd = float(np.std(values[ok], ddof=1)) if n_detected >= 2 else float("nan")
-        if n_detected >= 2 and sd > sd_limit:
-            flags.append("high_sd")
-        if n_detected == 0 or n_detected < min_detected * n:
-            cq = float("nan")
-            flags.append("nondetect")
-        else:
-            cq = float(values[ok].mean())
-        rows.append(
-            {
-                "sample": sample,
-                "target": target,
-                "n": n,
-                "n_detected": n_detected,
-                "cq": cq,
-                "sd": sd,
-                "cq_values": ";".join("NA" if not np.isfinite(v) else f"{v:.3f}" for v in values),
-                "plates": ";".join(dict.fromkeys(str(p) for p in block["plate"])),
-                "flags": ";".join(flags),
-            }
+    """Merge replicate wells; returns (replicates long table, samples × targets Cq table).
+
+    Samples and targets keep the order in which they first appear in the exports.
+    """
+    samples_col = wells["sample"].astype(str).to_numpy()
+    targets_col = wells["target"].astype(str).to_numpy()
+    codes, _ = pd.factorize(pd.Series(samples_col) + "\x1f" + pd.Series(targets_col))
+    first = np.unique(codes, return_index=True)[1]
+    groups = len(first)
+    values = wells["cq"].to_numpy(dtype=float)
+    finite = np.isfinite(values)
+    above = finite & (values > lod)
+    ok = finite & ~above
+    n = np.bincount(codes, minlength=groups)
+    n_detected = np.bincount(codes, weights=ok, minlength=groups).astype(int)
+    any_above = np.bincount(codes, weights=above, minlength=groups) > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(codes, weights=np.where(ok, values, 0.0), minlength=groups) / n_detected
+        deviation = np.where(ok, values - mean[codes], 0.0)  # two passes: no cancellation at Cq ~ 30
+        sd = np.sqrt(np.bincount(codes, weights=deviation**2, minlength=groups) / (n_detected - 1))
+    sd[n_detected < 2] = np.nan
+    nondetect = (n_detected == 0) | (n_detected < min_detected * n)
+    cq = np.where(nondetect, np.nan, mean)
+    text = np.where(finite, np.char.mod("%.3f", np.nan_to_num(values)), "NA")
+    order = np.argsort(codes, kind="stable")
+    bounds = np.r_[0, np.cumsum(n)]
+    sorted_text = text[order]
+    sorted_plates = wells["plate"].astype(str).to_numpy()[order]
+    cq_values = [";".join(sorted_text[bounds[g] : bounds[g + 1]]) for g in range(groups)]
+    plates = [";".join(dict.fromkeys(sorted_plates[bounds[g] : bounds[g + 1]])) for g in range(groups)]
+    high_sd = (n_detected >= 2) & (sd > sd_limit)
+    mixed = (n_detected > 0) & (n_detected < n)
+    flags = [
+        ";".join(
+            name
+            for name, on in (("above_lod", any_above[g]), ("mixed_detection", mixed[g]), ("high_sd", high_sd[g]), ("nondetect", nondetect[g]))
+            if on
         )
-    replicates = pd.DataFrame(rows, columns=REPLICATE_COLUMNS)
+        for g in range(groups)
+    ]
+    replicates = pd.DataFrame(
+        {
+            "sample": samples_col[first],
+            "target": targets_col[first],
+            "n": n,
+            "n_detected": n_detected,
+            "cq": cq,
+            "sd": sd,
+            "cq_values": cq_values,
+            "plates": plates,
+            "flags": flags,
+        },
+        columns=REPLICATE_COLUMNS,
+    )
     samples = list(dict.fromkeys(replicates["sample"]))
     targets = list(dict.fromkeys(replicates["target"]))
-    cq = replicates.pivot(index="sample", columns="target", values="cq").reindex(index=samples, columns=targets)
-    cq.index.name = None
-    cq.columns.name = None
-    return replicates, cq.astype(float)
+    table = replicates.pivot(index="sample", columns="target", values="cq").reindex(index=samples, columns=targets)
+    table.index.name = None
+    table.columns.name = None
+    return replicates, table.astype(float)
