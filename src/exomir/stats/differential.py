@@ -16,8 +16,9 @@ Methods (``method="auto"`` picks by what the values are):
   limma's empirical-Bayes variance shrinkage (:mod:`exomir.stats._moderated_t`); ``stat`` is
   the moderated t, ``base_mean`` the mean of ``X`` over the compared samples; BH.
 * ``wilcoxon``: two-sided Mann-Whitney test on ``X`` (normal approximation with continuity
-  and tie correction, exact for small groups without ties); ``stat`` is U of the case group;
-  ``log2fc`` the difference of group means; BH. Covariates are not allowed.
+  and tie correction, exact for small groups without ties); ``stat`` is U of the case group
+  computed on ``X`` as it is (not re-signed for Cq); ``log2fc`` the difference of group means;
+  BH. Covariates are not allowed.
 
 Sign convention: ``log2fc > 0`` always means *more* of the miRNA in the case group. Cq and ΔCq
 fall as abundance rises (one cycle is one doubling at 100 % efficiency), so for Cq data
