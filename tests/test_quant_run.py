@@ -11,6 +11,7 @@ from scipy.stats import spearmanr
 from typer.testing import CliRunner
 
 from conftest import REPO, shared_path
+from exomir.errors import InputError
 from exomir.quant import QuantOptions, quantify
 from exomir.quant import runner as runner_module
 
@@ -148,3 +149,19 @@ def test_cli_exit_codes(tmp_path):
     qc = pd.read_csv(tmp_path / "b" / "qc.csv").set_index("sample")
     assert qc.loc["notfastq", "status"] == "failed" and "not a FASTQ" in qc.loc["notfastq", "error"]
     assert qc.loc["nextseq_truseq_2", "adapter_source"] == "Illumina TruSeq Small RNA"
+
+
+def test_two_core_pipeline_matches_serial(mirbase_dir, tmp_path):
+    from exomir.quant import load_reference, quantify_file
+
+    ref = load_reference(str(mirbase_dir))
+    path = shared_path("fastq", "nextseq_qiaseq_umi.fastq.gz")
+    serial = quantify_file(path, ref, chunk_reads=2000)
+    piped = quantify_file(path, ref, chunk_reads=2000, workers=2)
+    assert piped.mirna_counts == serial.mirna_counts and piped.qc == serial.qc and piped.inserts == serial.inserts
+    bad = shared_path("fastq", "nextseq_truseq_1.fastq.gz").read_bytes()[:50_000]
+    broken = tmp_path / "broken.fastq.gz"
+    broken.write_bytes(bad)
+    with pytest.raises(InputError) as err:  # a read error in the parent stops the child too
+        quantify_file(broken, ref, chunk_reads=500, workers=2)
+    assert "broken.fastq.gz" in str(err.value) and err.value.record > 1

@@ -176,30 +176,42 @@ def place(insert: str, ref: MirnaReference) -> list[Hit]:
 
 
 def place_on_arms(insert: str, ref: MirnaReference) -> list[Hit]:
-    """The placements of ``insert`` on mature arms, found through the isoform index: the body
-    (insert minus 0–MAX_ADD trailing bases) equals a templated isoform, or differs from one at a
-    single position and so matches one of its halves exactly."""
+    """The least-edited placements of ``insert`` on mature arms, found through the isoform index.
+
+    A placement with ``e`` edits has a body (insert minus ``a`` trailing bases) that equals a
+    templated isoform (``a = e``) or differs from one at a single position (``a = e - 1``) and
+    then matches one of its halves exactly. Levels ``e = 0, 1, …`` are searched in turn and the
+    search stops at the first level that yields a placement, so a typical insert costs a few
+    dictionary lookups."""
     n = len(insert)
     iso, halves = ref.isoforms, ref.halves
     exact = iso.get(insert)
     if exact:  # templated isoform: nothing can have fewer than its zero edits
         return [h for h in (_hit(ref, hp, start, start + n, (), "") for hp, start in exact) if h.arm is not None]
-    candidates: set[tuple[str, int]] = set()
-    for add in range(min(MAX_ADD, n - 1) + 1):
-        body = insert[: n - add]
-        found = iso.get(body)
-        if found:
-            candidates.update(found)
-        if MAX_SNV:
+    ibytes = insert.encode()
+    seen: set[tuple[str, int]] = set()
+    found: list[Hit] = []
+    for level in range(1, MAX_ADD + MAX_SNV + 1):
+        candidates: set[tuple[str, int]] = set()
+        if level <= MAX_ADD and n - level > 0:
+            candidates.update(iso.get(insert[: n - level], ()))
+        add = level - 1
+        if MAX_SNV and add <= MAX_ADD and n - add > 1:
+            body = insert[: n - add]
             b = len(body)
             h = b // 2
             bbytes = body.encode()
             for key in (*halves.get((b, 0, body[:h]), ()), *halves.get((b, 1, body[h:]), ())):
-                if key != body and _mismatches(bbytes, key.encode()) <= MAX_SNV:
+                if _mismatches(bbytes, key.encode()) == 1:
                     candidates.update(iso[key])
-    ibytes = insert.encode()
-    hits = (_evaluate(insert, ibytes, ref, hp, start) for hp, start in sorted(candidates))
-    return [h for h in hits if h is not None and h.arm is not None]
+        for place_ in sorted(candidates - seen):
+            seen.add(place_)
+            hit = _evaluate(insert, ibytes, ref, *place_)
+            if hit is not None and hit.arm is not None:
+                found.append(hit)
+        if found and min(h.edits for h in found) <= level:
+            break
+    return found
 
 
 def _hit(ref: MirnaReference, hp: str, start: int, end: int, snv: tuple, added: str) -> Hit:

@@ -82,11 +82,12 @@ def _fingerprint(path: Path, sample: str, options: QuantOptions, reference_id: s
             "options": options.key(), "reference": reference_id}
 
 
-def _run_one(path: str, sample: str, options: QuantOptions, mirbase: str | None, chunk_reads: int):
+def _run_one(path: str, sample: str, options: QuantOptions, mirbase: str | None, chunk_reads: int,
+             workers: int = 1):
     """One task (runs in a worker): ``("ok", SampleResult)`` or ``("failed", message)``."""
     try:
         reference = load_reference(mirbase)
-        return "ok", quantify_file(path, reference, options, sample=sample, chunk_reads=chunk_reads)
+        return "ok", quantify_file(path, reference, options, sample=sample, chunk_reads=chunk_reads, workers=workers)
     except ExomirError as exc:
         return "failed", str(exc)
     except Exception as exc:  # noqa: BLE001 - one sample's crash must not stop the others
@@ -174,10 +175,13 @@ def _execute(pending, options, source, jobs, scheduler, chunk_reads):
             if client is not scheduler:
                 client.close()
         return
-    workers = jobs if jobs is not None else min(len(pending), os.cpu_count() or 1)
-    if workers <= 1 or len(pending) == 1:
+    cores = jobs if jobs is not None else (os.cpu_count() or 1)
+    workers = min(len(pending), cores)
+    if workers <= 1:
+        # one sample at a time; with a second core free, each sample is pipelined over two
+        per_sample = 2 if cores >= 2 else 1
         for path, name in track(pending, "quantify"):
-            yield (name, *_run_one(path, name, options, source, chunk_reads))
+            yield (name, *_run_one(path, name, options, source, chunk_reads, per_sample))
         return
     # fork: workers inherit the reference already loaded (and cached) by this process
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)

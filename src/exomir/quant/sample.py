@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import multiprocessing
+import threading
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -97,63 +99,126 @@ def _choose_adapter(options: QuantOptions, first_chunk: Counter[str]) -> Adapter
     return detect_adapter(sample)
 
 
-def quantify_reads(
-    chunks, reference: MirnaReference, options: QuantOptions = QuantOptions(), *, sample: str = "sample",
-    path: str = "",
-) -> SampleResult:
-    """Quantify collapsed read chunks (Counters of raw read sequences) against ``reference``."""
-    qc = Counter()
-    reads_per_insert: Counter[str] = Counter()
-    molecules: dict[str, set[str]] = defaultdict(set)
-    umi_missing: Counter[str] = Counter()
-    cache: dict[str, tuple[int, str, str]] = {}
-    trimmer = choice = None
-    use_umi = False
-    lo, hi, four_n = options.min_length, options.max_length, options.trim_4n
-    # outcome codes
-    NO_ADAPTER, DIMER, SHORT, LONG, KEPT, WITH_N = range(6)
-    names = ("no_adapter", "adapter_dimer", "too_short", "too_long", "reads_kept", "ambiguous_n")
-    for chunk in chunks:
-        if choice is None:
-            choice = _choose_adapter(options, chunk)
-            trimmer = AdapterTrimmer(choice.sequence, options.max_error_rate, options.min_overlap)
-            use_umi = options.umi if options.umi is not None else choice.umi_length > 0
-            umi_len = options.umi_length if options.umi is not None else (choice.umi_length or options.umi_length)
+class _Tally:
+    """Trims, classifies and counts collapsed chunks; assigns each new insert as it appears."""
+
+    def __init__(self, reference: MirnaReference, options: QuantOptions, choice: AdapterChoice) -> None:
+        self.reference, self.options, self.choice = reference, options, choice
+        self.trimmer = AdapterTrimmer(choice.sequence, options.max_error_rate, options.min_overlap)
+        self.use_umi = bool(options.umi if options.umi is not None else choice.umi_length > 0)
+        self.umi_len = options.umi_length if options.umi is not None else (choice.umi_length or options.umi_length)
+        self.qc: Counter[str] = Counter()
+        self.reads_per_insert: Counter[str] = Counter()
+        self.molecules: dict[str, set[str]] = defaultdict(set)
+        self.umi_missing: Counter[str] = Counter()
+        self.assigned: dict[str, Assignment] = {}
+        self.cache: dict[str, tuple[int, str, str]] = {}
+
+    def add(self, chunk: Counter[str]) -> None:
+        o = self.options
+        lo, hi, four_n, use_umi, umi_len = o.min_length, o.max_length, o.trim_4n, self.use_umi, self.umi_len
+        trim = self.trimmer.trim if self.choice.sequence else None
+        cache, reads_per_insert, assigned, reference = self.cache, self.reads_per_insert, self.assigned, self.reference
         tally = [0, 0, 0, 0, 0, 0]
         for raw, n in chunk.items():
             outcome = cache.get(raw)
             if outcome is None:
-                if choice.sequence:
-                    cut = trimmer.trim(raw)
-                    if cut is None:
-                        outcome = (NO_ADAPTER, "", "")
-                    else:
-                        insert, after = cut
-                        outcome = _classify(insert, after, lo, hi, four_n, use_umi, umi_len)
+                if trim is not None:
+                    cut = trim(raw)
+                    outcome = (0, "", "") if cut is None else _classify(cut[0], cut[1], lo, hi, four_n, use_umi, umi_len)
                 else:  # already trimmed input
                     outcome = _classify(raw, "", lo, hi, four_n, False, 0)
                 if n > 1 and len(cache) < _CACHE_LIMIT:
                     cache[raw] = outcome
             code = outcome[0]
             tally[code] += n
-            if code == KEPT:
+            if code == 4:
                 insert = outcome[1]
                 reads_per_insert[insert] += n
+                if insert not in assigned:
+                    assigned[insert] = assign(insert, reference)
                 if use_umi:
                     if outcome[2]:
-                        molecules[insert].add(outcome[2])
+                        self.molecules[insert].add(outcome[2])
                     else:
-                        umi_missing[insert] += n
-        for name, value in zip(names, tally):
-            qc[name] += value
-    if choice is None:
-        choice = AdapterChoice("", "none")
-    if use_umi:
-        counts = {ins: len(molecules.get(ins, ())) + umi_missing[ins] for ins in reads_per_insert}
-    else:
-        counts = dict(reads_per_insert)
-    del cache
-    return _assign_counts(counts, reference, qc, choice, use_umi, umi_missing, sample=sample, path=path)
+                        self.umi_missing[insert] += n
+        for name, value in zip(_OUTCOMES, tally):
+            self.qc[name] += value
+
+    def result(self, sample: str, path: str) -> SampleResult:
+        if self.use_umi:
+            counts = {ins: len(self.molecules.get(ins, ())) + self.umi_missing[ins] for ins in self.reads_per_insert}
+        else:
+            counts = dict(self.reads_per_insert)
+        self.cache.clear()
+        return _assign_counts(counts, self.assigned, self.qc, self.choice, self.use_umi, self.umi_missing,
+                              sample=sample, path=path)
+
+
+_OUTCOMES = ("no_adapter", "adapter_dimer", "too_short", "too_long", "reads_kept", "ambiguous_n")
+
+
+def _tally_worker(conn, reference: MirnaReference, options: QuantOptions, sample: str, path: str) -> None:
+    """Child process of a pipelined sample: receives the adapter choice, then chunks until None,
+    and sends the result back."""
+    try:
+        tally = _Tally(reference, options, conn.recv())
+        while (chunk := conn.recv()) is not None:
+            tally.add(chunk)
+        conn.send(("ok", tally.result(sample, path)))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which re-raises
+        conn.send(("error", exc))
+    finally:
+        conn.close()
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon \
+        and threading.active_count() == 1
+
+
+def quantify_reads(
+    chunks, reference: MirnaReference, options: QuantOptions = QuantOptions(), *, sample: str = "sample",
+    path: str = "", workers: int = 1,
+) -> SampleResult:
+    """Quantify collapsed read chunks (Counters of raw read sequences) against ``reference``.
+
+    ``workers=2`` pipelines the work over two cores: this process reads and collapses chunks
+    while a forked child trims, counts and assigns the previous one (same result as serial)."""
+    chunks = iter(chunks)
+    if workers > 1 and _can_fork():
+        # fork before the first chunk is read: the reader starts a decompression thread
+        context = multiprocessing.get_context("fork")
+        parent, child = context.Pipe()
+        proc = context.Process(target=_tally_worker, args=(child, reference, options, sample, path), daemon=True)
+        proc.start()
+        child.close()
+        try:
+            first = next(chunks, None)
+            parent.send(_choose_adapter(options, first) if first is not None else AdapterChoice("", "none"))
+            if first is not None:
+                parent.send(first)
+                for chunk in chunks:
+                    parent.send(chunk)
+            parent.send(None)
+            status, payload = parent.recv()
+        except BaseException:
+            proc.kill()
+            raise
+        finally:
+            proc.join()
+            parent.close()
+        if status != "ok":
+            raise payload
+        return payload
+    first = next(chunks, None)
+    choice = _choose_adapter(options, first) if first is not None else AdapterChoice("", "none")
+    tally = _Tally(reference, options, choice)
+    if first is not None:
+        tally.add(first)
+        for chunk in chunks:
+            tally.add(chunk)
+    return tally.result(sample, path)
 
 
 def _classify(insert: str, after: str, lo: int, hi: int, four_n: bool, use_umi: bool, umi_len: int):
@@ -172,13 +237,13 @@ def _classify(insert: str, after: str, lo: int, hi: int, four_n: bool, use_umi: 
     return (4, insert, umi)
 
 
-def _assign_counts(counts, reference, qc, choice, use_umi, umi_missing, *, sample, path) -> SampleResult:
+def _assign_counts(counts, assigned, qc, choice, use_umi, umi_missing, *, sample, path) -> SampleResult:
     mirna: defaultdict[str, float] = defaultdict(float)
     hairpin: defaultdict[str, float] = defaultdict(float)
     kept_inserts: dict[str, float] = {}
     assigned_mirna = assigned_hairpin = unassigned = isomir = 0.0
     for insert, n in counts.items():
-        asg: Assignment = assign(insert, reference)
+        asg: Assignment = assigned[insert]
         if asg.mirnas:
             share = n / len(asg.mirnas)
             for name in asg.mirnas:
@@ -235,9 +300,10 @@ def _num(value: float) -> str:
 
 def quantify_file(
     path: str | Path, reference: MirnaReference, options: QuantOptions = QuantOptions(), *,
-    sample: str | None = None, chunk_reads: int = CHUNK_READS,
+    sample: str | None = None, chunk_reads: int = CHUNK_READS, workers: int = 1,
 ) -> SampleResult:
-    """Quantify one FASTQ file (plain or gzip). Raises InputError for a bad file."""
+    """Quantify one FASTQ file (plain or gzip). Raises InputError for a bad file.
+    ``workers=2`` uses two cores for one file (see :func:`quantify_reads`)."""
     path = Path(path)
     return quantify_reads(collapse_chunks(path, chunk_reads), reference, options,
-                          sample=sample or sample_name(path), path=str(path))
+                          sample=sample or sample_name(path), path=str(path), workers=workers)
