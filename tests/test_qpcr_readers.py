@@ -414,3 +414,17 @@ def test_quantstudio_xlsx_results_sheet(tmp_path: Path):
     assert data.cq.loc["S1", "hsa-miR-21-5p"] == pytest.approx(24.5)
     assert math.isnan(data.cq.loc["S1", "hsa-miR-451a"])
     assert set(data.wells["plate"]) == {"xl_run"}
+
+
+def test_lightcycler_runs_one_assay_each_with_target_mapping(tmp_path: Path):
+    """Two LightCycler runs (one assay each) plus a CFX plate: targets by file, formats mixed."""
+    run_a = write_lightcycler(tmp_path / "run_mir122.txt")
+    run_b = write_lightcycler(tmp_path / "run_mir21.txt")
+    cfx = write_cfx(tmp_path / "cfx.csv")
+    data = read_qpcr([run_a, run_b, cfx], target={"run_mir122.txt": "miR-122-5p", "run_mir21.txt": "miR-21-5p"})
+    assert data.format == "mixed:lightcycler,biorad_cfx"
+    assert list(data.cq.columns) == ["miR-122-5p", "miR-21-5p", "cel-miR-39-3p"]
+    assert data.cq.loc["HCC 01", "miR-21-5p"] == pytest.approx(26.93)
+    assert data.cq.loc["HCC_1", "miR-21-5p"] == pytest.approx(27.21)
+    # both LightCycler runs share one experiment name: the second plate gets a distinct name
+    assert sorted(set(data.wells["plate"])) == ["2024-02-11 miR-122 serum run", "2024-02-11 miR-122 serum run#2", "cfx"]

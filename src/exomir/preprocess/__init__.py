@@ -15,6 +15,7 @@ from exomir.preprocess.qpcr import (
     delta_delta_cq,
     efficiency_correct,
     global_mean_dcq,
+    log2_abundance,
     reference_dcq,
     spike_in_dcq,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "genorm",
     "global_mean_dcq",
     "hemolysis_warnings",
+    "log2_abundance",
     "normfinder",
     "quality_control",
     "reference_dcq",
