@@ -128,7 +128,7 @@ def test_group_parses_as_group():
 @given(st.text(max_size=40))
 def test_parser_never_raises(text):
     parsed = parse_name(text)
-    assert parsed.status in {"name", "accession", "group", "unparsed", "empty"}
+    assert parsed.status in {"name", "accession", "sequence", "group", "unparsed", "empty"}
     assert isinstance(expand(text), list)
 
 
@@ -163,5 +163,5 @@ def test_canonical_is_idempotent(text):
 @given(st.text(max_size=30))
 def test_canonical_is_idempotent_on_any_text(text):
     once = parse_name(text)
-    if once.status in {"name", "unparsed", "accession"}:
+    if once.status in {"name", "unparsed", "accession", "sequence"}:
         assert parse_name(once.canonical).key == once.key

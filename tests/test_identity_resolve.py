@@ -314,3 +314,15 @@ def test_renamed_precursor_without_copy_number(mb):
     assert (row["status"], row["precursor"]) == ("ambiguous", "MI0000809")
     assert "now hsa-mir-151a" in row["note"]
     assert _one("hsa-mir-1245", mb)["mimat"] == "MIMAT0005897"
+
+
+def test_mature_sequences_resolve(mb):
+    table = resolve(mb.mature["sequence"], mirbase=mb)
+    direct = table["mimat"].to_numpy() == mb.mature["mimat"].to_numpy()
+    listed = [f"{m}:" in c for m, c in zip(mb.mature["mimat"], table["candidates"])]
+    assert (direct | listed).all()
+    assert direct.sum() > 2500  # identical sequences (miR-199a-3p = miR-199b-3p) are the exception
+    row = _one("ACAGUAGUCUGCACAUUGGUUA", mb)
+    assert (row["status"], row["candidates"]) == ("ambiguous", "MIMAT0000232:hsa-miR-199a-3p;MIMAT0004563:hsa-miR-199b-3p")
+    assert _one("TAGCTTATCAGACTGATGTTGA", mb)["mimat"] == "MIMAT0000076"  # DNA letters of an assay sheet
+    assert _one("ACGUACGUACGUACGUACGUAAAA", mb)["status"] == "unknown"

@@ -29,6 +29,7 @@ _TRANSLATE = str.maketrans(
         "\u2217": "*",
     }
 )
+_SEQUENCE = re.compile(r"[ACGUTacgut]{15,40}")
 _SPACED_PUNCT = re.compile(r"\s*([-/*])\s*")
 _ACCESSION = re.compile(r"(MIMAT|MI)[\s_-]*(\d{5,7})(?:\.\d+)?", re.IGNORECASE)
 # species code, then optional exo/exosomal, then the family token
@@ -52,7 +53,8 @@ _GROUP_SPLIT = re.compile(r"\s*(?:[,;&+]|\band\b)\s*", re.IGNORECASE)
 class ParsedName(NamedTuple):
     """What the text says about a miRNA, before looking anything up.
 
-    ``status``: ``name`` (a parsed miRNA name), ``accession`` (MIMAT/MI), ``group`` (several
+    ``status``: ``name`` (a parsed miRNA name), ``accession`` (MIMAT/MI), ``sequence`` (a
+    mature sequence of 15-40 nt, key in RNA letters), ``group`` (several
     names, see ``members``), ``unparsed`` (not a regular name; ``key`` is then the cleaned text,
     which still matches irregular miRBase names such as ``ebv-miR-BART1-5p``) or ``empty``.
     ``kind``: ``mature``, ``precursor`` or ``None`` when the text does not say.
@@ -77,6 +79,8 @@ class ParsedName(NamedTuple):
         """The name written the miRBase way (``hsa-miR-92a-2-5p``, ``hsa-mir-21``), or the cleaned text."""
         if self.status == "accession":
             return self.accession or ""
+        if self.status == "sequence":
+            return self.key
         if self.status == "group":
             return "/".join(parse_name(m).canonical or m for m in self.members)
         if self.status != "name":
@@ -151,6 +155,9 @@ def _parse(text: str) -> ParsedName:
         accession = f"{prefix}{int(acc.group(2)):07d}"
         kind = "mature" if prefix == "MIMAT" else "precursor"
         return ParsedName(text=text, status="accession", kind=kind, accession=accession, key=accession.lower())
+    if _SEQUENCE.fullmatch(text):
+        # an assay sheet giving the target sequence instead of a name
+        return ParsedName(text=text, status="sequence", kind="mature", key=text.upper().replace("T", "U"))
     members = expand(text) if _MAYBE_GROUP.search(text) else []
     if len(members) > 1:
         return ParsedName(

@@ -27,7 +27,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from exomir.identity.names import ParsedName, parse_name
+from exomir.identity.names import DEFAULT_SPECIES, ParsedName, parse_name
 from exomir.identity.release import MirBase, load_mirbase
 
 SUGGESTION_POOL = 200
@@ -66,6 +66,9 @@ class Resolver:
         self.sequence_of: dict[str, str] = dict(zip(mb.all_mature["mimat"], mb.all_mature["sequence"]))
         self.sequence_of.update(zip(mb.mature["mimat"], mb.mature["sequence"]))
 
+        self.by_sequence: dict[str, list[str]] = defaultdict(list)
+        for mimat, sequence in self.sequence_of.items():
+            self.by_sequence[sequence].append(mimat)
         self.by_key: dict[str, list[str]] = defaultdict(list)
         self.by_base: dict[str, list[str]] = defaultdict(list)  # arm removed
         self.by_copyless: dict[str, list[str]] = defaultdict(list)  # copy number removed
@@ -177,6 +180,8 @@ class Resolver:
             return _unknown("empty name")
         if status == "accession":
             return self._accession(parsed)
+        if status == "sequence":
+            return self._sequence(parsed.key)
         if status == "group":
             return self._group(parsed, level)
         plain = status == "name" and not parsed.arm and not parsed.star
@@ -267,6 +272,17 @@ class Resolver:
         ranked = sorted(owners.items(), key=lambda item: -max(self._release_rank(r) for r in item[1]))
         detail = "; ".join(f"{m}: {self._releases_note(r)}" for m, r in ranked)
         return self._ambiguous([m for m, _ in ranked if m in self.name_of], f"older name of several accessions ({detail})")
+
+    def _sequence(self, sequence: str) -> Resolution:
+        """A mature sequence: human products first, other species only when no human one matches."""
+        hits = self.by_sequence.get(sequence, [])
+        human = [m for m in hits if self.name_of[m].startswith(f"{DEFAULT_SPECIES}-")]
+        hits = human or hits
+        if len(hits) == 1:
+            return self._hit(hits[0], "alias", f"matched by its mature sequence (release {self.release})")
+        if hits:
+            return self._ambiguous(hits, "several mature miRNAs have this sequence")
+        return _unknown(f"no mature miRNA of release {self.release} has this sequence", kind="mature")
 
     def _accession(self, parsed: ParsedName) -> Resolution:
         acc = parsed.accession or ""
@@ -409,8 +425,7 @@ class Resolver:
     def _releases_note(self, releases: list[str], bare: bool = False) -> str:
         known = [r for r in releases if r]
         if not known:
-            text = "a former name (miRBase aliases)"
-            return text
+            return f"a former name (miRBase {self.release} aliases)"
         ranks = sorted(self._release_rank(r) for r in known)
         spans: list[tuple[int, int]] = []
         for rank in ranks:
