@@ -1,7 +1,86 @@
-"""Commands of exomir: model (registered on the root app)."""
+"""Commands of exomir: model (registered on the root app): ``train`` and ``score``."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
 from exomir.cli._app import app
+from exomir.progress import info, set_quiet
+
+
+def _split(values: list[str] | None) -> list[str]:
+    out: list[str] = []
+    for value in values or []:
+        out += [v.strip() for v in value.split(",") if v.strip()]
+    return out
+
+
+@app.command()
+def train(
+    cohort: Path = typer.Option(..., "--cohort", help="Training Cohort (.h5ad, e.g. DIR/cohort.h5ad of analyze) or an expression table."),
+    out: Path = typer.Option(..., "--out", "-o", help="Locked model file to write (JSON)."),
+    clinical: Path | None = typer.Option(None, "--clinical", "-c", help="Clinical table (when --cohort is an expression table)."),
+    group: str = typer.Option("group", "--group", help="Clinical column with the diagnostic group."),
+    case: str = typer.Option("HCC", "--case", help="The case group."),
+    control: list[str] = typer.Option(None, "--control", help="Control group(s), repeatable or comma-separated (default: every other group)."),
+    afp: str | None = typer.Option(None, "--afp", help="Clinical column with AFP (ng/mL): always in the panel, as log10(AFP + 1)."),
+    penalty: str = typer.Option("elasticnet", "--penalty", help="l1 | l2 | elasticnet."),
+    outer_folds: int = typer.Option(5, "--outer-folds", help="Outer folds of the nested CV (performance estimate)."),
+    inner_folds: int = typer.Option(5, "--inner-folds", help="Inner folds (tuning)."),
+    repeats: int = typer.Option(1, "--repeats", help="Repeats of the nested CV."),
+    max_features: str = typer.Option("5,10,20", "--max-features", help="Panel sizes tried, comma-separated."),
+    seed: int = typer.Option(0, "--seed", help="Random seed: same cohort and seed, same model bytes."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+) -> None:
+    """Fit a diagnostic panel (nested CV for its AUC, final fit on all samples) and lock it in a checksummed file."""
+    from exomir.errors import InputError
+    from exomir.io import load_cohort
+    from exomir.model import save_model, train_model
+
+    if quiet:
+        set_quiet(True)
+    if penalty not in ("l1", "l2", "elasticnet"):
+        raise InputError(f"unknown penalty {penalty!r}", expected="l1, l2 or elasticnet")
+    try:
+        sizes = tuple(int(k) for k in _split([max_features]))
+    except ValueError as exc:
+        raise InputError(f"--max-features {max_features!r} is not a list of whole numbers") from exc
+    numeric = [afp] if afp else []
+    adata = load_cohort(cohort, clinical, group=group, numeric=numeric if clinical else ())
+    content = train_model(adata, group=group, case=case, controls=_split(control) or None, afp=afp, penalty=penalty,
+                          seed=seed, outer_folds=outer_folds, inner_folds=inner_folds, repeats=repeats,
+                          max_features=sizes, cohort_name=cohort.name)  # fmt: skip
+    save_model(content, out)
+    perf = content["performance"]
+    cut = next(t for t in content["thresholds"]["rules"] if t["name"] == content["thresholds"]["locked"])
+    info(f"{out}: {len(content['panel']['features'])} features; nested-CV AUC {perf['cv_auc']:.3f} "
+         f"({perf['cv_auc_ci_low']:.3f}–{perf['cv_auc_ci_high']:.3f}); threshold {cut['probability_threshold']:.3f} "
+         f"(sensitivity {cut['sensitivity']:.2f}, specificity {cut['specificity']:.2f}); "
+         f"sha256 {content['checksum']['value'][:16]}…")  # fmt: skip
+
+
+@app.command()
+def score(
+    model: Path = typer.Option(..., "--model", "-m", help="Locked model file written by exomir train."),
+    expression: Path = typer.Option(..., "--expression", "-e", help="Expression table of the new samples (same measure as training)."),
+    out: Path = typer.Option(..., "--out", "-o", help="CSV of scores to write."),
+    clinical: Path | None = typer.Option(None, "--clinical", "-c", help="Clinical table (needed when the model uses AFP)."),
+    measure: str = typer.Option("auto", "--measure", help="counts | cq | log | auto (must match the model)."),
+    sample_column: str | None = typer.Option(None, "--sample-column", help="Clinical column with the sample IDs."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+) -> None:
+    """Score new samples: calibrated probability of HCC, class at the locked threshold, contributions, QC warnings."""
+    from exomir.model import load_model, score_files, write_scores
+
+    if quiet:
+        set_quiet(True)
+    locked = load_model(model)
+    scores = score_files(locked, expression, clinical, measure=measure, sample_column=sample_column)
+    write_scores(scores, out)
+    case = locked.content["task"]["positive_class"]
+    called = int((scores["class"] == case).sum())
+    warned = int((scores["n_warnings"] > 0).sum())
+    info(f"{out}: {len(scores)} samples scored, {called} called {case} at threshold "
+         f"{locked.locked_threshold['probability_threshold']:.3f}; {warned} with QC warnings")  # fmt: skip

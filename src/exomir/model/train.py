@@ -1,0 +1,280 @@
+"""Fit and lock a diagnostic panel: nested CV for the performance, the final fit on all samples.
+
+The panel procedure is :mod:`exomir.stats.panel` (screening, tuning and fitting inside the
+training folds only). On top of it the locked model adds what scoring new patients needs: the
+normalization references (:mod:`exomir.model.preprocessing`), a logistic recalibration of the
+out-of-fold linear predictors (Platt scaling), decision thresholds chosen on the recalibrated
+out-of-fold probabilities with Wilson intervals, and the training cohort's summary.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+
+from exomir import __version__
+from exomir.cohort import meta, record_exclusion
+from exomir.errors import ExomirError, InputError
+from exomir.model import canonical
+from exomir.model.preprocessing import fit_preprocessing
+from exomir.progress import info, steps, warn
+
+FORMAT = "exomir-locked-model"
+FORMAT_VERSION = 1
+SENSITIVITY_TARGET = 0.90
+SPECIFICITY_TARGET = 0.90
+_FOREIGN_SPECIES = re.compile(r"^(?!hsa-)[a-z]{3}-(mir|let|lin)-", re.IGNORECASE)
+
+
+def _labels(adata: ad.AnnData, group: str, case: str, controls: Sequence[str] | None) -> tuple[np.ndarray, list[str]]:
+    if group not in adata.obs.columns:
+        raise InputError(f"no column {group!r} in the cohort's clinical data", column=group,
+                         expected=f"one of {list(adata.obs.columns)}")  # fmt: skip
+    labels = adata.obs[group].astype("string")
+    present = sorted(set(labels.dropna()))
+    if case not in present:
+        raise InputError(f"case group {case!r} not found in column {group!r}", column=group, expected=f"one of {present}")
+    chosen = list(controls) if controls else [g for g in present if g != case]
+    for control in chosen:
+        if control not in present:
+            raise InputError(f"control group {control!r} not found in column {group!r}", column=group,
+                             expected=f"one of {present}")  # fmt: skip
+        if control == case:
+            raise InputError(f"{case!r} cannot be both case and control", column=group)
+    rows = labels.isin([case, *chosen]).fillna(False).to_numpy(dtype=bool)
+    for sample, value in zip(adata.obs_names[~rows], labels[~rows]):
+        why = "no group" if pd.isna(value) else f"group {value!r} is neither case nor control"
+        record_exclusion(adata, "sample", sample, f"{why}: not used to train the model")
+    return rows, chosen
+
+
+def _candidates(values: pd.DataFrame, key: pd.DataFrame) -> list[str]:
+    """miRNA columns a panel may use: spike-ins of other species and blank columns are not biomarkers."""
+    canonical_name = dict(zip(key["column"], key["name"]))
+    out = []
+    for column in values.columns:
+        name = canonical_name.get(column) or column
+        if _FOREIGN_SPECIES.match(name) or _FOREIGN_SPECIES.match(column):
+            continue
+        if values[column].notna().sum() == 0:
+            continue
+        out.append(column)
+    return out
+
+
+def _recalibrate(y: np.ndarray, lp: np.ndarray) -> tuple[float, float]:
+    """Logistic recalibration (Platt scaling): P(case) = 1 / (1 + exp(-(a + b·lp)))."""
+    import statsmodels.api as sm
+
+    try:
+        fit = sm.GLM(y.astype(float), sm.add_constant(lp), family=sm.families.Binomial()).fit()
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        raise ExomirError(f"the out-of-fold predictions cannot be recalibrated ({exc})") from exc
+    a, b = (float(v) for v in fit.params)
+    return a, b
+
+
+def train_model(
+    adata: ad.AnnData,
+    *,
+    group: str = "group",
+    case: str = "HCC",
+    controls: Sequence[str] | None = None,
+    afp: str | None = None,
+    penalty: str = "elasticnet",
+    seed: int = 0,
+    outer_folds: int = 5,
+    inner_folds: int = 5,
+    repeats: int = 1,
+    max_features: Sequence[int] = (5, 10, 20),
+    Cs: Sequence[float] | None = None,
+    lod: float = 35.0,
+    cohort_name: str = "",
+) -> dict:
+    """Fit a locked diagnostic model on a Cohort; returns the sealed (checksummed) model content.
+
+    ``controls``: the control groups pooled against ``case`` (default: every other group).
+    ``afp``: an obs column with AFP (ng/mL), always kept in the panel as log10(AFP + 1).
+    The cross-validated AUC comes from a nested CV of the whole procedure; the model stored is
+    the same procedure fitted once on all samples.
+    """
+    from exomir.stats import panel as sp
+    from exomir.stats import roc
+
+    rows, chosen = _labels(adata, group, case, controls)
+    sub = adata[rows].copy()
+    prep, values = fit_preprocessing(sub, lod=lod)
+    from exomir.model.preprocessing import feature_key
+
+    key = feature_key(sub)
+    candidates = _candidates(values, key)
+    if not candidates:
+        raise InputError("the cohort has no miRNA column a panel could use")
+    X = values[candidates]
+    y_labels = sub.obs[group].astype("string").to_numpy()
+    y = y_labels == case
+    forced: list[str] = []
+    transforms: dict[str, str] = {}
+    if afp is not None:
+        if afp not in sub.obs.columns:
+            raise InputError(f"no AFP column {afp!r} in the cohort's clinical data", column=afp,
+                             expected=f"one of {list(sub.obs.columns)}")  # fmt: skip
+        afp_values = pd.to_numeric(sub.obs[afp], errors="coerce").astype(float)
+        missing = afp_values.isna().to_numpy()
+        if missing.any():
+            warn(f"{int(missing.sum())} sample(s) without an AFP value left out of training")
+            for sample in sub.obs_names[missing]:
+                record_exclusion(adata, "sample", sample, f"no AFP value in {afp!r}: not used to train the model")
+        if afp in X.columns:
+            raise InputError(f"AFP column name {afp!r} is also a miRNA column", column=afp)
+        X = pd.concat([afp_values.rename(afp).set_axis(X.index), X], axis=1)[~missing]
+        y, y_labels = y[~missing], y_labels[~missing]
+        forced, transforms = [afp], {afp: "log10p1"}
+    if y.sum() < 10 or (~y).sum() < 10:
+        raise InputError(f"{int(y.sum())} cases and {int((~y).sum())} controls are too few to lock a model",
+                         expected="at least 10 of each")  # fmt: skip
+    tuning = {"max_features": tuple(int(k) for k in max_features)}
+    if Cs is not None:
+        tuning["Cs"] = tuple(float(c) for c in Cs)
+    with steps("train locked model", 3) as advance:
+        nested = sp.nested_cv(X, y, name="locked_model", penalty=penalty, forced=forced, transforms=transforms,
+                              outer_folds=outer_folds, inner_folds=inner_folds, repeats=repeats, seed=seed,
+                              progress=False, **tuning)  # fmt: skip
+        advance(f"nested CV AUC {nested.auc:.3f}")
+        panel = sp.fit_panel(X, y, name="locked_model", penalty=penalty, forced=forced, transforms=transforms,
+                             inner_folds=inner_folds, seed=seed, **tuning)  # fmt: skip
+        advance(f"final fit: {len(panel.nonzero_features)} features")
+        oof = np.clip(nested.probability.to_numpy(), 1e-12, 1 - 1e-12)
+        lp_oof = np.log(oof / (1 - oof))
+        a, b = _recalibrate(y, lp_oof)
+        if not b > 0:
+            raise ExomirError(f"the panel does not rank samples out of fold (recalibration slope {b:.3g} ≤ 0, "
+                              f"cross-validated AUC {nested.auc:.3f}); no model was locked")  # fmt: skip
+        calibrated = 1.0 / (1.0 + np.exp(-(a + b * lp_oof)))
+        cuts = roc.thresholds(calibrated, y, "higher_in_case", sensitivity=SENSITIVITY_TARGET,
+                              specificity=SPECIFICITY_TARGET)  # fmt: skip
+        advance("recalibration and thresholds")
+    if not panel.nonzero_features:
+        raise ExomirError("the final penalized fit kept no feature (all coefficients 0); no model was locked")
+
+    features = _feature_records(panel, X, key, afp)
+    thresholds = _threshold_records(cuts)
+    before = sp.calibration(y, oof)
+    after = sp.calibration(y, calibrated)
+    groups_used = pd.Series(y_labels).value_counts().sort_index()
+    content = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "exomir_version": __version__,
+        "cohort": {
+            "name": cohort_name,
+            "source": {k: str(v) for k, v in sorted(dict(meta(adata).get("source", {})).items())
+                       if k in ("expression", "clinical", "simulated")},
+        },
+        "task": {"group_column": group, "case": case, "controls": list(chosen),
+                 "positive_class": case, "negative_class": "+".join(chosen)},
+        "measure": prep["measure"],
+        "preprocessing": prep,
+        "missing_values": {
+            "counts": "an empty count cell is 0 reads",
+            "cq": "a non-detect (Cq missing or above the LOD) is set to the LOD",
+            "other": "a missing value of a panel feature is replaced by its training median (warned per sample)",
+        },
+        "panel": {
+            "penalty": panel.penalty,
+            "hyperparameters": panel.hyperparameters,
+            "intercept": panel.intercept,
+            "features": features,
+            "selected_with_zero_coefficient": [f for f in panel.features if f not in panel.nonzero_features],
+            "linear_predictor": "intercept + sum(coefficient * (transform(value) - center) / scale)",
+            "n_candidates": len(panel.candidates),
+            "convergence_warnings": panel.convergence_warnings,
+        },
+        "calibration": {
+            "method": "logistic recalibration (Platt) of the nested-CV out-of-fold linear predictors",
+            "intercept": a,
+            "slope": b,
+            "probability": "1 / (1 + exp(-(intercept + slope * linear_predictor)))",
+            "out_of_fold_before": before,
+            "out_of_fold_after": after,
+        },
+        "thresholds": {"locked": "youden", "rule": "probability >= threshold is called " + case, "rules": thresholds},
+        "performance": {
+            "cv_auc": nested.auc,
+            "cv_auc_ci_low": nested.auc_ci_low,
+            "cv_auc_ci_high": nested.auc_ci_high,
+            "ci_method": "DeLong, nested-CV out-of-fold probabilities",
+            "outer_folds": outer_folds,
+            "inner_folds": inner_folds,
+            "repeats": repeats,
+            "seed": seed,
+            "auc_by_repeat": nested.auc_by_repeat,
+            "selection_frequency": {k: float(v) for k, v in nested.selection_frequency.head(25).items()},
+        },
+        "training": {
+            "n_samples": int(y.size),
+            "n_case": int(y.sum()),
+            "n_control": int((~y).sum()),
+            "n_per_group": {str(k): int(v) for k, v in groups_used.items()},
+            "n_excluded": len([e for e in meta(adata).get("excluded", []) if "train the model" in e.get("reason", "")]),
+        },
+    }
+    info(f"locked model: {len(features)} features, nested-CV AUC {nested.auc:.3f} "
+         f"({nested.auc_ci_low:.3f}–{nested.auc_ci_high:.3f})")  # fmt: skip
+    return canonical.seal(content)
+
+
+def _feature_records(panel, X: pd.DataFrame, key: pd.DataFrame, afp: str | None) -> list[dict]:
+    from exomir.stats._panel_model import apply_transforms
+
+    by_column = key.set_index("column")
+    out = []
+    for name in panel.nonzero_features:
+        transformed = apply_transforms(X[[name]], panel.transforms)[:, 0]
+        finite = transformed[np.isfinite(transformed)]
+        record = {
+            "name": name,
+            "kind": "clinical" if name == afp else "mirna",
+            "transform": panel.transforms.get(name, "identity"),
+            "coefficient": float(panel.coefficients[name]),
+            "center": float(panel.center[name]),
+            "scale": float(panel.scale[name]),
+            "impute_value": float(panel.impute_values[name]),
+            "training_min": float(finite.min()) if finite.size else None,
+            "training_max": float(finite.max()) if finite.size else None,
+            "training_median": float(np.median(finite)) if finite.size else None,
+            "n_missing_at_training": int((~np.isfinite(transformed)).sum()),
+        }
+        if name == afp:
+            record.update(mimat="", canonical_name="AFP", column=afp, unit="ng/mL")
+        else:
+            row = by_column.loc[name]
+            record.update(mimat=row["mimat"] if str(row["mimat"]).startswith("MIMAT") else "",
+                          canonical_name=row["name"], column=name)  # fmt: skip
+        out.append(record)
+    return out
+
+
+def _threshold_records(cuts: pd.DataFrame) -> list[dict]:
+    names = {"youden": "youden", "fixed_sensitivity": "sensitivity_90", "fixed_specificity": "specificity_90"}
+    out = []
+    for _, row in cuts.iterrows():
+        if not np.isfinite(row.get("threshold", np.nan)):
+            continue
+        out.append({
+            "name": names.get(row["criterion"], row["criterion"]),
+            "criterion": row["criterion"],
+            "target": row["target"],
+            "probability_threshold": row["threshold"],
+            "sensitivity": row["sensitivity"], "sensitivity_ci_low": row["sensitivity_ci_low"],
+            "sensitivity_ci_high": row["sensitivity_ci_high"],
+            "specificity": row["specificity"], "specificity_ci_low": row["specificity_ci_low"],
+            "specificity_ci_high": row["specificity_ci_high"],
+            "tp": int(row["tp"]), "fp": int(row["fp"]), "tn": int(row["tn"]), "fn": int(row["fn"]),
+            "estimated_on": "recalibrated out-of-fold probabilities (Wilson 95% intervals)",
+        })  # fmt: skip
+    return out

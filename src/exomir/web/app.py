@@ -1,0 +1,451 @@
+"""The exomir web app: browse the knowledge base, the transfer network and the reports of a
+results folder, and score new samples with a locked model; a JSON API for the same.
+
+Safety rules: the app reads only what the server was started with (a results folder, model
+files, the knowledge base); reports and scored tables are reached by ids the server issued;
+uploads are size- and row-limited and written under server-chosen names; it is read-only
+unless ``EXOMIR_API_TOKEN`` is set, and then only ``POST /api/evidence`` writes, with that
+token as a bearer token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import tempfile
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from fastapi import FastAPI, File, Form, Header, HTTPException, Path as PathParam, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+
+from exomir import __version__
+from exomir.errors import ExomirError, InputError
+from exomir.web import knowledge
+from exomir.web.reports import scan_reports
+from exomir.web.scoring import ResultStore, TooLarge, check_limits, find_models, score_upload, scores_csv, scores_records
+from exomir.web.settings import WebSettings
+
+HERE = Path(__file__).parent
+RID = re.compile(r"^[0-9a-f]{32}$")
+HEX16 = re.compile(r"^[0-9a-f]{16}$")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'self'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+# ---- response schemas (the OpenAPI contract) -------------------------------------------------
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+    read_only: bool
+    models: int
+    reports: int
+
+
+class MirnaEntry(BaseModel):
+    name: str
+    records: int
+    mimat: str
+
+
+class MirnaView(BaseModel):
+    query: str
+    names: list[str]
+    mimats: list[str]
+    records: list[dict[str, Any]]
+    directions: dict[str, int]
+    conflicts: list[dict[str, Any]]
+    targets: dict[str, Any]
+    cells: dict[str, list[str]]
+    hallmarks: list[str]
+    pathways: list[str]
+    network: dict[str, Any]
+
+
+class SearchResult(BaseModel):
+    count: int
+    records: list[dict[str, Any]]
+
+
+class ReportInfo(BaseModel):
+    id: str
+    path: str
+    title: str
+    size: int
+    url: str
+
+
+class ModelInfo(BaseModel):
+    id: str
+    checksum: str
+    measure: str
+    task: dict[str, Any]
+    features: list[str]
+    cv_auc: float
+    cv_auc_ci: list[float]
+    threshold: float
+    sensitivity: float
+    specificity: float
+    n_training: int
+    exomir_version: str
+
+
+class ScoreResult(BaseModel):
+    model: ModelInfo
+    n_samples: int
+    n_called: int
+    result_id: str
+    download: str
+    scores: list[dict[str, Any]]
+
+
+class EvidenceSubmission(BaseModel):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$", description="provenance name of the lab file")
+    records: list[dict[str, Any]] = Field(min_length=1, max_length=500)
+
+
+class EvidenceReceipt(BaseModel):
+    imported: int
+    name: str
+    total_records: int
+
+
+ERRORS = {404: {"model": Problem}, 413: {"model": Problem}, 422: {"model": Problem}}
+
+
+# ---- state -------------------------------------------------------------------------------------
+
+
+class State:
+    """Lazily built knowledge base, network, reports and models; rebuilt after a write."""
+
+    def __init__(self, settings: WebSettings) -> None:
+        self.settings = settings
+        self._lock = threading.RLock()
+        self._kb = None
+        self._graph = None
+        self._network_html: str | None = None
+        self.results = ResultStore()
+        self.reports = scan_reports(settings.results)
+        self.models = find_models(settings.models, settings.results)
+
+    def kb(self):
+        with self._lock:
+            if self._kb is None:
+                from exomir.kb import load_store
+
+                self._kb = load_store(self.settings.evidence)
+            return self._kb
+
+    def graph(self):
+        with self._lock:
+            if self._graph is None:
+                self._graph = self.kb().network()
+            return self._graph
+
+    def network_html(self) -> str:
+        with self._lock:
+            if self._network_html is None:
+                from exomir.kb import render_html
+
+                self._network_html = render_html(self.graph(), self.kb().table())
+            return self._network_html
+
+    def refresh_kb(self) -> None:
+        with self._lock:
+            self._kb = self._graph = self._network_html = None
+
+    def refresh_files(self) -> None:
+        self.reports = scan_reports(self.settings.results)
+
+
+def create_app(settings: WebSettings | None = None) -> FastAPI:
+    """The FastAPI application (``exomir serve`` runs it with uvicorn)."""
+    settings = settings or WebSettings.from_environment()
+    state = State(settings)
+    app = FastAPI(
+        title="exomir",
+        version=__version__,
+        description="Exosomal miRNA evidence in hepatocellular carcinoma, transfer network, reports and locked-model scoring.",
+    )
+    app.state.exomir = state
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.globals.update(version=__version__, read_only=settings.read_only)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    def page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
+        return templates.TemplateResponse(request, name, {"active": name.split(".")[0], **context}, status_code=status)
+
+    @app.middleware("http")
+    async def _headers(request: Request, call_next):
+        response = await call_next(request)
+        for key, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(key, value)
+        return response
+
+    def _wants_json(request: Request) -> bool:
+        return request.url.path.startswith("/api/")
+
+    @app.exception_handler(InputError)
+    async def _input_error(request: Request, exc: InputError):
+        if _wants_json(request):
+            return JSONResponse({"detail": str(exc)}, status_code=422)
+        return page(request, "error.html", 422, title="Cannot use this input", message=str(exc))
+
+    @app.exception_handler(TooLarge)
+    async def _too_large(request: Request, exc: TooLarge):
+        if _wants_json(request):
+            return JSONResponse({"detail": str(exc)}, status_code=413)
+        return page(request, "error.html", 413, title="Too large", message=str(exc))
+
+    @app.exception_handler(ExomirError)
+    async def _exomir_error(request: Request, exc: ExomirError):
+        if _wants_json(request):
+            return JSONResponse({"detail": str(exc)}, status_code=422)
+        return page(request, "error.html", 422, title="exomir could not do this", message=str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, exc: RequestValidationError):
+        parts = []
+        for err in exc.errors():
+            where = ".".join(str(x) for x in err.get("loc", ()))
+            parts.append(f"{where}: {err.get('msg', 'invalid')}")
+        message = "; ".join(parts) or "invalid request"
+        if _wants_json(request):
+            return JSONResponse({"detail": message}, status_code=422)
+        return page(request, "error.html", 422, title="Invalid request", message=message)
+
+    @app.exception_handler(404)
+    async def _not_found(request: Request, exc):
+        detail = getattr(exc, "detail", "not found")
+        if _wants_json(request):
+            return JSONResponse({"detail": str(detail)}, status_code=404)
+        return page(request, "error.html", 404, title="Not found", message=str(detail))
+
+    # ---- JSON API ---------------------------------------------------------------------------
+
+    @app.get("/api/health", response_model=Health, tags=["api"])
+    def api_health() -> Health:
+        """Server status: version, whether writes are possible, models and reports on offer."""
+        return Health(status="ok", version=__version__, read_only=settings.read_only,
+                      models=len(state.models), reports=len(state.reports))  # fmt: skip
+
+    @app.get("/api/mirnas", response_model=list[MirnaEntry], tags=["knowledge base"])
+    def api_mirnas() -> list[dict]:
+        """Every miRNA in the knowledge base with its number of evidence records."""
+        return knowledge.mirna_names(state.kb())
+
+    @app.get("/api/mirna/{name}", response_model=MirnaView, responses=ERRORS, tags=["knowledge base"])
+    def api_mirna(name: Annotated[str, PathParam(min_length=1, max_length=80)]) -> dict:
+        """All evidence about one miRNA (any name form: miR-21, hsa-miR-21-5p, MIMAT0000076)."""
+        view = knowledge.mirna_view(state.kb(), state.graph(), name)
+        if view is None:
+            raise HTTPException(404, f"no evidence records for {name!r}")
+        return view
+
+    @app.get("/api/search", response_model=SearchResult, responses=ERRORS, tags=["knowledge base"])
+    def api_search(
+        q: Annotated[str | None, Query(max_length=100, description="miRNA, gene or words of a claim")] = None,
+        target: Annotated[str | None, Query(max_length=40)] = None,
+        cell: Annotated[str | None, Query(max_length=40)] = None,
+        pathway: Annotated[str | None, Query(max_length=40)] = None,
+        hallmark: Annotated[str | None, Query(max_length=40)] = None,
+        role: Annotated[str | None, Query(max_length=40)] = None,
+        direction: Annotated[str | None, Query(max_length=10)] = None,
+    ) -> dict:
+        """Evidence records matching a query and every filter given."""
+        frame = knowledge.search(state.kb(), q, target=target, cell=cell, pathway=pathway, hallmark=hallmark,
+                                 role=role, direction=direction)  # fmt: skip
+        return {"count": len(frame), "records": knowledge.records_json(frame)}
+
+    @app.get("/api/conflicts", response_model=list[dict[str, Any]], tags=["knowledge base"])
+    def api_conflicts() -> list[dict]:
+        """Claims that disagree (kept side by side, never merged)."""
+        frame = state.kb().conflicts()
+        return [{k: knowledge._clean(v) for k, v in row.items()} for _, row in frame.iterrows()]
+
+    @app.get("/api/network", response_model=dict[str, Any], responses=ERRORS, tags=["knowledge base"])
+    def api_network(
+        hallmark: Annotated[str | None, Query(max_length=40)] = None,
+        cell: Annotated[str | None, Query(max_length=40)] = None,
+    ) -> dict:
+        """The transfer network as Cytoscape JSON (optionally only one hallmark or cell type)."""
+        from exomir.kb import build_network, cytoscape_json
+
+        graph = build_network(state.kb().table(), hallmark=hallmark, cell=cell) if (hallmark or cell) else state.graph()
+        return cytoscape_json(graph)
+
+    @app.get("/api/reports", response_model=list[ReportInfo], tags=["reports"])
+    def api_reports() -> list[dict]:
+        """Reports found in the server's results folder, by opaque id."""
+        state.refresh_files()
+        return [{"id": r.id, "path": r.relative, "title": r.title, "size": r.size, "url": f"/reports/{r.id}"}
+                for r in state.reports.values()]  # fmt: skip
+
+    @app.get("/api/models", response_model=list[ModelInfo], tags=["scoring"])
+    def api_models() -> list[dict]:
+        """Locked models this server scores with (verified checksums)."""
+        return [m.summary() for m in state.models.values()]
+
+    def _model(model_id: str | None):
+        if not state.models:
+            raise HTTPException(404, "this server has no locked model (start it with --model FILE)")
+        if model_id is None or model_id == "":
+            return next(iter(state.models.values()))
+        if model_id not in state.models:
+            raise HTTPException(404, f"no model with id {model_id!r}")
+        return state.models[model_id]
+
+    async def _read_upload(upload: UploadFile | None) -> bytes | None:
+        if upload is None:
+            return None
+        data = await upload.read(settings.max_upload_bytes + 1)
+        check_limits(data, max_bytes=settings.max_upload_bytes, max_lines=settings.max_lines)
+        return data
+
+    async def _score(expression: UploadFile, clinical: UploadFile | None, model_id: str | None) -> tuple:
+        from starlette.concurrency import run_in_threadpool
+
+        model = _model(model_id)
+        expr = await _read_upload(expression)
+        clin = await _read_upload(clinical) if clinical is not None and clinical.filename else None
+        scores = await run_in_threadpool(score_upload, model, expr, expression.filename, clin,
+                                         clinical.filename if clinical is not None else None,
+                                         max_samples=settings.max_samples)  # fmt: skip
+        rid = state.results.put(scores_csv(scores), model.checksum[:16])
+        return model, scores, rid
+
+    @app.post("/api/score", response_model=ScoreResult, responses=ERRORS, tags=["scoring"])
+    async def api_score(
+        expression: Annotated[UploadFile, File(description="expression table of the samples (CSV/TSV)")],
+        clinical: Annotated[UploadFile | None, File(description="clinical table (when the model uses AFP)")] = None,
+        model: Annotated[str | None, Form(max_length=16, description="model id (default: the first)")] = None,
+    ) -> dict:
+        """Score an uploaded table: calibrated probability, class, contributions and QC per sample."""
+        locked, scores, rid = await _score(expression, clinical, model)
+        case = locked.content["task"]["positive_class"]
+        return {"model": locked.summary(), "n_samples": len(scores), "n_called": int((scores["class"] == case).sum()),
+                "result_id": rid, "download": f"/api/scores/{rid}", "scores": scores_records(scores)}  # fmt: skip
+
+    @app.get("/api/scores/{result_id}", responses={200: {"content": {"text/csv": {}}}, **ERRORS}, tags=["scoring"],
+             response_class=Response)  # fmt: skip
+    def api_scores_csv(result_id: Annotated[str, PathParam(max_length=32)]) -> Response:
+        """A scored table as CSV (kept for the last few uploads only)."""
+        item = state.results.get(result_id) if RID.match(result_id) else None
+        if item is None:
+            raise HTTPException(404, "no such scored table (they are kept for the last uploads only)")
+        csv, model_id = item
+        return Response(csv, media_type="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="exomir-scores-{model_id}.csv"'})
+
+    @app.post("/api/evidence", response_model=EvidenceReceipt, tags=["knowledge base"],
+              responses={403: {"model": Problem}, 422: {"model": Problem}})  # fmt: skip
+    def api_add_evidence(submission: EvidenceSubmission,
+                         authorization: Annotated[str | None, Header()] = None) -> dict:
+        """Add a lab's own evidence records (needs the server's EXOMIR_API_TOKEN as a bearer token)."""
+        if settings.read_only:
+            raise HTTPException(403, "this server is read-only (no EXOMIR_API_TOKEN set)")
+        given = (authorization or "").removeprefix("Bearer ").strip() if (authorization or "").startswith("Bearer ") else ""
+        if not given or not hmac.compare_digest(given.encode(), str(settings.api_token).encode()):
+            raise HTTPException(403, "a valid bearer token is needed to add evidence")
+        from exomir.kb import import_lab_file, read_evidence
+
+        with tempfile.TemporaryDirectory(prefix="exomir-evidence-") as folder:
+            path = Path(folder) / f"{submission.name}.yaml"
+            path.write_text(yaml.safe_dump({"provenance": {"name": submission.name}, "records": submission.records},
+                                           sort_keys=False, allow_unicode=True), encoding="utf-8")  # fmt: skip
+            n = len(read_evidence(path, name=submission.name).records)
+            import_lab_file(path, name=submission.name)
+        state.refresh_kb()
+        return {"imported": n, "name": submission.name, "total_records": len(state.kb().table())}
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException):
+        if _wants_json(request) or exc.status_code not in (404,):
+            return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code)
+        return page(request, "error.html", exc.status_code, title="Not found", message=str(exc.detail))
+
+    # ---- pages -------------------------------------------------------------------------------
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def home(request: Request):
+        kb = state.kb()
+        return page(request, "index.html", mirnas=knowledge.mirna_names(kb), n_records=len(kb.table()),
+                    n_conflicts=len(kb.conflicts()), n_reports=len(state.reports), n_models=len(state.models))  # fmt: skip
+
+    @app.get("/search", response_class=HTMLResponse, include_in_schema=False)
+    def search_page(request: Request, q: str | None = Query(None, max_length=100),
+                    hallmark: str | None = Query(None, max_length=40), cell: str | None = Query(None, max_length=40),
+                    target: str | None = Query(None, max_length=40)):  # fmt: skip
+        from exomir.kb.vocab import Cell, Hallmark
+
+        frame = knowledge.search(state.kb(), q, hallmark=hallmark, cell=cell, target=target)
+        return page(request, "search.html", q=q or "", hallmark=hallmark or "", cell=cell or "", target=target or "",
+                    records=knowledge.records_json(frame), hallmarks=[(h.value, h.label) for h in Hallmark],
+                    cells=[(c.value, c.label) for c in Cell])  # fmt: skip
+
+    @app.get("/mirna/{name}", response_class=HTMLResponse, include_in_schema=False)
+    def mirna_page(request: Request, name: str = PathParam(max_length=80)):
+        view = knowledge.mirna_view(state.kb(), state.graph(), name)
+        if view is None:
+            raise HTTPException(404, f"the knowledge base holds no evidence about {name!r}")
+        return page(request, "mirna.html", v=view)
+
+    @app.get("/network", response_class=HTMLResponse, include_in_schema=False)
+    def network_page(request: Request):
+        graph = state.graph()
+        return page(request, "network.html", n_nodes=graph.number_of_nodes(), n_edges=graph.number_of_edges())
+
+    @app.get("/network/full", response_class=HTMLResponse, include_in_schema=False)
+    def network_full():
+        return HTMLResponse(state.network_html())
+
+    @app.get("/reports", response_class=HTMLResponse, include_in_schema=False)
+    def reports_page(request: Request):
+        state.refresh_files()
+        return page(request, "reports.html", reports=list(state.reports.values()),
+                    configured=settings.results is not None)  # fmt: skip
+
+    @app.get("/reports/{report_id}", include_in_schema=False)
+    def report_file(report_id: str = PathParam(max_length=16)):
+        report = state.reports.get(report_id) if HEX16.match(report_id) else None
+        if report is None:
+            state.refresh_files()
+            report = state.reports.get(report_id) if HEX16.match(report_id) else None
+        if report is None or not report.path.is_file():
+            raise HTTPException(404, "no report with this id")
+        return FileResponse(report.path, media_type="text/html")
+
+    @app.get("/score", response_class=HTMLResponse, include_in_schema=False)
+    def score_form(request: Request):
+        return page(request, "score.html", models=[m.summary() for m in state.models.values()], result=None)
+
+    @app.post("/score", response_class=HTMLResponse, include_in_schema=False)
+    async def score_page(request: Request, expression: UploadFile = File(...), clinical: UploadFile | None = File(None),
+                         model: str | None = Form(None)):  # fmt: skip
+        locked, scores, rid = await _score(expression, clinical, model)
+        features = [f["name"] for f in locked.features]
+        rows = scores_records(scores)
+        case = locked.content["task"]["positive_class"]
+        return page(request, "score.html", models=[m.summary() for m in state.models.values()],
+                    result={"model": locked.summary(), "rows": rows, "features": features, "rid": rid,
+                            "n_called": int((scores["class"] == case).sum()), "case": case,
+                            "filename": expression.filename or "table"})  # fmt: skip
+
+    return app

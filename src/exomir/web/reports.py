@@ -1,0 +1,51 @@
+"""The reports of a results folder, reachable only by opaque ids the server hands out.
+
+The folder is scanned for ``report.html`` files (``exomir analyze`` and ``exomir demo`` write
+one per results folder); each gets an id derived from its path relative to the folder. A client
+can only name an id from that list: no path from a request ever reaches the file system.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+MAX_DEPTH = 4
+_TITLE = re.compile(rb"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Report:
+    id: str
+    relative: str  # shown to people, never accepted back
+    path: Path
+    size: int
+    title: str
+
+
+def report_id(relative: str) -> str:
+    return hashlib.sha256(relative.encode("utf-8")).hexdigest()[:16]
+
+
+def scan_reports(root: Path | None) -> dict[str, Report]:
+    """Every ``report.html`` under ``root`` (at most four folders deep, symlinks not followed)."""
+    if root is None or not root.is_dir():
+        return {}
+    root = root.resolve()
+    found: dict[str, Report] = {}
+    for path in sorted(root.rglob("report.html")):
+        relative = path.relative_to(root)
+        if len(relative.parts) > MAX_DEPTH + 1 or any(p.startswith(".") for p in relative.parts):
+            continue  # staging folders of unfinished runs start with a dot
+        if path.is_symlink() or not path.is_file():
+            continue
+        if not path.resolve().is_relative_to(root):
+            continue
+        head = path.open("rb").read(4096)
+        match = _TITLE.search(head)
+        title = match.group(1).decode("utf-8", "replace").strip() if match else str(relative.parent)
+        rel = relative.as_posix()
+        found[report_id(rel)] = Report(report_id(rel), rel, path, path.stat().st_size, title)
+    return found
