@@ -16,7 +16,9 @@ NormFinder
     Bayes factor γ²/(γ² + σ²/n_g). The stability value is the mean over groups of |shrunk
     difference| + its standard error; without groups it is the intragroup standard deviation.
 
-Only candidates detected in every sample can be compared; pass complete data.
+Only candidates detected in every sample can be compared; pass complete data. Values are in
+cycles (log2 units), as the NormFinder R code gives for Cq input (``ctVal = TRUE``). The best
+combination of two candidates that NormFinder also reports is not computed here.
 """
 
 from __future__ import annotations
