@@ -69,11 +69,22 @@ def evidence_for(differential: pd.DataFrame, *, kb=None) -> pd.DataFrame:
     table = kb.table()
     conflicts = kb.conflicts()
     conflict_kinds = conflicts.groupby("mimat")["kind"].apply(lambda s: ";".join(sorted(set(s)))).to_dict()
+    def _mimat_of(hit: pd.Series) -> str:
+        value = hit.get("mimat")
+        return str(value) if isinstance(value, str) and value.strip() else ""
+
+    # Names without an accession are resolved together, in one identity call.
+    unnamed = sorted({str(h.get("mirna")) for _, h in differential.iterrows() if not _mimat_of(h) and h.get("mirna")})
+    by_name = {}
+    if unnamed:
+        from exomir.kb.naming import candidate_mimats, resolve_names
+
+        by_name = {row["input"]: candidate_mimats(row) for _, row in resolve_names(unnamed).iterrows()}
     rows = []
     for _, hit in differential.iterrows():
-        mimat = str(hit.get("mimat") or "") if pd.notna(hit.get("mimat")) else ""
+        mimat = _mimat_of(hit)
         name = str(hit.get("mirna") or "")
-        mimats = [mimat] if mimat else (kb.mimats_for(name)[0] if name else [])
+        mimats = [mimat] if mimat else by_name.get(name, [])
         records = table[table["mimat"].isin(mimats)] if mimats else table.iloc[0:0]
         comparison = hit.get("comparison") if isinstance(hit.get("comparison"), str) else None
         observed = _direction(hit.get("log2fc"))
