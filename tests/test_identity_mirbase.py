@@ -273,3 +273,18 @@ def test_parsed_release_is_kept_on_disk(mirbase_dir, tmp_path, monkeypatch):
     assert len(third.mature) == 4
     assert stored[0].stat().st_size > 1000
     release_module._load_cached.cache_clear()
+
+
+def test_release_without_hairpins_says_so(mirbase_dir, tmp_path, capsys):
+    folder = tmp_path / "mature_only"
+    folder.mkdir()
+    shutil.copy(mirbase_dir / "hsa_mature.fa", folder / "hsa_mature.fa")
+    mb = read_release(folder)
+    err = " ".join(capsys.readouterr().err.split())  # rich wraps long lines
+    assert "precursor names will not resolve" in err
+    assert "will not map to mature products" in err
+    assert mb.hairpin.empty and mb.products.empty and mb.history.empty
+    assert mb.release == "unknown"
+    table = resolve(["hsa-miR-21-5p", "hsa-mir-21", "miR-21"], mirbase=mb)
+    assert table["status"].tolist() == ["exact", "ambiguous", "ambiguous"]  # arms, not the hairpin
+    assert table["kind"].tolist() == ["mature", "mature", "mature"]

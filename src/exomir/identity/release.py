@@ -28,6 +28,7 @@ import pandas as pd
 from exomir import __version__, refdata
 from exomir.atomic import atomic_path
 from exomir.errors import ReferenceDataError
+from exomir.progress import warn
 from exomir.identity import readers
 
 SPECIES = "hsa"
@@ -191,7 +192,12 @@ def read_release(folder: Path) -> MirBase:
     else:
         hairpin = pd.DataFrame(columns=["mi", "name", "sequence"])
 
+    if hairpin.empty:
+        warn(f"no hairpin sequences in {folder} (hairpin.fa): precursor names will not resolve")
     products = _products(files, release)
+    if products.empty:
+        warn(f"no precursor-to-mature table in {folder} (miRNA.dat, hsa.gff3 or mature_precursor_map.tsv.gz): "
+             "precursor names will not map to mature products")
     products = products.loc[products["mimat"].isin(set(mature["mimat"]))]
     products = products.drop_duplicates().sort_values(["mi", "mimat"]).reset_index(drop=True)
 

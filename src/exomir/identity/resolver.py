@@ -31,6 +31,7 @@ from exomir.identity.names import DEFAULT_SPECIES, ParsedName, parse_name
 from exomir.identity.release import MirBase, load_mirbase
 
 SUGGESTION_POOL = 200
+MEMO_LIMIT = 2_000_000
 LEVELS = ("auto", "mature", "precursor")
 COLUMNS = ["input", "mimat", "name", "status", "candidates", "note", "kind", "precursor", "sequence"]
 
@@ -145,6 +146,9 @@ class Resolver:
             if level not in LEVELS:
                 raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
             memo = self._memo[level] = {}
+        elif len(memo) > MEMO_LIMIT:  # a stream of distinct names must not grow memory without bound
+            memo.clear()
+            self._by_token.clear()
         if isinstance(text, str):
             hit = memo.get(text)
             if hit is None:
