@@ -148,7 +148,7 @@ def _x_scale(adata) -> str:
 
 
 def _deseq2(adata, use: np.ndarray, is_case: np.ndarray, cov: pd.DataFrame) -> pd.DataFrame:
-    from exomir.progress import warn
+    from exomir.progress import info, warn
     from exomir.stats._deseq import run_deseq2
 
     if "counts" not in adata.layers:
@@ -178,6 +178,8 @@ def _deseq2(adata, use: np.ndarray, is_case: np.ndarray, cov: pd.DataFrame) -> p
             metadata[f"c{k}"] = values
         terms.append(f"c{k}")
     design = "~" + " + ".join([*terms, "group"])
+    shown = " + ".join([*map(str, cov.columns), "group"])
+    info(f"DESeq2: {counts.shape[1]} miRNAs × {counts.shape[0]} samples, design ~ {shown}")
     result = run_deseq2(frame, metadata, design, ["group", "case", "control"])
     result = result.reindex(names)
     return pd.DataFrame({

@@ -71,13 +71,18 @@ def _time_event(adata, time, event) -> tuple[np.ndarray, np.ndarray, np.ndarray,
         raise InputError(f"event value {e[i]:g} is neither 0 nor 1", column=ename,
                          record=str(adata.obs_names[i]), expected="1 = event, 0 = censored")
     if not ok.all():
-        from exomir.cohort import record_exclusion
+        from exomir.cohort import exclusions, record_exclusion
         from exomir.progress import warn
 
-        missing = adata.obs_names[~ok]
-        for sample in missing:
-            record_exclusion(adata, "sample", sample, f"no {tname}/{ename} value (survival)")
-        warn(f"survival: {len(missing)} sample(s) without {tname}/{ename} left out")
+        reason = f"no {tname}/{ename} value (survival)"
+        known = exclusions(adata)
+        already = set(known.loc[known["reason"] == reason, "item"])
+        missing = [str(s) for s in adata.obs_names[~ok]]
+        fresh = [s for s in missing if s not in already]
+        for sample in fresh:  # recorded once, however many survival functions run
+            record_exclusion(adata, "sample", sample, reason)
+        if fresh:
+            warn(f"survival: {len(missing)} sample(s) without {tname}/{ename} left out")
     if ok.sum() == 0:
         raise InputError(f"no sample has both {tname} and {ename}", column=tname)
     return t, e, ok, tname, ename
