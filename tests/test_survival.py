@@ -242,3 +242,30 @@ def test_missing_times_are_recorded():
     survival.km_curves(cohort, "time", "event")
     ex = exclusions(cohort)
     assert ex["item"].tolist() == ["c"]  # once, though two functions left it out
+
+
+def test_heavily_tied_simulated_data_matches_r():
+    """200 patients on 48 distinct integer times: Efron ties, k-group log-rank, maxstat."""
+    data = pd.read_csv(REF / "simulated_ties.csv")
+    ref = pd.read_csv(REF / "simulated_cox.csv")
+    stats = pd.read_csv(REF / "simulated_stats.csv").set_index("statistic")["value"]
+    data.index = [f"p{i}" for i in range(len(data))]
+    cohort = build_cohort(data[["x"]].rename(columns={"x": "miR-x"}), "log",
+                          obs=data[["age", "stage", "time", "event"]], annotate=False)
+    fit = survival.cox_regression(cohort, "time", "event", ["miR-x", "age", "stage"])
+    assert fit.summary["term"].tolist() == ["miR-x", "age", "stage[II]", "stage[III]"]
+    np.testing.assert_allclose(fit.summary["coef"], ref["coef"], atol=1e-6)
+    np.testing.assert_allclose(fit.summary["se"], ref["se"], atol=1e-6)
+    np.testing.assert_allclose(fit.summary["ph_chisq"], ref["zph_chisq"], atol=1e-6)
+    assert fit.loglik == pytest.approx(stats["loglik"], abs=1e-6)
+    assert fit.ph_global_chisq == pytest.approx(stats["zph_global_chisq"], abs=1e-6)
+    assert fit.events == stats["events"]
+    lr = survival.logrank_test(data["time"], data["event"], data["stage"])
+    assert lr.df == 2 and lr.chisq == pytest.approx(stats["logrank3_chisq"], abs=1e-6)
+    ms = survival.maxstat_cutpoint(data["x"], data["time"], data["event"])
+    assert ms.cutpoint == stats["maxstat_cutpoint"]
+    assert ms.statistic == pytest.approx(stats["maxstat_statistic"], abs=1e-6)
+    assert ms.pvalue == pytest.approx(stats["maxstat_p"], rel=1e-6)
+    km = survival.km_curves(cohort, "time", "event", group="stage")
+    assert km.logrank_chisq == pytest.approx(stats["logrank3_chisq"], abs=1e-6)
+    assert sorted(km.curves["group"].unique()) == ["I", "II", "III"]
