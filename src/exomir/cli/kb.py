@@ -149,7 +149,7 @@ def export(
     fmt: str = typer.Option("csv", "--format", help="csv or json."),
     evidence: list[Path] = _EVIDENCE,
 ) -> None:
-    """The whole evidence table on stdout (GUIDE §4 columns, provenance and name resolution)."""
+    """The whole evidence table on stdout: one row per claim, with provenance and name resolution."""
     kb = _store(evidence)
     if fmt.lower() == "json":
         sys.stdout.write(kb.to_json() + "\n")

@@ -22,7 +22,7 @@ from exomir.atomic import atomic_path
 from exomir.errors import InputError
 from exomir.kb import vocab
 from exomir.kb.naming import candidate_mimats, name_key, resolve_names
-from exomir.kb.schema import EXPORT_COLUMNS, EvidenceRecord
+from exomir.kb.schema import EXPORT_COLUMNS, NOT_HGNC, EvidenceRecord
 from exomir.kb.sources import EvidenceSource, builtin_evidence_files, file_sha256, read_evidence
 from exomir.progress import info, warn
 from exomir.refdata import cache_dir
@@ -411,10 +411,7 @@ def coerce(enum: type[vocab._Vocab], text: str | vocab._Vocab):
     raise InputError(f"{text!r} is not a known {enum.__name__.lower()}", expected=", ".join(m.value for m in enum))
 
 
-_GENE_ALIASES = {"TIM3": "HAVCR2", "TIM-3": "HAVCR2", "PDL1": "CD274", "PD-L1": "CD274", "ERK1": "MAPK3", "ERK2": "MAPK1"}
-
-
 def gene_symbol(text: str) -> str:
     """HGNC symbol for a gene as people write it (TIM-3 → HAVCR2, PD-L1 → CD274)."""
     up = text.strip().upper()
-    return _GENE_ALIASES.get(up, _GENE_ALIASES.get(up.replace("-", ""), up))
+    return NOT_HGNC.get(up, NOT_HGNC.get(up.replace("-", ""), up))
