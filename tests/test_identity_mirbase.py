@@ -150,6 +150,9 @@ def test_official_gff3_gives_products_and_release(mirbase_dir, tmp_path):
     mb = read_release(folder)
     assert mb.release == "22"
     assert sorted(mb.products["mature"]) == ["hsa-miR-21-3p", "hsa-miR-21-5p"]
+    (folder / "hairpin.fa").unlink()  # precursor names then come from the gff3 alone
+    row = resolve(["hsa-mir-21"], mirbase=read_release(folder)).iloc[0]
+    assert (row["status"], row["precursor"]) == ("ambiguous", "MI0000077")
     products, release = read_gff3(folder / "hsa.gff3")
     assert release == "22"
     assert products.loc[products["mimat"] == "MIMAT0000076", "precursor"].item() == "hsa-mir-21"

@@ -3,14 +3,20 @@
 Statuses:
 
 * ``exact``: a current name (or accession) of the loaded release.
-* ``alias``: an older name; ``note`` says in which releases it was used. Also used for a
-  precursor (hairpin) name or an arm-less name that has a single mature product, with the caveat
-  in ``note``.
+* ``alias``: an older name; ``note`` says in which releases it was used. Also used, with the
+  caveat in ``note``, for a precursor (hairpin) name or an arm-less name that has a single mature
+  product, and for a mature sequence given instead of a name.
 * ``ambiguous``: several candidates, listed in ``candidates`` (``MIMAT…:name;…``): an arm-less name
   whose two arms both exist and that no release used, a precursor with two products, a copy
   number left out (``miR-92a-5p``), a slashed group (``miR-23a/b``), a name that the history gives
   to several accessions.
 * ``unknown``: nothing matches; ``note`` suggests the closest names.
+
+Order of reading a name: a current name, then a name of an earlier release; an arm-less name
+that is a hairpin's name (``miR-92a-1``, ``let-7a-2``) is read as that hairpin before guessing an
+arm; then star, arm-less and copy-less matches; then renamed precursors. Lower-case ``mir``
+(and HGNC ``MIR21``) is read as a hairpin first. ``level="precursor"`` or ``"mature"`` overrides
+what the case says, for data whose level is known.
 
 Lookups go through dictionaries of normalized keys (:attr:`ParsedName.key`) built once per
 release, and every answer is memoized by input text, so resolving a table of thousands of names
@@ -111,25 +117,25 @@ class Resolver:
         self.hairpin_by_key: dict[str, list[str]] = defaultdict(list)
         for mi, name in self.hairpin_name.items():
             _add(self.hairpin_by_key, parse_name(name).key, mi)
+        self.products_of: dict[str, list[str]] = defaultdict(list)
+        for mi, precursor, mimat in mb.products[["mi", "precursor", "mimat"]].itertuples(index=False):
+            _add(self.products_of, mi, mimat)
+            if mi not in self.hairpin_name and precursor:  # a gff3 or miRNA.dat without hairpin.fa
+                self.hairpin_name[mi] = precursor
+                _add(self.hairpin_by_key, parse_name(precursor).key, mi)
         self.hairpin_by_copyless: dict[str, list[str]] = defaultdict(list)
         for mi, name in self.hairpin_name.items():
             parsed = parse_name(name)
             if parsed.status == "name" and parsed.copy:
                 _add(self.hairpin_by_copyless, parsed.copyless_key, mi)
-        self.products_of: dict[str, list[str]] = defaultdict(list)
-        for mi, precursor, mimat in mb.products[["mi", "precursor", "mimat"]].itertuples(index=False):
-            _add(self.products_of, mi, mimat)
-            if mi not in self.hairpin_name and precursor:
-                self.hairpin_name[mi] = precursor
-                _add(self.hairpin_by_key, parse_name(precursor).key, mi)
         self.precursors_of: dict[str, list[str]] = defaultdict(list)
         for mi, mimats in self.products_of.items():
             for mimat in mimats:
                 _add(self.precursors_of, mimat, mi)
 
-        # suggestions for unknown names: human names grouped by their number
+        # suggestions for unknown names come from human names whose number shares the longest
+        # leading digits (index: every prefix of the number; "$" marks the whole number)
         self._pool = sorted(set(mb.mature["name"]) | set(mb.hairpin["name"]))
-        # suggestions come from names whose number shares the longest leading digits
         self._pool_by_prefix: dict[str, list[str]] = defaultdict(list)
         for name in self._pool:
             found = re.search(r"\d+", name)
