@@ -246,3 +246,31 @@ def test_roc_screen_rejects_bad_requests():
         roc.roc_screen(adata, "group", "HCC", "cirrhosis")
     with pytest.raises(InputError, match="no layer"):
         roc.roc_screen(adata, "group", "HCC", "LC", layer="counts")
+
+
+def test_vectorized_table_matches_per_marker_computation_with_ties_and_missing():
+    rng = np.random.default_rng(17)
+    n, p = 90, 40
+    y = rng.random(n) < 0.4
+    x = np.round(rng.normal(size=(n, p)) + rng.normal(0, 0.8, p) * y[:, None], 1)
+    x[rng.random((n, p)) < 0.08] = np.nan
+    x[:, 0] = np.where(y, 1.0, 0.0)  # perfect separation
+    x[:, 1] = 3.0  # constant: AUC 0.5, no useful cut
+    table = roc.auc_table(x, y)
+    for j in range(p):
+        keep = ~np.isnan(x[:, j])
+        xj, yj = x[keep, j], y[keep]
+        med_case, med_ctrl = np.median(xj[yj]), np.median(xj[~yj])
+        assert table.loc[j, "direction"] == ("lower_in_case" if med_ctrl > med_case else "higher_in_case")
+        single = roc.roc_auc(xj, yj, table.loc[j, "direction"])
+        assert table.loc[j, "auc"] == pytest.approx(single.auc, abs=1e-12)
+        assert table.loc[j, "auc_se"] == pytest.approx(single.se, abs=1e-12, nan_ok=True)
+        oriented = xj if table.loc[j, "direction"] == "higher_in_case" else -xj
+        assert single.auc == pytest.approx(metrics.roc_auc_score(yj, oriented), abs=1e-12)
+        th = roc.thresholds(xj, yj, table.loc[j, "direction"]).set_index("criterion")
+        assert table.loc[j, "sensitivity"] == pytest.approx(th.loc["youden", "sensitivity"])
+        assert table.loc[j, "specificity"] == pytest.approx(th.loc["youden", "specificity"])
+        assert table.loc[j, "specificity_at_sens90"] == pytest.approx(th.loc["fixed_sensitivity", "specificity"])
+        assert table.loc[j, "sensitivity_at_spec90"] == pytest.approx(th.loc["fixed_specificity", "sensitivity"])
+    assert table.loc[0, "auc"] == 1.0 and table.loc[0, "threshold"] == 1.0
+    assert table.loc[1, "auc"] == 0.5 and table.loc[1, "sensitivity"] == 0.0

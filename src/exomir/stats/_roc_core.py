@@ -72,13 +72,22 @@ class _Sorted:
     values: np.ndarray
     case: np.ndarray  # observed case at this sorted position
     control: np.ndarray
-    case_before: np.ndarray  # cases strictly below this position's tie group
-    case_through: np.ndarray  # cases at or below this tie group
-    control_before: np.ndarray
-    control_through: np.ndarray
-    group_start: np.ndarray  # position opens a tie group (of observed values)
+    cum_case: np.ndarray  # cases at or before this position
+    cum_control: np.ndarray
+    starts: np.ndarray  # position opens a tie group of observed values
+    ends: np.ndarray  # position closes one
     m: np.ndarray
     n: np.ndarray
+
+    def before(self, cum: np.ndarray, own: np.ndarray) -> np.ndarray:
+        """Count strictly below each position's tie group (cum is non-decreasing, so the
+        running maximum carries the value at the group's first position forward)."""
+        return np.maximum.accumulate(np.where(self.starts, cum - own, 0), axis=1)
+
+    def through(self, cum: np.ndarray) -> np.ndarray:
+        """Count at or below each position's tie group (value at the group's last position)."""
+        big = np.iinfo(cum.dtype).max
+        return np.minimum.accumulate(np.where(self.ends, cum, big)[:, ::-1], axis=1)[:, ::-1]
 
 
 def _sort_groups(values: np.ndarray, is_case: np.ndarray) -> _Sorted:
@@ -88,39 +97,33 @@ def _sort_groups(values: np.ndarray, is_case: np.ndarray) -> _Sorted:
     # Order inside a tie group is irrelevant (only group counts are used): quicksort will do.
     order = np.argsort(values, axis=1)  # NaN last
     s = np.take_along_axis(values, order, axis=1)
-    position = np.arange(width, dtype=np.int32)
+    position = np.arange(1, width + 1, dtype=np.int32)
     case = is_case[order]
     cum_case = np.cumsum(case, axis=1, dtype=np.int32)
+    starts = np.ones(s.shape, dtype=bool)
+    starts[:, 1:] = s[:, 1:] != s[:, :-1]  # NaN != NaN: each NaN opens its own group
+    ends = np.ones(s.shape, dtype=bool)
+    ends[:, :-1] = starts[:, 1:]
     if np.isnan(s[:, -1]).any():
         observed = ~np.isnan(s)
         case &= observed
         control = ~is_case[order] & observed
         cum_case = np.cumsum(case, axis=1, dtype=np.int32)
         cum_control = np.cumsum(control, axis=1, dtype=np.int32)
-    else:  # complete data: controls so far = position + 1 − cases so far
-        observed = np.ones(s.shape, dtype=bool)
+        starts &= observed
+        ends &= observed
+    else:  # complete data: controls so far = position − cases so far
         control = ~case
-        cum_control = (position + 1) - cum_case
-    starts = np.ones(s.shape, dtype=bool)
-    starts[:, 1:] = s[:, 1:] != s[:, :-1]
-    ends = np.ones(s.shape, dtype=bool)
-    ends[:, :-1] = starts[:, 1:]
-    first = np.maximum.accumulate(np.where(starts, position, 0), axis=1)
-    last = np.minimum.accumulate(np.where(ends, position, width - 1)[:, ::-1], axis=1)[:, ::-1]
-    case_before = np.take_along_axis(cum_case - case, first, axis=1)
-    control_before = np.take_along_axis(cum_control - control, first, axis=1)
-    case_through = np.take_along_axis(cum_case, last, axis=1)
-    control_through = np.take_along_axis(cum_control, last, axis=1)
+        cum_control = position - cum_case
     return _Sorted(
         order=order,
         values=s,
         case=case,
         control=control,
-        case_before=case_before,
-        case_through=case_through,
-        control_before=control_before,
-        control_through=control_through,
-        group_start=starts & observed,
+        cum_case=cum_case,
+        cum_control=cum_control,
+        starts=starts,
+        ends=ends,
         m=cum_case[:, -1].astype(np.float64),
         n=cum_control[:, -1].astype(np.float64),
     )
@@ -132,11 +135,11 @@ def _sorted_placements(g: _Sorted, lower: np.ndarray | None = None):
     With ``lower`` (bool per row) those rows are turned to lower_in_case: every placement p
     becomes 1 − p, the AUC 1 − AUC, the variance unchanged.
     """
+    control_twice = g.before(g.cum_control, g.control) + g.through(g.cum_control)
+    case_twice = g.before(g.cum_case, g.case) + g.through(g.cum_case)
     with np.errstate(invalid="ignore", divide="ignore"):
-        v_case = np.where(g.case, (g.control_before + g.control_through) / (2.0 * g.n[:, None]), np.nan)
-        v_control = np.where(
-            g.control, 1.0 - (g.case_before + g.case_through) / (2.0 * g.m[:, None]), np.nan
-        )
+        v_case = np.where(g.case, control_twice / (2.0 * g.n[:, None]), np.nan)
+        v_control = np.where(g.control, 1.0 - case_twice / (2.0 * g.m[:, None]), np.nan)
         auc = np.nansum(v_case, axis=1) / g.m
     if lower is not None and np.any(lower):
         lower = np.asarray(lower, dtype=bool)
@@ -166,49 +169,77 @@ def placements(oriented: np.ndarray, is_case: np.ndarray) -> Placements:
     )
 
 
+def _kth(g: _Sorted, cum: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Value of the k-th (1-based) member of a class in each sorted row (NaN when k < 1)."""
+    rows = np.arange(cum.shape[0])
+    col = np.argmax(cum >= k[:, None], axis=1)
+    return np.where(k >= 1, g.values[rows, col], np.nan)
+
+
+def _medians(g: _Sorted, cum: np.ndarray, count: np.ndarray) -> np.ndarray:
+    count = count.astype(np.int64)
+    lo = _kth(g, cum, (count + 1) // 2)
+    hi = _kth(g, cum, count // 2 + 1)
+    return np.where(count % 2 == 1, lo, (lo + hi) / 2.0)
+
+
 def screen_arrays(
     values: np.ndarray,
     is_case: np.ndarray,
-    lower: np.ndarray,
+    lower: np.ndarray | None = None,
     *,
     sensitivity: float = 0.90,
     specificity: float = 0.90,
 ):
-    """AUC, DeLong variance and Youden point of every marker row from a single sort.
+    """AUC, DeLong variance and thresholds of every marker row from a single sort.
 
-    ``lower`` marks rows whose direction is lower_in_case. Thresholds are observed values:
-    case when value ≥ threshold (higher_in_case) or value ≤ threshold (lower_in_case).
-    Returns a dict of arrays (auc, var, threshold, sensitivity, specificity, tp, fp, n_case,
-    n_control, and the cut-offs at the fixed ``sensitivity`` / ``specificity``).
+    ``lower`` marks rows whose direction is lower_in_case; ``None`` decides per row by pROC's
+    median rule (computed from the same sort). Thresholds are observed values: case when
+    value ≥ threshold (higher_in_case) or value ≤ threshold (lower_in_case). Returns a dict of
+    arrays: auc, var, lower, threshold, sensitivity, specificity, tp, fp, n_case, n_control and
+    the cut-offs at the fixed ``sensitivity`` / ``specificity``.
     """
     values = np.atleast_2d(np.asarray(values, dtype=np.float64))
-    lower = np.asarray(lower, dtype=bool)
-    width = values.shape[1]
     g = _sort_groups(values, is_case)
-    auc, v_case, v_control = _sorted_placements(g, lower)
     m, n = g.m, g.n
+    if lower is None:
+        with np.errstate(invalid="ignore"):
+            lower = _medians(g, g.cum_control, n) > _medians(g, g.cum_case, m)
+    lower = np.asarray(lower, dtype=bool)
+    rows = np.arange(values.shape[0])
+    # Placement sums in integers: a case's placement is (controls below + controls through its
+    # tie group) / 2n, a control's is 1 − (cases below + cases through) / 2m. Exact sums of
+    # the numerators and their squares give the AUC and DeLong variance without float drift.
+    w_case = np.where(g.case, g.before(g.cum_control, g.control) + g.through(g.cum_control), 0).astype(np.int64)
+    w_control = np.where(g.control, g.before(g.cum_case, g.case) + g.through(g.cum_case), 0).astype(np.int64)
+    s1c, s2c = w_case.sum(axis=1), (w_case * w_case).sum(axis=1)
+    s1n, s2n = w_control.sum(axis=1), (w_control * w_control).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        s_case = np.nansum((v_case - auc[:, None]) ** 2, axis=1) / (m - 1)
-        s_control = np.nansum((v_control - auc[:, None]) ** 2, axis=1) / (n - 1)
-        var = s_case / m + s_control / n
+        auc = s1c / (2.0 * n * m)
+        mean_u = s1n / (2.0 * m * n)
+        var_case = (s2c / (4.0 * n * n) - m * auc * auc) / (m - 1)
+        var_control = (s2n / (4.0 * m * m) - n * mean_u * mean_u) / (n - 1)
+        var = np.maximum(var_case, 0.0) / m + np.maximum(var_control, 0.0) / n
     var[(m < 2) | (n < 2)] = np.nan
-    # Youden: at each tie group, higher_in_case calls this group and everything above it;
-    # lower_in_case this group and everything below it.
-    tp = np.where(lower[:, None], g.case_through, m[:, None] - g.case_before)
-    fp = np.where(lower[:, None], g.control_through, n[:, None] - g.control_before)
+    auc = np.where(lower, 1.0 - auc, auc)
+    # Cut-offs: higher_in_case calls a tie group and everything above it (evaluated at the
+    # group's first position), lower_in_case the group and everything below (its last).
+    lo = lower[:, None]
+    at = np.where(lo, g.ends, g.starts)
+    tp = np.where(lo, g.cum_case, m[:, None] - (g.cum_case - g.case))
+    fp = np.where(lo, g.cum_control, n[:, None] - (g.cum_control - g.control))
     with np.errstate(invalid="ignore", divide="ignore"):
         sens = tp / m[:, None]
         spec = 1.0 - fp / n[:, None]
-        j = np.where(g.group_start, sens + spec - 1.0, -np.inf)
-    # Ties in J keep the higher sensitivity (the most inclusive cut).
+        j = np.where(at, sens + spec - 1.0, -np.inf)
+    width = values.shape[1]
     jmax = j.max(axis=1)
-    hit = (j >= jmax[:, None] - 1e-12) & g.group_start
-    rank_key = np.where(hit, tp, -1)
-    col = np.argmax(rank_key, axis=1)
-    rows = np.arange(values.shape[0])
+    # Ties in J keep the higher sensitivity (the most inclusive cut).
+    col = np.argmax(np.where(at & (j >= jmax[:, None] - 1e-12), tp, -1), axis=1)
     out = {
         "auc": auc,
         "var": var,
+        "lower": lower,
         "threshold": g.values[rows, col],
         "sensitivity": sens[rows, col],
         "specificity": spec[rows, col],
@@ -217,26 +248,25 @@ def screen_arrays(
         "n_case": m,
         "n_control": n,
     }
-    # Fixed sensitivity: among cuts reaching it, the fewest false positives (then most cases).
-    fixed = {}
+    # Fixed sensitivity: among cuts reaching it, the fewest false positives (then most cases);
+    # fixed specificity: among cuts reaching it, the most cases (then fewest false positives).
     for label, ok, key in (
-        ("fixed_sens", g.group_start & (sens >= sensitivity - 1e-12), -fp * (width + 1) + tp),
-        ("fixed_spec", g.group_start & (spec >= specificity - 1e-12), tp * (width + 1) - fp),
+        ("fixed_sens", at & (sens >= sensitivity - 1e-12), -fp * (width + 1) + tp),
+        ("fixed_spec", at & (spec >= specificity - 1e-12), tp * (width + 1) - fp),
     ):
         col_k = np.argmax(np.where(ok, key, -np.inf), axis=1)
         found = ok[rows, col_k]
-        fixed[f"{label}_threshold"] = np.where(found, g.values[rows, col_k], np.nan)
-        fixed[f"{label}_sensitivity"] = np.where(found, sens[rows, col_k], np.nan)
-        fixed[f"{label}_specificity"] = np.where(found, spec[rows, col_k], np.nan)
+        # No observed cut reaches the specificity: only calling nobody does (sensitivity 0).
+        out[f"{label}_threshold"] = np.where(found, g.values[rows, col_k], np.where(lower, -np.inf, np.inf))
+        out[f"{label}_sensitivity"] = np.where(found, sens[rows, col_k], 0.0)
+        out[f"{label}_specificity"] = np.where(found, spec[rows, col_k], 1.0)
     none_better = ~(jmax > 1e-12)  # no cut beats calling nobody (J = 0)
     out["threshold"] = np.where(none_better, np.where(lower, -np.inf, np.inf), out["threshold"])
-    for key, value in (("sensitivity", 0.0), ("specificity", 1.0), ("tp", 0.0)):
+    for key, value in (("sensitivity", 0.0), ("specificity", 1.0), ("tp", 0.0), ("fp", 0.0)):
         out[key] = np.where(none_better, value, out[key])
-    out["fp"] = np.where(none_better, 0.0, out["fp"])
-    out.update(fixed)
     bad = (m == 0) | (n == 0)
     for key in list(out):
-        if key not in ("n_case", "n_control", "var"):
+        if key not in ("n_case", "n_control", "var", "lower"):
             out[key] = np.where(bad, np.nan, out[key])
     return out
 
@@ -342,9 +372,12 @@ def curve(oriented: np.ndarray, is_case: np.ndarray) -> Curve:
 
 
 def youden_index(c: Curve) -> int:
-    """Index of the point maximising sensitivity + specificity − 1 (ties: the higher sensitivity)."""
+    """Index of the point maximising sensitivity + specificity − 1 (ties: the higher sensitivity;
+    the "call nobody" point 0 when no cut has J > 0)."""
     j = c.sensitivity + c.specificity - 1.0
-    best = np.flatnonzero(np.isclose(j, j.max(), rtol=0, atol=1e-12))
+    if not j.max() > 1e-12:
+        return 0  # no cut does better than calling nobody
+    best = np.flatnonzero(j >= j.max() - 1e-12)
     return int(best[-1])
 
 

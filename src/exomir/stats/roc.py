@@ -338,9 +338,14 @@ def auc_table(
     """
     x, names = _matrix(values)
     y = _labels(is_case, x.shape[1])
-    directions, source = _resolve_directions(x, y, direction)
-    lower = directions == LOWER
-    r = core.screen_arrays(x, y, lower, sensitivity=sensitivity, specificity=specificity)
+    if isinstance(direction, str) and direction == "auto":  # medians from the screen's own sort
+        r = core.screen_arrays(x, y, None, sensitivity=sensitivity, specificity=specificity)
+        lower, source = r["lower"], "auto (medians)"
+        directions = np.where(lower, LOWER, HIGHER).astype(object)
+    else:
+        directions, source = _resolve_directions(x, y, direction)
+        lower = directions == LOWER
+        r = core.screen_arrays(x, y, lower, sensitivity=sensitivity, specificity=specificity)
     low, high = core.normal_ci(r["auc"], r["var"], conf_level)
     with np.errstate(invalid="ignore", divide="ignore"):
         z = (r["auc"] - 0.5) / np.sqrt(r["var"])
