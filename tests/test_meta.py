@@ -34,6 +34,19 @@ def test_pooled_estimates_match_metafor(measure, method):
     assert res.se_tau2 == pytest.approx(ref["se_tau2"], rel=1e-6)
 
 
+@pytest.mark.parametrize("measure", ["log_hr", "auc", "log_dor"])
+@pytest.mark.parametrize("method", ["DL", "REML"])
+def test_hartung_knapp_matches_metafor(measure, method):
+    ref = pd.read_csv(REF / "rma_knha.csv")
+    ref = ref[(ref["measure"] == measure) & (ref["method"] == method)].iloc[0]
+    res = meta.pool(STUDIES, measure=measure, method=method, test="knha")
+    assert res.df == ref["df"] == 6 and res.test == "knha"
+    for ours, theirs in [("estimate", "estimate"), ("se", "se"), ("zval", "tval"), ("ci_low", "ci_low"),
+                         ("ci_high", "ci_high"), ("pi_low", "pi_low"), ("pi_high", "pi_high")]:
+        assert getattr(res, ours) == pytest.approx(ref[theirs], abs=1e-6), ours
+    assert res.pvalue == pytest.approx(ref["pval"], rel=1e-6)
+
+
 def test_log_dor_continuity_correction_matches_escalc():
     ref = pd.read_csv(REF / "log_dor.csv")
     got = meta.log_diagnostic_odds_ratio(STUDIES["tp"], STUDIES["fp"], STUDIES["fn"], STUDIES["tn"])

@@ -54,10 +54,12 @@ class MetaResult:
     direction_agreement: float
     forest: pd.DataFrame
     excluded: list[str]
+    test: str = "z"
+    df: float = np.inf  # of the t distribution behind the interval and p-value (knha)
 
     def summary(self) -> pd.DataFrame:
         """One tidy row (the forest plot's pooled diamond and the heterogeneity statistics)."""
-        keys = ["measure", "method", "k", "estimate", "se", "zval", "pvalue", "ci_low", "ci_high",
+        keys = ["measure", "method", "test", "k", "estimate", "se", "zval", "pvalue", "ci_low", "ci_high",
                 "tau2", "se_tau2", "i2", "h2", "q", "q_df", "q_p", "pi_low", "pi_high",
                 "n_same_direction", "direction_agreement"]
         row = {key: getattr(self, key) for key in keys}
@@ -108,13 +110,18 @@ def _tau2_reml(y: np.ndarray, v: np.ndarray, start: float, tol: float,
 def random_effects(yi: Sequence[float], vi: Sequence[float], *, method: str = "REML",
                    studies: Sequence[str] | None = None, measure: str = "generic",
                    null: float | None = None, level: float = 0.95, pi_dist: str = "z",
-                   tol: float = 1e-12, max_iter: int = 10000) -> MetaResult:
+                   test: str = "z", tol: float = 1e-12, max_iter: int = 10000) -> MetaResult:
     """Random-effects pooling of effects ``yi`` with sampling variances ``vi``.
 
     ``method``: ``"REML"`` (default), ``"DL"`` (DerSimonian-Laird) or ``"FE"`` (fixed effect).
     Studies with a missing effect or a non-positive variance are left out and listed in
     ``excluded``. ``null`` is the no-effect value used for the direction agreement (0 for log
     ratios, 0.5 for AUCs; default by ``measure``).
+
+    ``test="knha"`` applies the Hartung-Knapp(-Sidik-Jonkman) adjustment advised for few
+    studies: the variance of the pooled estimate is scaled by the weighted residual mean square
+    and intervals, p-value and prediction interval use t with k − 1 df (as ``rma(test="knha")``);
+    ``zval`` then holds the t statistic.
     """
     method = method.upper()
     if method not in ("REML", "DL", "FE"):
@@ -151,10 +158,19 @@ def random_effects(yi: Sequence[float], vi: Sequence[float], *, method: str = "R
                 from exomir.progress import warn
 
                 warn("meta-analysis: REML did not converge; tau² is the last iterate")
+    if test not in ("z", "knha"):
+        raise InputError(f"test must be 'z' or 'knha', not {test!r}")
     w = 1.0 / (v + tau2)
     mu = float((w * y).sum() / w.sum())
     se = float(np.sqrt(1.0 / w.sum()))
+    tdf = np.inf
+    crit_mu = z
+    if test == "knha" and k > 1:
+        se = float(np.sqrt((w * (y - mu) ** 2).sum() / (k - 1) / w.sum()))
+        tdf = float(k - 1)
+        crit_mu = float(stats.t.ppf(0.5 + level / 2.0, tdf))
     zval = mu / se
+    pvalue = float(2 * stats.norm.sf(abs(zval))) if np.isinf(tdf) else float(2 * stats.t.sf(abs(zval), tdf))
     if k > 1:
         vt = (k - 1) / (w_fe.sum() - (w_fe**2).sum() / w_fe.sum())
         if method == "FE":
@@ -166,7 +182,9 @@ def random_effects(yi: Sequence[float], vi: Sequence[float], *, method: str = "R
         q_p = float(stats.chi2.sf(q, k - 1))
     else:
         i2, h2, q_p = 0.0, 1.0, 1.0
-    if pi_dist == "t" and k > 2:
+    if not np.isinf(tdf):
+        crit = crit_mu
+    elif pi_dist == "t" and k > 2:
         crit = float(stats.t.ppf(0.5 + level / 2.0, k - 2))
     elif pi_dist in ("z", "t"):
         crit = z
@@ -184,10 +202,10 @@ def random_effects(yi: Sequence[float], vi: Sequence[float], *, method: str = "R
     if measure in ("log_hr", "log_dor"):
         for key in ("estimate", "ci_low", "ci_high"):
             forest[f"exp_{key}"] = np.exp(forest[key])
-    return MetaResult(measure, method, k, mu, se, zval, float(2 * stats.norm.sf(abs(zval))),
-                      mu - z * se, mu + z * se, float(tau2), float(se_tau2), float(i2), float(h2),
-                      q, k - 1, q_p, mu - half, mu + half, float(null), same, same / k, forest,
-                      excluded)
+    return MetaResult(measure, method, k, mu, se, zval, pvalue,
+                      mu - crit_mu * se, mu + crit_mu * se, float(tau2), float(se_tau2), float(i2),
+                      float(h2), q, k - 1, q_p, mu - half, mu + half, float(null), same, same / k,
+                      forest, excluded, test, tdf)
 
 
 def log_diagnostic_odds_ratio(tp, fp, fn, tn, *, add: float = 0.5,
@@ -270,7 +288,7 @@ def pool(table: pd.DataFrame, *, measure: str = "log_hr", method: str = "REML",
 
 
 def pool_by_mirna(tables: Mapping[str, pd.DataFrame], *, measure: str = "log_hr",
-                  method: str = "REML", min_studies: int = 2) -> pd.DataFrame:
+                  method: str = "REML", min_studies: int = 2, test: str = "z") -> pd.DataFrame:
     """Per-miRNA meta-analysis of several cohorts' tables (e.g. ``survival_screen`` or
     ``roc_screen`` outputs, keyed by cohort name). One row per miRNA present in at least
     ``min_studies`` cohorts with a usable estimate."""
@@ -286,7 +304,7 @@ def pool_by_mirna(tables: Mapping[str, pd.DataFrame], *, measure: str = "log_hr"
         if len(part) < min_studies:
             continue
         res = random_effects(part["yi"], part["vi"], method=method, studies=part["cohort"],
-                             measure=measure)
+                             measure=measure, test=test)
         row = res.summary().iloc[0].to_dict()
         row["mirna"] = mirna
         row["cohorts"] = ";".join(part["cohort"])

@@ -27,6 +27,20 @@ for (name in names(inputs)) {
   }
 }
 write.csv(do.call(rbind, rows), file.path(out_dir, "rma.csv"), row.names = FALSE)
+# Hartung-Knapp(-Sidik-Jonkman) adjustment: t-based intervals for few studies
+kn <- list()
+for (name in names(inputs)) {
+  for (method in c("DL", "REML")) {
+    fit <- rma(yi = inputs[[name]]$yi, vi = inputs[[name]]$vi, method = method, test = "knha",
+               control = ctrl)
+    pr <- predict(fit)
+    kn[[paste(name, method)]] <- data.frame(
+      measure = name, method = method, estimate = as.numeric(fit$beta), se = fit$se,
+      tval = fit$zval, df = fit$ddf, pval = fit$pval, ci_low = fit$ci.lb, ci_high = fit$ci.ub,
+      pi_low = pr$pi.lb, pi_high = pr$pi.ub)
+  }
+}
+write.csv(do.call(rbind, kn), file.path(out_dir, "rma_knha.csv"), row.names = FALSE)
 write.csv(data.frame(study = s$study, yi = as.numeric(dor$yi), vi = as.numeric(dor$vi)),
           file.path(out_dir, "log_dor.csv"), row.names = FALSE)
 # per-study weights (percent) of the REML fit of log HRs, for the forest plot
