@@ -130,3 +130,19 @@ def test_paired_delong_test(dataset, tcga, simulated, expected_paired):
         # auto directions reproduce the ones pROC chose
         auto = roc.delong_paired(values[r["marker_a"]], values[r["marker_b"]], y)
         assert (auto["direction_a"], auto["direction_b"]) == (r["direction_a"], r["direction_b"])
+
+
+def test_screen_of_every_tcga_precursor_matches_proc(tcga):
+    """All 1,046 precursors (many zeros and ties) through the vectorized screen of a Cohort."""
+    import anndata as ad
+
+    values, y = tcga
+    ref = pd.read_csv(REF / "proc_tcga_all_precursors.csv").set_index("marker")
+    obs = pd.DataFrame({"type": np.where(y, "tumour", "normal")}, index=values.index)
+    cohort = ad.AnnData(X=values.to_numpy(), obs=obs, var=pd.DataFrame(index=values.columns))
+    table = roc.roc_screen(cohort, "type", "tumour", "normal").set_index("mirna").loc[ref.index]
+    assert len(table) == 1046
+    assert (table["direction"] == ref["direction"]).all()
+    np.testing.assert_allclose(table["auc"], ref["auc"], atol=TOL)
+    np.testing.assert_allclose(table["auc_ci_low"], ref["ci_low"], atol=TOL)
+    np.testing.assert_allclose(table["auc_ci_high"], ref["ci_high"], atol=TOL)
