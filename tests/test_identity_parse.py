@@ -165,3 +165,19 @@ def test_canonical_is_idempotent_on_any_text(text):
     once = parse_name(text)
     if once.status in {"name", "unparsed", "accession", "sequence"}:
         assert parse_name(once.canonical).key == once.key
+
+
+@pytest.mark.parametrize(
+    ("text", "status", "canonical"),
+    [
+        ("hsa-miR-16-5p_MIMAT0000069", "accession", "MIMAT0000069"),  # instrument export
+        ("hsa-miR-21-5p (MIMAT0000076)", "accession", "MIMAT0000076"),
+        ("hsa-miR-21 (000397)", "name", "hsa-miR-21"),  # TaqMan assay ID
+        ("miR-122 [plasma]", "name", "hsa-miR-122"),
+        ("UAGCUUAUCAGACUGAUGUUGA", "sequence", "UAGCUUAUCAGACUGAUGUUGA"),
+        ("tagcttatcagactgatgttga", "sequence", "UAGCUUAUCAGACUGAUGUUGA"),
+    ],
+)
+def test_parse_export_forms(text, status, canonical):
+    parsed = parse_name(text)
+    assert (parsed.status, parsed.canonical) == (status, canonical)

@@ -326,3 +326,10 @@ def test_mature_sequences_resolve(mb):
     assert (row["status"], row["candidates"]) == ("ambiguous", "MIMAT0000232:hsa-miR-199a-3p;MIMAT0004563:hsa-miR-199b-3p")
     assert _one("TAGCTTATCAGACTGATGTTGA", mb)["mimat"] == "MIMAT0000076"  # DNA letters of an assay sheet
     assert _one("ACGUACGUACGUACGUACGUAAAA", mb)["status"] == "unknown"
+
+
+def test_accession_beside_a_name(mb):
+    table = resolve(["hsa-miR-16-5p_MIMAT0000069", "hsa-miR-21-5p (MIMAT0000069)"], mirbase=mb)
+    assert table["mimat"].tolist() == ["MIMAT0000069", "MIMAT0000069"]
+    assert table["note"][0] == ""
+    assert "the name beside it, 'hsa-miR-21-5p', reads as hsa-miR-21-5p" in table["note"][1]

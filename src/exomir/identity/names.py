@@ -29,6 +29,8 @@ _TRANSLATE = str.maketrans(
         "\u2217": "*",
     }
 )
+_EMBEDDED_ACCESSION = re.compile(r"(?<![A-Za-z0-9])(MIMAT\d{7})(?!\d)", re.IGNORECASE)
+_PARENTHESES = re.compile(r"\s*[(\[][^)\]]*[)\]]\s*")
 _SEQUENCE = re.compile(r"[ACGUTacgut]{15,40}")
 _SPACED_PUNCT = re.compile(r"\s*([-/*])\s*")
 _ACCESSION = re.compile(r"(MIMAT|MI)[\s_-]*(\d{5,7})(?:\.\d+)?", re.IGNORECASE)
@@ -155,6 +157,11 @@ def _parse(text: str) -> ParsedName:
         accession = f"{prefix}{int(acc.group(2)):07d}"
         kind = "mature" if prefix == "MIMAT" else "precursor"
         return ParsedName(text=text, status="accession", kind=kind, accession=accession, key=accession.lower())
+    embedded = set(_EMBEDDED_ACCESSION.findall(text))
+    if len(embedded) == 1:
+        # instrument exports such as "hsa-miR-16-5p_MIMAT0000069": the accession is the identity
+        accession = embedded.pop().upper()
+        return ParsedName(text=text, status="accession", kind="mature", accession=accession, key=accession.lower())
     if _SEQUENCE.fullmatch(text):
         # an assay sheet giving the target sequence instead of a name
         return ParsedName(text=text, status="sequence", kind="mature", key=text.upper().replace("T", "U"))
@@ -163,7 +170,15 @@ def _parse(text: str) -> ParsedName:
         return ParsedName(
             text=text, status="group", members=tuple(members), key="/".join(m.lower() for m in members)
         )
-    return _parse_single(text)
+    parsed = _parse_single(text)
+    if parsed.status == "unparsed" and ("(" in text or "[" in text):
+        # "hsa-miR-21 (000397)", "miR-122 (qPCR)": an assay ID or remark in parentheses
+        bare = _PARENTHESES.sub(" ", text).strip()
+        if bare and bare != text:
+            inner = _parse_single(bare)
+            if inner.status == "name":
+                return inner._replace(text=text)
+    return parsed
 
 
 def _parse_single(text: str) -> ParsedName:

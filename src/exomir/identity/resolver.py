@@ -163,7 +163,8 @@ class Resolver:
                     hit = self._resolve(parsed, level)
                 else:
                     # many written forms share one key (exo-miR-21, hsa-miR-21, miR 21)
-                    token = (level, parsed.status, parsed.kind, parsed.key)
+                    # (an accession with a name beside it is checked against that name: by text)
+                    token = (level, parsed.status, parsed.kind, parsed.text if parsed.status == "accession" else parsed.key)
                     hit = self._by_token.get(token)
                     if hit is None:
                         hit = self._resolve(parsed, level)
@@ -298,12 +299,23 @@ class Resolver:
         acc = parsed.accession or ""
         if acc.startswith("MIMAT"):
             if acc in self.name_of:
-                return self._hit(acc, "exact", "")
+                return self._hit(acc, "exact", self._embedded_check(parsed.text, acc))
             return _unknown(f"accession {acc} is not in miRBase release {self.release}", kind="mature")
         found = self._precursor(acc)
         if found:
             return found
         return _unknown(f"accession {acc} is not a precursor of miRBase release {self.release}", kind="precursor")
+
+    def _embedded_check(self, text: str, accession: str) -> str:
+        """``hsa-miR-16-5p_MIMAT0000069``: say so when the name beside the accession disagrees."""
+        rest = re.sub(accession, " ", text, flags=re.IGNORECASE).strip(" _-()[]|:;,\t")
+        if not rest or rest.upper() == accession:
+            return ""
+        other = self.resolve_one(rest)
+        if other.status == "unknown" or other.mimat == accession or f"{accession}:" in other.candidates:
+            return ""
+        said = other.name or other.candidates
+        return f"accession taken; the name beside it, {rest!r}, reads as {said} ({other.status})"
 
     def _precursor_by_key(self, key: str) -> Resolution | None:
         mis = self.hairpin_by_key.get(key)
