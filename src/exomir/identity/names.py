@@ -5,6 +5,15 @@
 ``key`` is the normalized lookup key used by the resolver. It never raises: text that is not a
 miRNA name comes back with ``status`` ``"empty"`` or ``"unparsed"``.
 
+Understood: an optional species code (default ``hsa``; GEO's ``has`` typo mended), ``exo-`` /
+``exo`` / ``exosomal`` prefixes (``exomiR-122`` as joined by PDF text extraction), the family
+tokens ``miR``/``mir``/``MIR``/``miRNA``/``microRNA``/``let``/``lin`` with or without a hyphen
+(``miR106b``), letter and copy suffixes (``miR-92a-2-5p``, HGNC ``MIR92A1``), arms written
+``-5p``/``_5p``/``5'``, star forms, case and whitespace noise, unicode dashes, quotes, an
+accession (``MIMAT0000076``, ``MI0000077``, also beside a name as in ``hsa-miR-16-5p_MIMAT0000069``),
+an assay ID or remark in parentheses, a mature sequence, and groups (``miR-221/222``,
+``miR-23a/b``, ``miR-21, miR-10b``), see :func:`expand`.
+
 Case rule (miRBase convention): ``miR`` is a mature product, lower-case ``mir`` a precursor
 (hairpin), ``MIR`` followed directly by the number (``MIR21``, the HGNC gene symbol) a precursor.
 A name whose letters are all upper or whose family token has mixed case (``MIR-21-5P``,
