@@ -16,7 +16,7 @@ upstream, ``+`` downstream); ``iso_add3p:+N`` non-templated 3′ nucleotides; su
 Reads that fit several places (the multi-mapping rule): placements on a mature arm win over
 hairpin-only ones (an insert is a miRNA when it fits any arm within the isomiR limits); among
 arm placements, those with the fewest edits (substitutions + non-templated nucleotides) win,
-then those with the smallest 5′ shift; the count is split evenly among the distinct mature
+then those with the smallest 5′ shift, then the smallest 3′ shift; the count is split evenly among the distinct mature
 miRNAs that remain (so a read of a miRNA encoded by several hairpins, such as
 let-7a-5p, goes whole to that miRNA, and a sequence shared by two miRNAs gives each half).
 """
@@ -229,8 +229,8 @@ def assign(insert: str, ref: MirnaReference) -> Assignment:
     if hits:
         best = min(h.edits for h in hits)
         hits = [h for h in hits if h.edits == best]
-        least_shift = min(abs(h.shift5) for h in hits)
-        hits = [h for h in hits if abs(h.shift5) == least_shift]
+        closest = min((abs(h.shift5), abs(h.shift3)) for h in hits)
+        hits = [h for h in hits if (abs(h.shift5), abs(h.shift3)) == closest]
         hits.sort(key=lambda h: (h.hairpin, h.start))
         return Assignment(tuple(hits), tuple(sorted({h.arm.name for h in hits})))
     hits = place(insert, ref)

@@ -10,16 +10,11 @@ from __future__ import annotations
 
 import functools
 import gc
-import os
-import gzip
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
-
-from exomir.errors import ReferenceDataError
 
 SEED_K = 8  # hairpin k-mer length for placing inserts
 
@@ -120,62 +115,14 @@ class MirnaReference:
         return cls(mature_seq, mimat, hairpins, dict(arms), release=release)
 
 
-def _read_fasta(path: Path) -> list[tuple[str, str, str]]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    records: list[tuple[str, str, str]] = []
-    name = acc = ""
-    parts: list[str] = []
-    with opener(path, "rt") as handle:
-        for line in handle:
-            line = line.strip()
-            if line.startswith(">"):
-                if name:
-                    records.append((name, acc, "".join(parts)))
-                fields = line[1:].split()
-                name, acc, parts = fields[0], (fields[1] if len(fields) > 1 else ""), []
-            elif line:
-                parts.append(line)
-    if name:
-        records.append((name, acc, "".join(parts)))
-    return records
-
-
-def _tables_from_folder(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Read a miRBase folder (hsa_mature.fa, hsa_hairpin.fa, mature_precursor_map.tsv.gz)."""
-    needed = [folder / "hsa_mature.fa", folder / "hsa_hairpin.fa", folder / "mature_precursor_map.tsv.gz"]
-    missing = [str(p) for p in needed if not p.exists()]
-    if missing:
-        raise ReferenceDataError(f"miRBase files missing: {', '.join(missing)}")
-    mature = pd.DataFrame(_read_fasta(needed[0]), columns=["name", "mimat", "sequence"])
-    hairpin = pd.DataFrame(_read_fasta(needed[1]), columns=["name", "mi", "sequence"])
-    pmap = pd.read_csv(needed[2], sep="\t", dtype=str)
-    pmap = pmap[pmap["species"] == "hsa"]
-    products = pd.DataFrame({
-        "mi": pmap["precursor_acc"], "precursor": pmap["precursor_name"],
-        "mimat": pmap["mature_acc"], "mature": pmap["mature_name"],
-    })
-    return mature, hairpin, products
-
-
 @functools.lru_cache(maxsize=4)
 def load_reference(source: str | None = None) -> MirnaReference:
     """The human miRNA reference of the miRBase release given by ``source`` (folder), else the
     identity layer's default (``EXOMIR_MIRBASE`` or download). Cached per process."""
-    try:
-        from exomir.identity import load_mirbase  # the identity layer owns miRBase loading
-    except ImportError:
-        load_mirbase = None
-    if load_mirbase is not None:
-        mb = load_mirbase(source)
-        reference = MirnaReference.from_tables(
-            mb.mature, mb.hairpin, mb.products, release=str(getattr(mb, "release", ""))
-        )
-    else:  # identity layer unavailable: read the same files it would read
-        folder = Path(source or os.environ.get("EXOMIR_MIRBASE", ""))
-        if not str(folder) or not folder.is_dir():
-            raise ReferenceDataError("no miRBase folder given (use --mirbase DIR or set EXOMIR_MIRBASE)")
-        mature, hairpin, products = _tables_from_folder(folder)
-        reference = MirnaReference.from_tables(mature, hairpin, products, release=folder.name)
+    from exomir.identity import load_mirbase  # the identity layer owns miRBase releases
+
+    mb = load_mirbase(source)
+    reference = MirnaReference.from_tables(mb.mature, mb.hairpin, mb.products, release=str(mb.release))
     # the indexes are a few hundred thousand long-lived objects: keep them out of every later
     # garbage collection pass, which would otherwise rescan them again and again
     gc.collect()
