@@ -126,6 +126,13 @@ def test_delta_delta_cq_recovers_planted_fold_change():
     assert row["fold_change"] == pytest.approx(4.0)
     assert row["n"] == 6
     np.testing.assert_allclose(adata.layers["ddcq"][groups == "HCC", 0], -2.0)
+    # after the analysis turned X into −ΔCq (higher = more), ΔΔCq reads the same
+    flipped = adata.copy()
+    flipped.X = -flipped.X
+    meta(flipped)["x_scale"] = "neg_delta_cq"
+    again = delta_delta_cq(flipped, "group", "healthy")
+    np.testing.assert_allclose(again["ddcq"], table["ddcq"])
+    np.testing.assert_allclose(log2_abundance(flipped), log2_abundance(adata))
     assert ddcq(np.array([[1.0], [3.0]]), np.array([False, True]))[0, 0] == -2.0
     assert fold_change(-1.0) == 2.0 and fold_change(1.0, 1.9) == pytest.approx(1 / 1.9)
 

@@ -7,6 +7,8 @@ normalizer (at an amplification efficiency of 2; see :func:`efficiency_correct` 
 :func:`spike_in_dcq` or :func:`reference_dcq`, ``X`` holds ΔCq (higher = less abundant),
 ``uns["exomir"]["x_scale"]`` says so, and ``layers["log2_abundance"]`` holds −ΔCq for statistics
 that expect "higher = more" (as log2 counts do); :func:`log2_abundance` returns it for any Cohort.
+(``exomir analyze`` goes one step further: its ``normalize`` turns X into −ΔCq and sets
+``x_scale`` to ``neg_delta_cq``; the functions here read both scales.)
 
 Cohort-level functions take the Cohort (measure ``cq``; raw Cq stays in ``layers["cq"]``), work on
 ``X`` and record what they did with :func:`exomir.cohort.record_step`. Array-level functions
@@ -128,7 +130,9 @@ def _as_factor(efficiency: float) -> float:
 
 
 def log2_abundance(adata: ad.AnnData) -> np.ndarray:
-    """The working values on a "higher = more abundant" log2 scale: −X after ΔCq, else X."""
+    """The working values on a "higher = more abundant" log2 scale: −X when X holds ΔCq
+    (``x_scale == "delta_cq"``), else X (counts' log2 values, or ``neg_delta_cq`` after
+    :func:`exomir.preprocess.normalize.normalize` turned ΔCq around)."""
     x = np.asarray(adata.X, dtype=float)
     return -x if meta(adata).get("x_scale") == "delta_cq" else x
 
@@ -345,7 +349,8 @@ def delta_delta_cq(
     ``mirna, group, control, n, mean_dcq, control_mean_dcq, ddcq, fold_change`` where the fold
     change of a group is E^-(mean ΔCq − control mean ΔCq).
     """
-    if meta(adata).get("x_scale") != "delta_cq":
+    scale = meta(adata).get("x_scale")
+    if scale not in ("delta_cq", "neg_delta_cq"):
         raise InputError("delta_delta_cq needs ΔCq values: normalize first (global_mean_dcq, reference_dcq, spike_in_dcq)")
     if group not in adata.obs:
         raise InputError(f"no column {group!r} in the clinical data", expected="a group column")
@@ -354,6 +359,8 @@ def delta_delta_cq(
     if not is_control.any():
         raise InputError(f"no sample of group {control!r} in column {group!r}")
     x = np.asarray(adata.X, dtype=float)
+    if scale == "neg_delta_cq":  # X was turned into −ΔCq (higher = more) by exomir.preprocess.normalize
+        x = -x
     adata.layers["ddcq"] = ddcq(x, is_control)
     with np.errstate(all="ignore"):
         base = np.nanmean(x[is_control], axis=0)
