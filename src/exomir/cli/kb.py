@@ -71,7 +71,11 @@ def show(
     kb = _store(evidence)
     frame = kb.show(name)
     if frame.empty:
-        typer.echo(f"no evidence records for {name!r}", err=True)
+        from exomir.kb.naming import resolve_names
+
+        row = resolve_names([name]).iloc[0]
+        what = f"{row['name']} ({row['mimat']})" if row["mimat"] else f"{row['status']}: {row['candidates'] or row['note'] or 'no match'}"
+        typer.echo(f"no evidence records for {name!r} [{what}]", err=True)
         raise typer.Exit(1)
     _emit(frame, fmt)
     mimats = sorted({m for m in frame["mimat"] if m})

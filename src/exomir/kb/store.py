@@ -120,9 +120,19 @@ def load_store(evidence: Iterable[str | Path] = (), *, rebuild: bool = False) ->
         return _OPEN[fp]
     if not db.exists():
         build_store(files, db, fp)
+        _prune(keep=db)
     kb = KnowledgeBase(db)
     _OPEN[fp] = kb
     return kb
+
+
+def _prune(keep: Path, limit: int = 6) -> None:
+    """Drop the oldest stores beyond ``limit`` (each is rebuilt on demand from its sources)."""
+    stores = sorted(kb_dir().glob("evidence-*.sqlite"), key=lambda p: p.stat().st_mtime, reverse=True)
+    open_paths = {kb.path for kb in _OPEN.values()}
+    for old in stores[limit:]:
+        if old != keep and old not in open_paths:
+            old.unlink(missing_ok=True)
 
 
 def _join(values: Iterable) -> str:
