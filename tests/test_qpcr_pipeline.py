@@ -72,7 +72,8 @@ def test_export_to_normalized_cohort(tmp_path: Path):
     assert diff.drop("hsa-miR-21-5p").abs().max() < 0.5
 
 
-def test_exomir_analyze_from_raw_exports(tmp_path: Path):
+def test_exomir_analyze_from_raw_exports(tmp_path: Path, mirbase_dir: Path):
+    # mirbase_dir: the analysis resolves names against miRBase (skips when ../shared/data is absent)
     pytest.importorskip("exomir.stats.differential", reason="the statistics room's differential module is not built yet")
     from exomir.analysis import analyze
 
