@@ -101,5 +101,6 @@ def test_cq_global_mean_delegates_to_qpcr_room():
     adata = build_cohort(frame, "cq", annotate=False)
     normalize(adata)  # auto: Cq → ΔCq against the global mean
     # every miRNA is detected everywhere, so the global mean is the row mean of the Cq values
-    np.testing.assert_allclose(adata.X, cq - cq.mean(axis=1, keepdims=True), atol=1e-12)
+    np.testing.assert_allclose(adata.X, -(cq - cq.mean(axis=1, keepdims=True)), atol=1e-12)
     assert meta(adata)["steps"][-1]["method"] == "global_mean"
+    assert meta(adata)["x_scale"] == "neg_delta_cq"

@@ -44,6 +44,9 @@ def analyze(
     endpoint: str = "DFS",
     covariates: Iterable[str] | str | None = None,
     sample_column: str | None = None,
+    stage: str | None = None,
+    panels: bool = True,
+    panel_options: dict | None = None,
     seed: int = 0,
 ) -> AnalysisResult:
     """Read, analyze and write the results folder ``out`` (nothing is left behind on failure)."""
@@ -53,7 +56,8 @@ def analyze(
     settings = AnalysisSettings(
         group=group, case=case, controls=tuple(split_values(controls)), measure=measure,
         normalization=normalization, afp=afp, time=time, event=event, endpoint=endpoint,
-        covariates=tuple(split_values(covariates)), sample_column=sample_column, seed=seed,
+        covariates=tuple(split_values(covariates)), sample_column=sample_column, stage=stage, panels=panels,
+        panel_options=dict(panel_options or {}), seed=seed,
     )  # fmt: skip
     numeric = [c for c in (afp, time, event) if c]
     with staged_directory(out) as staging:

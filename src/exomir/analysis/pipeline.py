@@ -6,6 +6,7 @@ owns the method; this module only decides what is run on which samples and colle
 from __future__ import annotations
 
 import inspect
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,8 @@ class AnalysisSettings:
     afp: str | None = None
     afp_cutoff: float = 20.0
     stage: str | None = None
+    panels: bool = True
+    panel_options: dict[str, Any] = field(default_factory=dict)  # passed to stats.panel.panel_analysis
     time: str | None = None
     event: str | None = None
     endpoint: str = "DFS"
@@ -48,8 +51,14 @@ class AnalysisSettings:
     nondetect_max_fraction: float = 0.5
 
     def as_dict(self) -> dict[str, Any]:
-        return {key: (list(value) if isinstance(value, tuple) else ("" if value is None else value))
-                for key, value in self.__dict__.items()}
+        out = {}
+        for key, value in self.__dict__.items():
+            if isinstance(value, tuple):
+                value = list(value)
+            elif isinstance(value, dict):
+                value = ", ".join(f"{k}={v}" for k, v in sorted(value.items()))
+            out[key] = "" if value is None else value
+        return out
 
 
 @dataclass
@@ -158,7 +167,23 @@ def _normalize(result: AnalysisResult) -> None:
         from exomir.preprocess.qpcr import censor_nondetects
 
         adata = censor_nondetects(adata, lod=settings.nondetect_lod, max_fraction=settings.nondetect_max_fraction)
-    result.adata = normalize(adata, settings.normalization)
+    adata = normalize(adata, settings.normalization)
+    result.adata = _without_controls(adata)
+
+
+def _without_controls(adata: ad.AnnData) -> ad.AnnData:
+    """Spike-ins and small-RNA reference genes served QC and normalization; they are not biomarkers."""
+    try:
+        from exomir.preprocess.qc import is_control
+    except ImportError:
+        from exomir.preprocess.qc import _is_control as is_control
+    controls = [str(name) for name in adata.var_names if is_control(str(name))]
+    if not controls:
+        return adata
+    for name in controls:
+        record_exclusion(adata, "mirna", name, "spike-in or small-RNA control: used for QC/normalization, not tested")
+    info(f"{len(controls)} spike-in/control column(s) not tested: {', '.join(controls[:5])}")
+    return adata[:, [str(n) not in set(controls) for n in adata.var_names]].copy()
 
 
 def _normalization_name(adata: ad.AnnData) -> str:
@@ -197,9 +222,16 @@ def _panels(result: AnalysisResult, comparison: Comparison) -> pd.DataFrame | No
         _note(result, "panels: exomir.stats.panel is not part of this build; no miRNA panels were fitted")
         return None
     settings = result.settings
+    if not settings.panels:
+        return None
     group, case, control = comparison.call_arguments(result.adata)
-    analysis = _call(panel_analysis, result.adata, group, case, control, afp=settings.afp, stage=settings.stage,
-                     seed=settings.seed)
+    with warnings.catch_warnings():
+        # near-perfect separation is expected when strong miRNAs are combined; the CV AUC says so
+        warnings.filterwarnings("ignore", message=".*[Pp]erfect separation.*")
+        warnings.filterwarnings("ignore", message="overflow encountered in exp")
+        warnings.filterwarnings("ignore", message="invalid value encountered in scalar divide")
+        analysis = _call(panel_analysis, result.adata, group, case, control, afp=settings.afp, stage=settings.stage,
+                         seed=settings.seed, **settings.panel_options)
     summary = analysis.summary.copy()
     summary["comparison"] = comparison.name
     return summary
@@ -243,7 +275,7 @@ def _roc_curves(result: AnalysisResult) -> None:
         is_case = (labels[rows] == "case").to_numpy()
         table = roc[(roc["comparison"] == comparison.name)]
         curves: dict[str, pd.DataFrame] = {}
-        markers = table[table["mirna"] != "AFP"].head(TOP_ROC)
+        markers = table[table["mirna"].isin(names)].head(TOP_ROC)  # single miRNAs (panels have no column)
         for _, row in markers.iterrows():
             values = matrix[rows, names.index(row["mirna"])]
             keep = ~np.isnan(values)

@@ -10,7 +10,6 @@ import typer
 from exomir.cli._app import app
 from exomir.progress import info, set_quiet
 
-DEMO_CONTROLS = ("LC", "CHB", "Healthy")
 
 
 @app.command()
@@ -56,6 +55,8 @@ def analyze(
     covariate: list[str] = typer.Option(None, "--covariate", help="Clinical column(s) to adjust differential expression for."),
     sample_column: str | None = typer.Option(None, "--sample-column",
                                              help="Clinical column with the sample IDs (default: the first column)."),
+    stage: str | None = typer.Option(None, "--stage", help="Clinical column with tumour stage (early-stage panel subgroup)."),
+    panels: bool = typer.Option(True, "--panels/--no-panels", help="Fit nested-CV miRNA panels with and against AFP."),
     seed: int = typer.Option(0, "--seed", help="Random seed for resampling steps."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output (warnings still shown)."),
 ) -> None:
@@ -67,7 +68,7 @@ def analyze(
     started = _time.perf_counter()
     run(expression, clinical, out, measure=measure, normalization=normalization, group=group, case=case,
         controls=control or None, afp=afp, time=time, event=event, endpoint=endpoint, covariates=covariate or None,
-        sample_column=sample_column, seed=seed)
+        sample_column=sample_column, stage=stage, panels=panels, seed=seed)
     info(f"wrote {out}/report.html, {out}/cohort.h5ad and {out}/tables/ in {_time.perf_counter() - started:.1f} s")
 
 
@@ -80,21 +81,13 @@ def demo(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Simulate a cohort and analyze it: HCC vs LC, CHB and healthy donors, with AFP and DFS."""
-    from exomir.analysis import analyze as run
-    from exomir.atomic import staged_directory
-    from exomir.simulate import simulate_cohort, write_cohort
+    from exomir.analysis.demo import run_demo
 
     if quiet:
         set_quiet(True)
+    if measure not in ("counts", "cq"):
+        raise typer.BadParameter("must be counts or cq", param_hint="--measure")
     started = _time.perf_counter()
-    adata = simulate_cohort(n, measure=measure, seed=seed)
-    with staged_directory(out) as staging:
-        paths = write_cohort(adata, f"{staging}/input/")
-        run(paths["expression"], paths["clinical"], Path(staging) / "results", group="group", case="HCC",
-            controls=list(DEMO_CONTROLS), afp="afp_ng_ml", time="dfs_months", event="dfs_event", endpoint="DFS",
-            seed=seed)
-        for entry in sorted((Path(staging) / "results").iterdir()):
-            entry.rename(Path(staging) / entry.name)
-        (Path(staging) / "results").rmdir()
+    run_demo(out, n=n, measure=measure, seed=seed)
     info(f"demo: simulated {n} samples (seed {seed}) into {out}/input/ and analyzed them in "
          f"{_time.perf_counter() - started:.1f} s; open {out}/report.html")

@@ -2,7 +2,8 @@
 
 * counts: DESeq2's median-of-ratios size factors (default), counts per million, or edgeR's TMM,
   each followed by log2(x + 1);
-* Cq: ΔCq against the global mean of the detected miRNAs (the qPCR room's ``global_mean_dcq``);
+* Cq: ΔCq against the global mean of the detected miRNAs (the qPCR room's ``global_mean_dcq``),
+  stored as −ΔCq so that higher means more abundant on every scale;
 * ``none`` leaves the values as given, so results can be compared with other tools.
 
 The step and its parameters are recorded in ``uns["exomir"]["steps"]``.
@@ -182,5 +183,11 @@ def _global_mean(adata: ad.AnnData, *, requested: str) -> ad.AnnData:
         adata.obs = result.obs
     elif result is not None and not isinstance(result, ad.AnnData):
         adata.X = np.asarray(result, dtype=np.float64)
-    record_step(adata, "normalize", method="global_mean", requested=requested, measure="cq")
+    # higher = more, as on every other scale (so fold changes, AUC directions and hazard ratios read
+    # the same for Cq and counts): X = −ΔCq = global mean − Cq, the log2 abundance relative to the mean
+    adata.X = -np.asarray(adata.X, dtype=np.float64)
+    meta(adata)["x_scale"] = "neg_delta_cq"
+    described = str(meta(adata).get("normalization") or "global mean ΔCq")
+    meta(adata)["normalization"] = f"{described}; X = −ΔCq (higher = more abundant)"
+    record_step(adata, "normalize", method="global_mean", requested=requested, measure="cq", x_scale="neg_delta_cq")
     return adata

@@ -68,7 +68,7 @@ def build_context(result) -> dict[str, Any]:
             "roc_table": _html_table(_roc_rows(roc_part), ["mirna", "auc", "auc_ci_low", "auc_ci_high", "direction",
                                                           "threshold", "sensitivity", "specificity"],
                                      flagged=flagged_names),
-            "best": _best(roc_part),
+            "best": _best(roc_part[roc_part["mirna"].isin(set(map(str, adata.var_names)))]),
             "afp": _afp_line(roc_part, tables.get("afp_cutoff"), name, settings),
         }
         comparisons.append(entry)
@@ -92,10 +92,16 @@ def build_context(result) -> dict[str, Any]:
         "qc": _qc_context(qc, adata, settings),
         "hemolysis_warnings": hemolysis_warnings,
         "comparisons": comparisons,
-        "panels": _html_table(tables["panels"], None, max_rows=40) if "panels" in tables else None,
+        "panels": _html_table(tables["panels"], ["comparison", "mirna", "auc", "auc_ci_low", "auc_ci_high",
+                                                 "auc_optimism_corrected", "sensitivity", "specificity",
+                                                 "vs_afp_auc_difference", "vs_afp_pvalue", "n_features", "features"],
+                              max_rows=40) if "panels" in tables else None,
         "survival": _survival_context(result),
-        "evidence": _evidence_table(tables.get("evidence")),
-        "enrichment": _html_table(tables["enrichment"], None, max_rows=30) if "enrichment" in tables else None,
+        "evidence": _evidence_table(tables.get("evidence"), de, roc),
+        "enrichment": _html_table(_enrichment_rows(tables["enrichment"]),
+                                  ["comparison", "direction", "gene_set", "library", "overlap", "set_size_in_background",
+                                   "fold_enrichment", "pvalue", "padj", "mirnas"], max_rows=30)
+        if "enrichment" in tables else None,
         "methods": _methods(result),
         "exclusions": _html_table(exclusions(adata), ["what", "item", "reason"], max_rows=200),
         "n_exclusions": len(exclusions(adata)),
@@ -202,14 +208,29 @@ def _km_frames(km) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
     return curves, at_risk
 
 
-def _evidence_table(evidence: pd.DataFrame | None) -> Markup | None:
+def _evidence_table(evidence: pd.DataFrame | None, de: pd.DataFrame, roc: pd.DataFrame) -> Markup | None:
+    """Top hits with their statistics beside what the knowledge base says about them."""
     if evidence is None or evidence.empty:
         return None
-    preferred = ["mirna", "comparison", "log2fc", "padj", "observed_direction", "literature_direction", "agreement",
-                 "conflict", "n_records", "parental_cells", "recipient_cells", "targets", "pathways", "hallmarks",
+    table = evidence.copy()
+    keys = ["mirna", "comparison"]
+    if set(keys) <= set(table.columns):
+        stats = de[keys + ["log2fc", "padj"]].drop_duplicates(keys)
+        table = table.drop(columns=[c for c in ("log2fc", "padj") if c in table.columns]).merge(stats, on=keys, how="left")
+        auc = roc[keys + ["auc"]].drop_duplicates(keys)
+        table = table.merge(auc, on=keys, how="left")
+    preferred = ["mirna", "comparison", "log2fc", "padj", "auc", "literature_direction", "agreement", "conflict",
+                 "n_records", "parental_cells", "recipient_cells", "targets", "pathways", "hallmarks",
                  "clinical_roles", "references"]
-    columns = [c for c in preferred if c in evidence.columns] or None
-    return _html_table(evidence, columns, max_rows=60)
+    columns = [c for c in preferred if c in table.columns] or None
+    return _html_table(table, columns, max_rows=80)
+
+
+def _enrichment_rows(enrichment: pd.DataFrame) -> pd.DataFrame:
+    """The most significant sets over all comparisons (the CSV keeps every tested set)."""
+    if "padj" not in enrichment:
+        return enrichment
+    return enrichment.sort_values(["padj", "pvalue", "gene_set"], kind="mergesort").reset_index(drop=True)
 
 
 def _methods(result) -> list[tuple[str, str]]:
@@ -352,7 +373,10 @@ def _format(column: str, value: Any) -> str:
         if abs(value) >= 1000 or (value != 0 and abs(value) < 1e-3):
             return f"{value:.3g}"
         return f"{value:.3f}"
-    return str(value)
+    text = str(value)
+    if ";" in text:  # lists: room to wrap, and miRNA names without the species prefix
+        text = "; ".join(part.strip().removeprefix("hsa-") for part in text.split(";"))
+    return text
 
 
 def _anchor(text: str) -> str:
