@@ -239,6 +239,8 @@ def test_missing_times_are_recorded():
     cohort = _small_cohort([1, 0, 1, 1])
     table = survival.survival_screen(cohort, "time", "event")
     assert table["n"].iloc[0] == 3
+    # three samples ordered perfectly by the marker: the Cox likelihood has no maximum
+    assert table["note"].iloc[0].startswith("Cox model did not converge")
     survival.km_curves(cohort, "time", "event")
     ex = exclusions(cohort)
     assert ex["item"].tolist() == ["c"]  # once, though two functions left it out
@@ -269,3 +271,19 @@ def test_heavily_tied_simulated_data_matches_r():
     km = survival.km_curves(cohort, "time", "event", group="stage")
     assert km.logrank_chisq == pytest.approx(stats["logrank3_chisq"], abs=1e-6)
     assert sorted(km.curves["group"].unique()) == ["I", "II", "III"]
+
+
+def test_screen_notes_why_a_mirna_has_no_hazard_ratio():
+    rng = np.random.default_rng(8)
+    n = 60
+    t = rng.exponential(5, n)
+    e = (rng.random(n) < 0.5).astype(float)
+    values = pd.DataFrame({"miR-a": rng.normal(size=n), "miR-flat": np.ones(n)},
+                          index=[f"s{i}" for i in range(n)])
+    obs = pd.DataFrame({"t": t, "e": e, "none": 0.0}, index=values.index)
+    cohort = build_cohort(values, "log", obs=obs, annotate=False)
+    table = survival.survival_screen(cohort, "t", "e").set_index("mirna")
+    assert np.isfinite(table.loc["miR-a", "hr"]) and pd.isna(table.loc["miR-a", "note"])
+    assert table.loc["miR-flat", "note"] == "constant values" and np.isnan(table.loc["miR-flat", "hr"])
+    no_events = survival.survival_screen(cohort, "t", "none")
+    assert (no_events["note"] == "no events").all() and (no_events["events"] == 0).all()

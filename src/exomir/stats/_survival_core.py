@@ -254,7 +254,9 @@ def cox_fit(time: np.ndarray, event: np.ndarray, x: np.ndarray, *, tol: float = 
         var = linalg.inv(info)
     except (linalg.LinAlgError, ValueError):
         var = np.full((p, p), np.nan)
-    fit = CoxFit(beta, np.sqrt(np.diag(var)), var, loglik, loglik0, len(time),
+    with np.errstate(invalid="ignore"):  # a singular information gives NaN standard errors
+        se = np.sqrt(np.diag(var))
+    fit = CoxFit(beta, se, var, loglik, loglik0, len(time),
                  int(event.sum()), it, converged)
     if zph:
         fit.zph_chisq, fit.zph_global = _zph(s, beta, mean, cov, time, event)

@@ -31,7 +31,7 @@ from exomir.stats._common import bh_adjust, design_columns, matrix_of, mimat_of
 SCREEN_COLUMNS = [
     "mirna", "mimat", "endpoint", "hr", "hr_ci_low", "hr_ci_high", "pvalue", "padj",
     "cutpoint", "logrank_chisq", "logrank_p", "n", "events", "coef", "se", "ph_chisq", "ph_p",
-    "maxstat_cutpoint", "maxstat_statistic", "maxstat_p", "covariates",
+    "maxstat_cutpoint", "maxstat_statistic", "maxstat_p", "covariates", "note",
 ]
 
 
@@ -216,6 +216,7 @@ def survival_screen(adata, time, event, *, endpoint: str = "DFS", covariates: Se
     * ``maxstat_*``: the optimal cutpoint by maximally selected log-rank statistics with its
       Lau94 multiplicity-adjusted p-value (groups ``x <= cutpoint`` / ``x > cutpoint``).
     * ``n``/``events``: samples and events used for that miRNA (missing values left out).
+    * ``note``: why a miRNA has no hazard ratio (no events, constant values, no convergence).
     * ``auc_t<time>`` for each of ``auc_times``: cumulative/dynamic time-dependent AUC of the
       miRNA (higher value = higher risk; below 0.5 when high expression is protective).
     """
@@ -237,15 +238,20 @@ def survival_screen(adata, time, event, *, endpoint: str = "DFS", covariates: Se
         rows.append(row)
         xk, tk, ek = x[keep], t[keep], e[keep]
         if row["events"] == 0 or len(xk) < 3 or np.ptp(xk) == 0:
+            row["note"] = "no events" if row["events"] == 0 else \
+                "fewer than 3 samples" if len(xk) < 3 else "constant values"
             continue
         design = np.column_stack([xk, cov[keep]]) if cov.size else xk[:, None]
         fit = core.cox_fit(tk, ek, design)
-        if fit.converged and np.isfinite(fit.se[0]):
-            row.update(coef=fit.coef[0], se=fit.se[0], hr=np.exp(fit.coef[0]),
-                       hr_ci_low=np.exp(fit.coef[0] - core.Z975 * fit.se[0]),
-                       hr_ci_high=np.exp(fit.coef[0] + core.Z975 * fit.se[0]),
-                       pvalue=fit.pvalue[0], ph_chisq=fit.zph_chisq[0],
-                       ph_p=float(special.chdtrc(1, fit.zph_chisq[0])))
+        if not (fit.converged and np.isfinite(fit.se[0])):
+            row["note"] = "Cox model did not converge (monotone likelihood?)"
+        else:
+            with np.errstate(over="ignore"):
+                row.update(coef=fit.coef[0], se=fit.se[0], hr=np.exp(fit.coef[0]),
+                           hr_ci_low=np.exp(fit.coef[0] - core.Z975 * fit.se[0]),
+                           hr_ci_high=np.exp(fit.coef[0] + core.Z975 * fit.se[0]),
+                           pvalue=fit.pvalue[0], ph_chisq=fit.zph_chisq[0],
+                           ph_p=float(special.chdtrc(1, fit.zph_chisq[0])))
         # univariable split statistics use every sample with time, event and expression
         uni = ok & np.isfinite(x)
         xu, tu, eu = x[uni], t[uni], e[uni]
