@@ -66,6 +66,27 @@ def _candidates(values: pd.DataFrame, key: pd.DataFrame) -> list[str]:
     return out
 
 
+def _chosen(candidates: list[str], key: pd.DataFrame, features: Sequence[str]) -> list[str]:
+    """The columns the user named (by column name, canonical name or MIMAT); unknown names refused."""
+    lookup = {}
+    for column, mimat, name in zip(key["column"], key["mimat"], key["name"]):
+        for k in (column, mimat, name):
+            if k:
+                lookup.setdefault(str(k).lower(), column)
+    chosen, unknown = [], []
+    for feature in features:
+        column = lookup.get(str(feature).lower())
+        if column is None and not str(feature).lower().startswith("hsa-"):
+            column = lookup.get("hsa-" + str(feature).lower())
+        if column is None or column not in candidates:
+            unknown.append(str(feature))
+        elif column not in chosen:
+            chosen.append(column)
+    if unknown:
+        raise InputError(f"candidate feature(s) not among the cohort's usable miRNA columns: {', '.join(unknown)}")
+    return chosen
+
+
 def _recalibrate(y: np.ndarray, lp: np.ndarray) -> tuple[float, float]:
     """Logistic recalibration (Platt scaling): P(case) = 1 / (1 + exp(-(a + b·lp)))."""
     import statsmodels.api as sm
@@ -93,12 +114,14 @@ def train_model(
     max_features: Sequence[int] = (5, 10, 20),
     Cs: Sequence[float] | None = None,
     lod: float = 35.0,
+    features: Sequence[str] | None = None,
     cohort_name: str = "",
 ) -> dict:
     """Fit a locked diagnostic model on a Cohort; returns the sealed (checksummed) model content.
 
     ``controls``: the control groups pooled against ``case`` (default: every other group).
     ``afp``: an obs column with AFP (ng/mL), always kept in the panel as log10(AFP + 1).
+    ``features``: the candidate miRNAs (any name form of the cohort's columns; default: all).
     The cross-validated AUC comes from a nested CV of the whole procedure; the model stored is
     the same procedure fitted once on all samples.
     """
@@ -112,6 +135,8 @@ def train_model(
 
     key = feature_key(sub)
     candidates = _candidates(values, key)
+    if features is not None:
+        candidates = _chosen(candidates, key, features)
     if not candidates:
         raise InputError("the cohort has no miRNA column a panel could use")
     X = values[candidates]
