@@ -180,3 +180,12 @@ def test_deseq2_on_simulated_counts_recovers_planted_fold_change():
     assert (res.drop("hsa-miR-0")["pvalue"] > 0.001).mean() > 0.9
     again = differential.differential_expression(cohort, "group", "HCC", "healthy")
     pd.testing.assert_frame_equal(res.reset_index(), again)
+    # raw counts are not log-scale values for a t-test
+    with pytest.raises(InputError, match="raw read counts"):
+        differential.differential_expression(cohort, "group", "HCC", "healthy", method="moderated_t")
+    from exomir.cohort import record_step
+
+    cohort.X = np.log2(np.asarray(cohort.X) + 1)
+    record_step(cohort, "normalize", method="cpm")
+    wil = differential.differential_expression(cohort, "group", "HCC", "healthy", method="wilcoxon")
+    assert wil.set_index("mirna").loc["hsa-miR-0", "log2fc"] > 2

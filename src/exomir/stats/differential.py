@@ -118,6 +118,10 @@ def _one_comparison(adata, labels: pd.Series, case: str, control: str, covariate
     if method == "deseq2":
         table = _deseq2(adata, use, is_case, cov_used)
     else:
+        if measure == "counts" and layer in (None, "counts") and not _log_scaled(adata, layer):
+            raise InputError(f"the {method} test needs log-scale values, but X holds raw read counts",
+                             expected="normalize the cohort first (exomir.preprocess.normalize) "
+                                      "or use method='deseq2'")
         values = matrix_of(adata, layer)[use]
         flip = measure == "cq" and _x_scale(adata) not in _ABUNDANCE_SCALES
         if method == "moderated_t":
@@ -139,6 +143,16 @@ def _one_comparison(adata, labels: pd.Series, case: str, control: str, covariate
                 covariates=covariates, n_case=n_case, n_control=n_ctrl)
     rest = [c for c in table.columns if c not in COLUMNS]
     return table[COLUMNS + rest]
+
+
+def _log_scaled(adata, layer: str | None) -> bool:
+    """Whether ``X`` of a count cohort was put on a log scale by a normalization step."""
+    from exomir.cohort import meta
+
+    if layer is not None:
+        return False
+    steps = [s for s in meta(adata).get("steps", []) if s.get("step") == "normalize"]
+    return bool(steps) and steps[-1].get("method") not in ("none", "", None)
 
 
 def _x_scale(adata) -> str:
