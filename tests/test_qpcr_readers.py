@@ -428,3 +428,18 @@ def test_lightcycler_runs_one_assay_each_with_target_mapping(tmp_path: Path):
     assert data.cq.loc["HCC_1", "miR-21-5p"] == pytest.approx(27.21)
     # both LightCycler runs share one experiment name: the second plate gets a distinct name
     assert sorted(set(data.wells["plate"])) == ["2024-02-11 miR-122 serum run", "2024-02-11 miR-122 serum run#2", "cfx"]
+
+
+def test_export_all_file_with_results_far_down(tmp_path: Path):
+    """An "export all" file: [Sample Setup] and [Amplification Data] (large) come before [Results]."""
+    path = tmp_path / "export_all.txt"
+    lines = ["[Sample Setup]", "Well\tWell Position\tSample Name\tTarget Name"]
+    lines += [f"{w}\tA{w}\tS1\tmiR-21" for w in range(1, 3)]
+    lines += ["", "[Amplification Data]", "Well\tCycle\tTarget Name\tRn\tDelta Rn"]
+    lines += [f"{w}\t{c}\tmiR-21\t{0.5 + c / 100:.4f}\t{c / 100:.4f}" for w in range(1, 3) for c in range(1, 9001)]
+    lines += ["", "[Results]", "\t".join(["Well", "Well Position", "Omit", "Sample Name", "Target Name", "Task", "CT"]),
+              "1\tA1\tfalse\tS1\tmiR-21\tUNKNOWN\t25.01", "2\tA2\tfalse\tS1\tmiR-21\tUNKNOWN\t25.21"]
+    path.write_text("\n".join(lines) + "\n")
+    assert path.stat().st_size > 262_144  # the detector only looks at the head
+    assert is_instrument_export(path)
+    assert read_qpcr(path).cq.loc["S1", "miR-21"] == pytest.approx(25.11)

@@ -43,6 +43,8 @@ from exomir.io._qpcr_text import (
 WELL_COLUMNS = ["plate", "well", "sample", "target", "cq", "raw", "task", "omit", "line", "file"]
 FORMATS = ("applied_biosystems", "biorad_cfx", "lightcycler", "long", "wide")
 _HEADER_SCAN = 60  # lines looked at when recognising a format
+# section titles of Applied Biosystems exports ("[Sample Setup]", "[Amplification Data]", …)
+_AB_SECTION = re.compile(r"\[(results|sample setup|amplification data|raw data|multicomponent data|melt curve[a-z ]*|technical analysis result)\]", re.IGNORECASE)
 # columns that only Applied Biosystems results tables carry
 _AB_MARKERS = frozenset({"well position", "target name", "detector", "detector name", "reporter", "quencher", "amp status"})
 _MIRNA_LIKE = re.compile(r"(mir|let-?\d|lin-4|snord|rnu|u6|spike|cel-|ath-)", re.IGNORECASE)
@@ -52,8 +54,10 @@ def detect_format(path: Path, lines: list[str] | None = None) -> str | None:
     """Name of the export layout of ``path`` (one of :data:`FORMATS` but ``wide``), or ``None``."""
     lines = read_lines(path) if lines is None else lines
     head = lines[:_HEADER_SCAN]
-    if any(line.strip().lower() == "[results]" for line in lines) or any(
-        line.startswith("* ") and "=" in line for line in head[:40]
+    if (
+        any(line.strip().lower().strip("\t,;") == "[results]" for line in lines)
+        or any(line.startswith("* ") and "=" in line for line in head[:40])
+        or any(_AB_SECTION.fullmatch(line.strip().strip("\t,;")) for line in head)
     ):
         return "applied_biosystems"
     for index, line in enumerate(head):

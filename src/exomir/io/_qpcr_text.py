@@ -112,6 +112,31 @@ def read_lines(path: Path) -> list[str]:
     return text.splitlines()
 
 
+def head_lines(path: Path, limit: int = 262_144) -> list[str]:
+    """The complete lines within the first ``limit`` bytes (enough to recognise a layout)."""
+    if path.suffix.lower() in {".xlsx", ".xlsm"}:
+        return read_lines(path)[:200]
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(limit + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read the file ({exc.strerror or exc})", path=path) from None
+    truncated = len(raw) > limit
+    raw = raw[:limit]
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = raw[: len(raw) - len(raw) % 2].decode("utf-16", errors="ignore")
+    else:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            # a multi-byte character cut at the limit is not a decoding problem
+            text = raw[: exc.start].decode("utf-8-sig") if exc.start > len(raw) - 4 else raw.decode("cp1252", errors="replace")
+    if "\x00" in text:
+        raise InputError("binary content; export the results as text or CSV from the instrument software", path=path)
+    lines = text.splitlines()
+    return lines[:-1] if truncated and len(lines) > 1 else lines
+
+
 def _workbook_lines(path: Path) -> list[str]:
     import openpyxl
 

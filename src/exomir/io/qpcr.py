@@ -33,7 +33,7 @@ import pandas as pd
 from exomir.errors import InputError
 from exomir.io._qpcr_formats import FORMATS, WELL_COLUMNS, detect_format, parse
 from exomir.io._qpcr_merge import calibrate_plates, merge_replicates
-from exomir.io._qpcr_text import read_lines
+from exomir.io._qpcr_text import head_lines, read_lines
 from exomir.progress import warn
 
 __all__ = ["QpcrData", "is_instrument_export", "detect_format", "read_qpcr", "FORMATS"]
@@ -97,7 +97,7 @@ def is_instrument_export(path: str | Path) -> bool:
     if not path.is_file() or path.suffix.lower() in {".h5ad", ".gz", ".xls", ".eds", ".pcrd"}:
         return False
     try:
-        return detect_format(path, read_lines(path)) is not None
+        return detect_format(path, head_lines(path)) is not None
     except InputError:
         return False
 
