@@ -146,3 +146,25 @@ def test_screen_of_every_tcga_precursor_matches_proc(tcga):
     np.testing.assert_allclose(table["auc"], ref["auc"], atol=TOL)
     np.testing.assert_allclose(table["auc_ci_low"], ref["ci_low"], atol=TOL)
     np.testing.assert_allclose(table["auc_ci_high"], ref["ci_high"], atol=TOL)
+
+
+def test_stratified_bootstrap_interval_close_to_procs(tcga):
+    """Monte Carlo on both sides (4,000 resamples each): the limits agree to about 0.005."""
+    values, y = tcga
+    ref = pd.read_csv(REF / "proc_bootstrap.csv")
+    for _, r in ref.iterrows():
+        got = roc.roc_auc(values[r["marker"]], y, ci_method="bootstrap", n_boot=int(r["boot_n"]), seed=3)
+        assert got.auc == pytest.approx(r["auc"], abs=TOL)
+        assert got.ci_low == pytest.approx(r["ci_low"], abs=0.006)
+        assert got.ci_high == pytest.approx(r["ci_high"], abs=0.006)
+
+
+def test_calibration_matches_r_glm():
+    from exomir.stats import panel
+
+    data = pd.read_csv(REF / "calibration_input.csv")
+    ref = pd.read_csv(REF / "calibration_glm.csv").iloc[0]
+    got = panel.calibration(data["y"].to_numpy(), data["prob"].to_numpy())
+    for key in ("calibration_slope", "calibration_slope_se", "calibration_intercept",
+                "calibration_intercept_se", "brier"):  # fmt: skip
+        assert got[key] == pytest.approx(ref[key], abs=1e-6), key

@@ -36,10 +36,10 @@ def calibration(y, prob) -> dict:
            "calibration_intercept": np.nan, "calibration_intercept_se": np.nan}  # fmt: skip
     family = sm.families.Binomial()
     try:
-        fit = sm.GLM(y, sm.add_constant(lp), family=family).fit()
+        fit = sm.GLM(y, sm.add_constant(lp), family=family).fit(tol=1e-12, maxiter=200)
         out["calibration_slope"] = float(fit.params[1])
         out["calibration_slope_se"] = float(fit.bse[1])
-        large = sm.GLM(y, np.ones((y.size, 1)), family=family, offset=lp).fit()
+        large = sm.GLM(y, np.ones((y.size, 1)), family=family, offset=lp).fit(tol=1e-12, maxiter=200)
         out["calibration_intercept"] = float(large.params[0])
         out["calibration_intercept_se"] = float(large.bse[0])
     except (ValueError, np.linalg.LinAlgError):  # perfect separation: slope undefined

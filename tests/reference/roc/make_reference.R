@@ -108,6 +108,31 @@ screen <- do.call(rbind, lapply(rownames(logcpm), function(m) {
 }))
 write.csv(screen, file.path(here, "proc_tcga_all_precursors.csv"), row.names = FALSE)
 
+# ---- stratified bootstrap intervals (Monte Carlo: compared loosely) ----
+set.seed(7)
+boot <- do.call(rbind, lapply(c("hsa-mir-21", "hsa-mir-122"), function(m) {
+  r <- roc(response = tcga_response, predictor = logcpm[m, ], levels = c("control", "case"),
+           direction = "auto", quiet = TRUE)
+  ci <- ci.auc(r, method = "bootstrap", boot.n = 4000, boot.stratified = TRUE, progress = "none")
+  data.frame(marker = m, auc = as.numeric(auc(r)), ci_low = ci[1], ci_high = ci[3], boot_n = 4000)
+}))
+write.csv(boot, file.path(here, "proc_bootstrap.csv"), row.names = FALSE)
+
+# ---- calibration of predicted probabilities (glm), for the panel module ----
+set.seed(11)
+lp <- rnorm(400, 0, 1.3)
+y <- rbinom(400, 1, plogis(0.8 * lp - 0.3))
+prob <- plogis(lp)
+slope_fit <- glm(y ~ qlogis(prob), family = binomial, control = glm.control(epsilon = 1e-14, maxit = 100))
+large_fit <- glm(y ~ 1 + offset(qlogis(prob)), family = binomial, control = glm.control(epsilon = 1e-14, maxit = 100))
+write.csv(data.frame(y = y, prob = sprintf("%.17g", prob)), file.path(here, "calibration_input.csv"),
+          row.names = FALSE, quote = FALSE)
+write.csv(data.frame(calibration_slope = coef(slope_fit)[2], calibration_slope_se = sqrt(diag(vcov(slope_fit)))[2],
+                     calibration_intercept = coef(large_fit)[1],
+                     calibration_intercept_se = sqrt(diag(vcov(large_fit)))[1],
+                     brier = mean((prob - y)^2)),
+          file.path(here, "calibration_glm.csv"), row.names = FALSE)
+
 out_auc <- rbind(rows, sim_rows)
 out_test <- rbind(tests, sim_tests)
 write.csv(out_auc, file.path(here, "proc_auc.csv"), row.names = FALSE)
