@@ -31,6 +31,7 @@ def train(
     inner_folds: int = typer.Option(5, "--inner-folds", help="Inner folds (tuning)."),
     repeats: int = typer.Option(1, "--repeats", help="Repeats of the nested CV."),
     max_features: str = typer.Option("5,10,20", "--max-features", help="Panel sizes tried, comma-separated."),
+    features: list[str] = typer.Option(None, "--features", help="Candidate miRNAs (repeatable or comma-separated; default: all)."),
     seed: int = typer.Option(0, "--seed", help="Random seed: same cohort and seed, same model bytes."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
@@ -51,7 +52,7 @@ def train(
     adata = load_cohort(cohort, clinical, group=group, numeric=numeric if clinical else ())
     content = train_model(adata, group=group, case=case, controls=_split(control) or None, afp=afp, penalty=penalty,
                           seed=seed, outer_folds=outer_folds, inner_folds=inner_folds, repeats=repeats,
-                          max_features=sizes, cohort_name=cohort.name)  # fmt: skip
+                          max_features=sizes, features=_split(features) or None, cohort_name=cohort.name)  # fmt: skip
     save_model(content, out)
     perf = content["performance"]
     cut = next(t for t in content["thresholds"]["rules"] if t["name"] == content["thresholds"]["locked"])

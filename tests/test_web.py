@@ -1,0 +1,211 @@
+"""The web app through FastAPI's test client: pages, JSON API, reports by id, scoring, limits, tokens."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from exomir.model import LockedModel, save_model, score_files, train_model
+from exomir.model import canonical
+from exomir.simulate import simulate_cohort, write_cohort
+from exomir.simulate import _effects as fx
+from exomir.web import WebSettings, create_app
+
+N_MIRNAS = len(fx.FIXED_CPM)
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    """A results folder with two reports (one unfinished), a locked model and a table to score."""
+    root = tmp_path_factory.mktemp("web")
+    results = root / "results"
+    (results / "study_a").mkdir(parents=True)
+    (results / "study_a" / "report.html").write_text("<html><head><title>Study A report</title></head><body>A</body></html>")
+    (results / "deep" / "b").mkdir(parents=True)
+    (results / "deep" / "b" / "report.html").write_text("<html><head><title>Study B</title></head><body>B</body></html>")
+    (results / ".study_c.partial").mkdir()
+    (results / ".study_c.partial" / "report.html").write_text("<html>unfinished</html>")
+    (root / "outside.html").write_text("secret")
+    cohort = simulate_cohort(120, n_mirnas=N_MIRNAS, seed=5)
+    model = LockedModel(train_model(cohort, seed=0, inner_folds=3, outer_folds=3, max_features=(4,), Cs=(1.0,)))
+    model_path = save_model(model, root / "model.json")
+    new = simulate_cohort(40, n_mirnas=N_MIRNAS, seed=6)
+    paths = write_cohort(new, f"{root}/new/")
+    return {"root": root, "results": results, "model": model, "model_path": model_path, "paths": paths}
+
+
+@pytest.fixture(scope="module")
+def client(workspace):
+    settings = WebSettings(results=workspace["results"], models=(workspace["model_path"],), api_token=None)
+    return TestClient(create_app(settings))
+
+
+def test_health_and_openapi(client):
+    health = client.get("/api/health").json()
+    assert health == {"status": "ok", "version": health["version"], "read_only": True, "models": 1, "reports": 2}
+    schema = client.get("/openapi.json").json()
+    for path in ("/api/mirna/{name}", "/api/search", "/api/score", "/api/network", "/api/reports", "/api/evidence"):
+        assert path in schema["paths"]
+    assert "multipart/form-data" in schema["paths"]["/api/score"]["post"]["requestBody"]["content"]
+
+
+def test_mirna_api_has_evidence_targets_cells_and_neighbourhood(client):
+    data = client.get("/api/mirna/miR-21").json()
+    assert data["mimats"] == ["MIMAT0000076"] and data["names"] == ["hsa-miR-21-5p"]
+    ids = {r["id"] for r in data["records"]}
+    assert "t1-mir-21" in ids and len(ids) == len(data["records"]) >= 3
+    assert "hcc_cell" in data["cells"]["parental"]
+    node_ids = {n["id"] for n in data["network"]["nodes"]}
+    assert "mirna:hsa-miR-21-5p" in node_ids and "cell:hcc_cell" in node_ids
+    assert any(n["kind"] == "hallmark" for n in data["network"]["nodes"])
+    # every edge joins drawn nodes; no other miRNA appears in this miRNA's neighbourhood
+    assert all(e["source"] in node_ids and e["target"] in node_ids for e in data["network"]["edges"])
+    assert [n for n in data["network"]["nodes"] if n["kind"] == "mirna"] == [
+        n for n in data["network"]["nodes"] if n["id"] == "mirna:hsa-miR-21-5p"]
+    validated = data["targets"]["validated"]
+    if validated["available"]:  # miRTarBase is configured from ../shared/data when present
+        assert "PTEN" in validated["genes"]
+    # any name form reaches the same records
+    same = client.get("/api/mirna/MIMAT0000076").json()
+    assert {r["id"] for r in same["records"]} == ids
+
+
+def test_conflicts_shown(client):
+    data = client.get("/api/mirna/miR-122").json()
+    assert any(c["kind"] == "direction" for c in data["conflicts"])
+    assert {"up", "down"} <= set(data["directions"])
+    html = client.get("/mirna/miR-122").text
+    assert "Conflicts" in html and "same comparison" in html
+
+
+def test_unknown_mirna_and_bad_filters(client):
+    response = client.get("/api/mirna/miR-99999")
+    assert response.status_code == 404 and "miR-99999" in response.json()["detail"]
+    response = client.get("/api/search", params={"hallmark": "telepathy"})
+    assert response.status_code == 422 and "hallmark" in response.json()["detail"]
+    assert client.get("/mirna/miR-99999").status_code == 404
+
+
+def test_search(client):
+    data = client.get("/api/search", params={"q": "TIM-3"}).json()
+    assert data["count"] >= 1 and all("HAVCR2" in (r["target"] or "") + (r["regulates"] or "") or "TIM-3" in r["effect"]
+                                      for r in data["records"])  # fmt: skip
+    angio = client.get("/api/search", params={"hallmark": "angiogenesis"}).json()
+    assert angio["count"] >= 1 and all("angiogenesis" in r["hallmark"] for r in angio["records"])
+    assert "miR-210" in {r["mirna"] for r in angio["records"]}
+    page = client.get("/search", params={"q": "miR-122"})
+    assert page.status_code == 200 and "/mirna/hsa-miR-122-5p" in page.text
+
+
+def test_pages_are_self_contained(client):
+    for url in ("/", "/search", "/mirna/miR-21", "/network", "/reports", "/score"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "http://" not in response.text and "https://" not in response.text, url  # no CDN, nothing external
+        assert "default-src 'self'" in response.headers["content-security-policy"]
+    network = client.get("/network/full").text
+    assert "<svg" in network or "svg" in network and "hsa-miR-21-5p" in network
+    assert client.get("/static/style.css").status_code == 200
+
+
+def test_reports_by_opaque_id_only(client, workspace):
+    reports = client.get("/api/reports").json()
+    assert sorted(r["path"] for r in reports) == ["deep/b/report.html", "study_a/report.html"]
+    a = next(r for r in reports if r["path"] == "study_a/report.html")
+    response = client.get(a["url"])
+    assert response.status_code == 200 and "Study A report" in response.text
+    for bad in ("/reports/..%2Foutside.html", "/reports/study_a%2Freport.html", "/reports/0000000000000000",
+                "/reports/../outside.html", "/reports/%2E%2E"):
+        assert client.get(bad).status_code == 404, bad
+    assert "Study B" in client.get("/reports").text
+
+
+def test_score_api_matches_the_command_line(client, workspace):
+    paths = workspace["paths"]
+    with open(paths["expression"], "rb") as e:
+        response = client.post("/api/score", files={"expression": ("mine.csv", e, "text/csv")})
+    assert response.status_code == 200, response.text
+    data = response.json()
+    assert data["n_samples"] == 40 and data["model"]["id"] == workspace["model"].checksum[:16]
+    expected = score_files(workspace["model_path"], paths["expression"])
+    got = pd.DataFrame(data["scores"])
+    pd.testing.assert_series_equal(got["probability"], expected["probability"], rtol=1e-9, check_names=False)
+    assert list(got["class"]) == list(expected["class"])
+    csv = client.get(data["download"])
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    table = pd.read_csv(io.BytesIO(csv.content))
+    assert list(table["sample"]) == list(expected["sample"])
+    assert client.get("/api/scores/" + "0" * 32).status_code == 404
+
+
+def test_score_refusals_and_limits(client, workspace):
+    paths = workspace["paths"]
+    table = pd.read_csv(paths["expression"], index_col=0)
+    missing = workspace["model"].features[0]
+    lacking = table.drop(index=missing["name"]).to_csv().encode()
+    response = client.post("/api/score", files={"expression": ("lacking.csv", lacking, "text/csv")})
+    assert response.status_code == 422 and missing["name"] in response.json()["detail"]
+    assert "/tmp" not in response.json()["detail"]  # server paths are not shown
+    # the HTML page says the same in words
+    page = client.post("/score", files={"expression": ("lacking.csv", lacking, "text/csv")})
+    assert page.status_code == 422 and missing["name"] in page.text
+    response = client.post("/api/score", files={"expression": ("x.csv", b"", "text/csv")})
+    assert response.status_code == 422
+    response = client.post("/api/score", files={"expression": ("x.csv", lacking, "text/csv")}, data={"model": "ffffffffffffffff"})
+    assert response.status_code == 404
+
+    small = TestClient(create_app(WebSettings(models=(workspace["model_path"],), max_upload_bytes=1000)))
+    response = small.post("/api/score", files={"expression": ("big.csv", lacking, "text/csv")})
+    assert response.status_code == 413
+    few_lines = TestClient(create_app(WebSettings(models=(workspace["model_path"],), max_lines=10)))
+    response = few_lines.post("/api/score", files={"expression": ("long.csv", lacking, "text/csv")})
+    assert response.status_code == 413 and "lines" in response.json()["detail"]
+
+
+def test_models_found_in_results_and_tampered_ones_ignored(workspace, tmp_path):
+    from exomir.errors import InputError
+
+    good = save_model(workspace["model"], tmp_path / "good" / "panel.json")
+    content = workspace["model"].content | {"measure": "cq"}
+    (tmp_path / "bad.json").write_text(canonical.dumps(content))
+    app = create_app(WebSettings(results=tmp_path))
+    assert [m.path for m in app.state.exomir.models.values()] == [str(good)]
+    with pytest.raises(InputError, match="checksum"):
+        create_app(WebSettings(models=(tmp_path / "bad.json",)))
+    empty = TestClient(create_app(WebSettings()))
+    assert empty.post("/api/score", files={"expression": ("x.csv", b"a,b\n1,2\n", "text/csv")}).status_code == 404
+    assert "no locked model" in empty.get("/score").text
+
+
+RECORD = {"id": "lab-mir-21-serum", "mirna": "miR-21", "direction": "up", "comparison": "HCC vs LC",
+          "biofluid": "serum", "clinical_role": ["diagnostic"], "effect": "Our lab finds exosomal miR-21 higher in HCC serum.",
+          "reference": {"citation": "Lab notebook 2026"}, "source": "lab cohort"}  # fmt: skip
+
+
+def test_evidence_writes_need_the_token(workspace, tmp_path, monkeypatch):
+    monkeypatch.setenv("EXOMIR_CACHE", str(tmp_path / "cache"))  # lab files go to this test's own cache
+    body = {"name": "mylab", "records": [RECORD]}
+    read_only = TestClient(create_app(WebSettings()))
+    assert read_only.post("/api/evidence", json=body, headers={"Authorization": "Bearer x"}).status_code == 403
+
+    monkeypatch.setenv("EXOMIR_API_TOKEN", "s3cret-token")
+    writable = TestClient(create_app(WebSettings.from_environment()))
+    assert writable.get("/api/health").json()["read_only"] is False
+    assert writable.post("/api/evidence", json=body).status_code == 403
+    assert writable.post("/api/evidence", json=body, headers={"Authorization": "Bearer wrong"}).status_code == 403
+    assert writable.post("/api/evidence", json=body, headers={"Authorization": "s3cret-token"}).status_code == 403
+    before = len(writable.get("/api/mirna/miR-21").json()["records"])
+    response = writable.post("/api/evidence", json=body, headers={"Authorization": "Bearer s3cret-token"})
+    assert response.status_code == 200, response.text
+    assert response.json()["imported"] == 1
+    after = writable.get("/api/mirna/miR-21").json()["records"]
+    assert len(after) == before + 1 and any(r["id"] == "lab-mir-21-serum" and r["provenance"] == "mylab" for r in after)
+    bad = {"name": "mylab2", "records": [{**RECORD, "id": "lab-x", "hallmark": ["telepathy"]}]}
+    response = writable.post("/api/evidence", json=bad, headers={"Authorization": "Bearer s3cret-token"})
+    assert response.status_code == 422 and "hallmark" in response.json()["detail"]
+    response = writable.post("/api/evidence", json={"name": "../../etc", "records": [RECORD]},
+                             headers={"Authorization": "Bearer s3cret-token"})  # fmt: skip
+    assert response.status_code == 422
