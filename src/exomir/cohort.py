@@ -31,11 +31,14 @@ def build_cohort(
     var: pd.DataFrame | None = None,
     source: Mapping[str, Any] | None = None,
     annotate: bool = True,
+    level: str = "auto",
 ) -> ad.AnnData:
     """Make a Cohort from a samples × miRNAs table of raw values.
 
     ``values`` has sample IDs as index and miRNA names as columns. Non-detects are ``NaN``.
-    With ``annotate`` the miRNA names are resolved to miRBase (``var``: mimat, name, status).
+    With ``annotate`` the miRNA names are resolved to miRBase (``var``: mimat, name, status...);
+    ``level`` (``auto``, ``mature``, ``precursor``) says how to read the names, as in
+    :func:`exomir.identity.resolve` (TCGA's ``hsa-let-7b`` is a hairpin, not the mature let-7b-5p).
     """
     if measure not in MEASURES:
         raise ValueError(f"measure must be one of {MEASURES}, not {measure!r}")
@@ -61,25 +64,30 @@ def build_cohort(
         "steps": [],
     }
     if annotate:
-        annotate_mirnas(adata)
+        annotate_mirnas(adata, level=level)
     return adata
 
 
-def annotate_mirnas(adata: ad.AnnData) -> pd.DataFrame:
-    """Resolve ``var_names`` to miRBase and fill ``var`` (mimat, name, status, candidates, note).
+_VAR_COLUMNS = ("mimat", "name", "status", "candidates", "note", "kind", "precursor", "sequence")
+
+
+def annotate_mirnas(adata: ad.AnnData, *, level: str = "auto") -> pd.DataFrame:
+    """Resolve ``var_names`` to miRBase and fill ``var`` (mimat, name, status, candidates, note,
+    kind, precursor, sequence).
 
     Returns the resolution table; names that do not resolve are kept (never dropped) and listed
     in ``uns["exomir"]["unresolved"]``.
     """
     from exomir.identity import resolve
 
-    table = resolve(list(adata.var_names))
+    table = resolve(list(adata.var_names), level=level)
     table.index = adata.var_names
-    for column in ("mimat", "name", "status", "candidates", "note"):
+    for column in _VAR_COLUMNS:
         if column in table:
             adata.var[column] = table[column].fillna("").astype(str).to_numpy()
     unresolved = table.loc[table["status"] == "unknown", "input"].tolist()
     meta(adata)["unresolved"] = unresolved
+    record_step(adata, "resolve_names", level=level)
     return table
 
 

@@ -108,7 +108,7 @@ def read_tcga_lihc(
     obs["patient"] = obs["patient"].astype(str)
 
     measure = "counts" if level == "counts" else "log"
-    adata = build_cohort(values, measure, obs=obs, source=source, annotate=annotate)
+    adata = build_cohort(values, measure, obs=obs, source=source, annotate=annotate, level="precursor")
     if level == "rpm":
         adata.layers["rpm"] = rpm.to_numpy(dtype=np.float64)
     if annotate:
