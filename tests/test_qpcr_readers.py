@@ -443,3 +443,13 @@ def test_export_all_file_with_results_far_down(tmp_path: Path):
     assert path.stat().st_size > 262_144  # the detector only looks at the head
     assert is_instrument_export(path)
     assert read_qpcr(path).cq.loc["S1", "miR-21"] == pytest.approx(25.11)
+
+
+def test_assay_ids_are_not_part_of_the_name():
+    from exomir.io._qpcr_formats import assay_name
+
+    assert assay_name("hsa-miR-21-5p (477975_mir)") == "hsa-miR-21-5p"  # TaqMan Advanced
+    assert assay_name("hsa-miR-21-5p_477975_mir") == "hsa-miR-21-5p"
+    assert assay_name("hsa-miR-16-000391") == "hsa-miR-16"  # TaqMan array card detector
+    assert assay_name("U6 snRNA-001973") == "U6 snRNA"
+    assert assay_name("hsa-miR-1") == "hsa-miR-1" and assay_name("hsa-miR-1285-3p") == "hsa-miR-1285-3p"

@@ -285,6 +285,7 @@ def _parse_table(
     return pd.DataFrame(rows, columns=WELL_COLUMNS)
 
 
+_ASSAY_ID_BRACKETS = re.compile(r"\s*[(\[]\s*\d{6,7}(?:_\w+)?\s*[)\]]$")
 _ASSAY_ID = re.compile(r"^(?P<name>.*?[A-Za-z].*?)[-_ ](?P<id>\d{6,7})(?:_\w+)?$")
 
 
@@ -292,11 +293,13 @@ _ASSAY_ID = re.compile(r"^(?P<name>.*?[A-Za-z].*?)[-_ ](?P<id>\d{6,7})(?:_\w+)?$
 def assay_name(target: str) -> str:
     """Target name without a trailing TaqMan assay ID (``hsa-miR-16-000391`` → ``hsa-miR-16``).
 
-    TaqMan array cards and Megaplex panels label detectors with the assay number appended; the
-    number is not part of the miRNA name. Names ending in a short number (``miR-1``) are untouched.
+    TaqMan array cards and Megaplex panels label detectors with the assay number appended
+    (``-000391``, ``_477975_mir``, `` (477975_mir)``); the number is not part of the miRNA name.
+    Names ending in a short number (``miR-1``) are untouched.
     """
-    match = _ASSAY_ID.match(target.strip())
-    return match.group("name") if match else target.strip()
+    text = _ASSAY_ID_BRACKETS.sub("", target.strip())
+    match = _ASSAY_ID.match(text)
+    return match.group("name") if match else text
 
 
 def _delimiter_name(delimiter: str) -> str:
