@@ -128,7 +128,8 @@ def random_effects(yi: Sequence[float], vi: Sequence[float], *, method: str = "R
         raise InputError(f"unknown meta-analysis method {method!r}", expected="REML, DL or FE")
     y_all = np.asarray(yi, dtype=float)
     v_all = np.asarray(vi, dtype=float)
-    names = [str(s) for s in studies] if studies is not None else [f"study {i + 1}" for i in range(len(y_all))]
+    names = [str(s) for s in studies] if studies is not None \
+        else [f"study {i + 1}" for i in range(len(y_all))]
     if not (len(y_all) == len(v_all) == len(names)):
         raise InputError("effects, variances and study names differ in length")
     ok = np.isfinite(y_all) & np.isfinite(v_all) & (v_all > 0)
