@@ -24,6 +24,7 @@ Handling (all of it reported, nothing silently dropped):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,7 +177,10 @@ def _plate_name(file: Path, header: dict[str, str], seen: dict[str, int]) -> str
     name = ""
     for key in ("Experiment Barcode", "Experiment Name", "Experiment File Name", "Experiment", "File Name", "Filename"):
         if header.get(key):
-            name = Path(header[key].replace("\\", "/")).stem or header[key]
+            value = header[key].strip()
+            # file names lose folder and extension (C:/runs/plate1.eds → plate1); names stay whole
+            is_file = "file" in key.lower() or re.search(r"\.(eds|sds|txt|csv|xlsx?|ixo|lc96p|pcrd)$", value, re.I)
+            name = (Path(value.replace("\\", "/")).stem or value) if is_file else value
             break
     name = name or file.stem
     seen[name] = seen.get(name, 0) + 1
