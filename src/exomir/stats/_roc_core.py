@@ -169,6 +169,14 @@ def placements(oriented: np.ndarray, is_case: np.ndarray) -> Placements:
     )
 
 
+def auc_rows(oriented: np.ndarray, is_case: np.ndarray) -> np.ndarray:
+    """AUC of every row (higher = case) from one sort: Σ over cases of controls below + ½ tied."""
+    g = _sort_groups(oriented, is_case)
+    w = np.where(g.case, g.before(g.cum_control, g.control) + g.through(g.cum_control), 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return w.sum(axis=1, dtype=np.int64) / (2.0 * g.m * g.n)
+
+
 def _kth(g: _Sorted, cum: np.ndarray, k: np.ndarray) -> np.ndarray:
     """Value of the k-th (1-based) member of a class in each sorted row (NaN when k < 1)."""
     rows = np.arange(cum.shape[0])
