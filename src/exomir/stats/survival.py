@@ -166,6 +166,8 @@ def cox_regression(adata, time, event, terms: Sequence[str], *, layer: str | Non
     """Cox proportional hazards (Efron ties) on ``terms``: miRNA names (columns of ``X`` or of
     ``layer``) and clinical ``obs`` columns (categorical ones as indicators of each level but the
     first). Complete cases only; returns HRs with Wald intervals and the Schoenfeld test."""
+    if not terms:
+        raise InputError("a Cox model needs at least one term", expected="miRNA or clinical column names")
     t, e, ok, _, _ = _time_event(adata, time, event)
     parts = []
     clinical = [name for name in terms if name not in adata.var_names]
