@@ -122,8 +122,10 @@ def test_report_is_self_contained(run):
     for anchor in ("summary", "cohort", "qc", "differential", "roc", "survival", "evidence", "enrichment", "methods"):
         assert f'id="{anchor}"' in html
     for comparison in ("hcc-vs-lc", "hcc-vs-chb", "hcc-vs-healthy"):
-        assert f'id="volcano-{comparison}"' in html and f'id="roc-{comparison}"' in html
-    assert 'id="km-hsa-mir-215-5p"' in html and "at risk" in html
+        assert f'id="fig-volcano-{comparison}"' in html and f'id="fig-roc-{comparison}"' in html
+    assert 'id="fig-km-hsa-mir-215-5p"' in html and "at risk" in html
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert len(ids) == len(set(ids))  # a figure drawn into the wrong element is a figure lost
     assert "AUC 0." in html and "AFP" in html
     assert "median-of-ratios" in html and "PyDESeq2" in html
 

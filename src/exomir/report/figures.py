@@ -17,7 +17,8 @@ LAYOUT = dict(template="plotly_white", margin=dict(l=60, r=20, t=50, b=50), font
 
 def to_div(figure: go.Figure, div_id: str) -> str:
     """The figure as an HTML ``<div>`` (the plotly library itself is embedded once by the report)."""
-    return figure.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
+    # a prefix of its own, so that no heading anchor can share (and steal) the figure's id
+    return figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"fig-{div_id}",
                           config={"displaylogo": False, "responsive": True})
 
 
