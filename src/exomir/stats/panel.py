@@ -187,6 +187,12 @@ def nested_cv(
     from exomir.progress import track
 
     X, y, forced = _check(X, y, forced, penalty)
+    smaller = int(min(y.sum(), (~y).sum()))
+    if smaller < outer_folds or smaller * (outer_folds - 1) // outer_folds < inner_folds:
+        raise InputError(
+            f"{smaller} samples in the smaller class are too few for {outer_folds} outer × {inner_folds} inner folds",
+            expected="fewer folds or more samples",
+        )
     values = pm.apply_transforms(X, dict(transforms or {}))
     columns = list(X.columns)
     prob = np.zeros((repeats, y.size))
@@ -330,6 +336,7 @@ def panel_analysis(
     from exomir.cohort import record_exclusion, record_step
     from exomir.progress import steps
 
+    case, control = str(case), str(control)
     comparison = f"{case}_vs_{control}"
     obs = adata.obs
     for column in (group, afp, stage):

@@ -87,8 +87,13 @@ def _prepare(scores, is_case, direction: str):
     _direction(direction)
     keep = ~np.isnan(x)
     x, y = x[keep], y[keep]
+    if not y.any() or y.all():
+        raise InputError(
+            f"ROC needs cases and controls with values; got {int(y.sum())} cases and {int((~y).sum())} controls",
+            expected="at least one of each",
+        )
     if direction == "auto":
-        direction = str(core.auto_directions(x[None, :], y)[0]) if y.any() and (~y).any() else HIGHER
+        direction = str(core.auto_directions(x[None, :], y)[0])
     oriented = -x if direction == LOWER else x
     return x, y, direction, oriented, int((~keep).sum())
 
@@ -552,7 +557,8 @@ def roc_screen(
     if group not in adata.obs.columns:
         raise InputError(f"no column {group!r} in the clinical table", column=group,
                          expected=f"one of {list(adata.obs.columns)}")  # fmt: skip
-    controls = [control] if isinstance(control, str) else list(control)
+    case = str(case)
+    controls = [str(control)] if isinstance(control, (str, int, float)) else [str(c) for c in control]
     labels = adata.obs[group].astype("string")
     present = set(labels.dropna().unique())
     for value in [case, *controls]:
