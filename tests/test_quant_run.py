@@ -165,3 +165,12 @@ def test_two_core_pipeline_matches_serial(mirbase_dir, tmp_path):
     with pytest.raises(InputError) as err:  # a read error in the parent stops the child too
         quantify_file(broken, ref, chunk_reads=500, workers=2)
     assert "broken.fastq.gz" in str(err.value) and err.value.record > 1
+
+
+def test_counts_load_into_analyze(real_run):
+    io = pytest.importorskip("exomir.io")
+    _, out, _ = real_run
+    cohort = io.load_cohort(out / "counts.csv")
+    assert list(cohort.obs_names) == ["nextseq_truseq_1", "nextseq_truseq_2", "nextseq_qiaseq_umi"]
+    assert "counts" in cohort.layers and cohort.n_vars == len(pd.read_csv(out / "counts.csv"))
+    assert cohort.var.loc["hsa-miR-21-5p", "mimat"] == "MIMAT0000076"
