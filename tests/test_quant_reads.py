@@ -135,3 +135,11 @@ def test_trimming_agrees_with_cutadapt_on_real_reads(tmp_path):
     agree = sum(a == b for a, b in zip(ours, theirs))
     assert len(theirs) == len(ours) == 10000
     assert agree / len(ours) >= 0.999
+
+
+def test_trimmed_reads_have_no_adapter():
+    # an abundant insert in already trimmed reads is not mistaken for an adapter
+    sample = Counter({"TAGCTTATCAGACTGATGTTGA": 5000, "TGAGGTAGTAGGTTGTATAGTT": 1000, "TAGCTTATCAGACTGATGTTGAC": 800})
+    assert detect_adapter(sample).source == "none"
+    real = next(collapse_chunks(shared_path("fastq", "trimmed_collapsed_cell_s2.fastq")))
+    assert detect_adapter(real).sequence == ""

@@ -111,6 +111,13 @@ def assemble_adapter(sample: Counter[str], k: int = 12, min_fraction: float = 0.
     if count < min_fraction * total or len(set(seed)) < 3:
         return ""
     occurrences = [(seq, seq.find(seed), n) for seq, n in sample.items() if seed in seq]
+    # an adapter follows inserts of many lengths, so it starts at many positions; a k-mer that
+    # sits at one position is an abundant insert (already trimmed reads), not an adapter
+    starts: Counter[int] = Counter()
+    for _, i, n in occurrences:
+        starts[i] += n
+    if starts.most_common(1)[0][1] > 0.6 * starts.total():
+        return ""
 
     def consensus(offset_of) -> str | None:
         votes: Counter[str] = Counter()
