@@ -86,7 +86,10 @@ def test_unknown_mirna_and_bad_filters(client):
     assert response.status_code == 404 and "miR-99999" in response.json()["detail"]
     response = client.get("/api/search", params={"hallmark": "telepathy"})
     assert response.status_code == 422 and "hallmark" in response.json()["detail"]
+    assert "angiogenesis" in response.json()["detail"]  # the allowed codes are named
     assert client.get("/mirna/miR-99999").status_code == 404
+    page = client.get("/search", params={"hallmark": "telepathy"})
+    assert page.status_code == 422 and "not a known hallmark" in page.text
 
 
 def test_search(client):

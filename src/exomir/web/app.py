@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 
 from exomir import __version__
 from exomir.errors import ExomirError, InputError
+from exomir.kb.vocab import Cell, ClinicalRole, Direction, Hallmark, Pathway
 from exomir.web import knowledge
 from exomir.web.reports import scan_reports
 from exomir.web.scoring import ResultStore, TooLarge, check_limits, find_models, score_upload, scores_csv, scores_records
@@ -124,6 +125,10 @@ class EvidenceReceipt(BaseModel):
     imported: int
     name: str
     total_records: int
+
+
+def _code(member) -> str | None:
+    return None if member is None else str(member.value)
 
 
 ERRORS = {404: {"model": Problem}, 413: {"model": Problem}, 422: {"model": Problem}}
@@ -262,16 +267,16 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     @app.get("/api/search", response_model=SearchResult, responses=ERRORS, tags=["knowledge base"])
     def api_search(
         q: Annotated[str | None, Query(max_length=100, description="miRNA, gene or words of a claim")] = None,
-        target: Annotated[str | None, Query(max_length=40)] = None,
-        cell: Annotated[str | None, Query(max_length=40)] = None,
-        pathway: Annotated[str | None, Query(max_length=40)] = None,
-        hallmark: Annotated[str | None, Query(max_length=40)] = None,
-        role: Annotated[str | None, Query(max_length=40)] = None,
-        direction: Annotated[str | None, Query(max_length=10)] = None,
+        target: Annotated[str | None, Query(max_length=40, description="gene (HGNC symbol or alias)")] = None,
+        cell: Cell | None = None,
+        pathway: Pathway | None = None,
+        hallmark: Hallmark | None = None,
+        role: ClinicalRole | None = None,
+        direction: Direction | None = None,
     ) -> dict:
         """Evidence records matching a query and every filter given."""
-        frame = knowledge.search(state.kb(), q, target=target, cell=cell, pathway=pathway, hallmark=hallmark,
-                                 role=role, direction=direction)  # fmt: skip
+        frame = knowledge.search(state.kb(), q, target=target, cell=_code(cell), pathway=_code(pathway),
+                                 hallmark=_code(hallmark), role=_code(role), direction=_code(direction))  # fmt: skip
         return {"count": len(frame), "records": knowledge.records_json(frame)}
 
     @app.get("/api/conflicts", response_model=list[dict[str, Any]], tags=["knowledge base"])
@@ -281,14 +286,14 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         return [{k: knowledge._clean(v) for k, v in row.items()} for _, row in frame.iterrows()]
 
     @app.get("/api/network", response_model=dict[str, Any], responses=ERRORS, tags=["knowledge base"])
-    def api_network(
-        hallmark: Annotated[str | None, Query(max_length=40)] = None,
-        cell: Annotated[str | None, Query(max_length=40)] = None,
-    ) -> dict:
+    def api_network(hallmark: Hallmark | None = None, cell: Cell | None = None) -> dict:
         """The transfer network as Cytoscape JSON (optionally only one hallmark or cell type)."""
         from exomir.kb import build_network, cytoscape_json
 
-        graph = build_network(state.kb().table(), hallmark=hallmark, cell=cell) if (hallmark or cell) else state.graph()
+        if hallmark or cell:
+            graph = build_network(state.kb().table(), hallmark=_code(hallmark), cell=_code(cell))
+        else:
+            graph = state.graph()
         return cytoscape_json(graph)
 
     @app.get("/api/reports", response_model=list[ReportInfo], tags=["reports"])
