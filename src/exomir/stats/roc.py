@@ -29,6 +29,7 @@ from exomir.stats._roc_resample import bootstrap_aucs, percentile_interval
 __all__ = [
     "HIGHER",
     "LOWER",
+    "ROC_COLUMNS",
     "RocResult",
     "auc_table",
     "average_precision",
