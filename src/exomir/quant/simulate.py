@@ -127,7 +127,7 @@ def simulate_library(
     done = 0
     from isal import igzip
 
-    with igzip.open(path, "wb", compresslevel=1) as out:
+    with igzip.IGzipFile(path, "wb", compresslevel=1, mtime=0) as out:  # mtime 0: same seed, same bytes
         while done < reads:
             n = min(batch, reads - done)
             if umi_length:
