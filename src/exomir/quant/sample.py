@@ -19,7 +19,6 @@ from __future__ import annotations
 import gzip
 import json
 import multiprocessing
-import threading
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -173,8 +172,9 @@ def _tally_worker(conn, reference: MirnaReference, options: QuantOptions, sample
 
 
 def _can_fork() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon \
-        and threading.active_count() == 1
+    # the child only receives chunks and sends one result: it touches no lock another thread
+    # (a progress bar) might hold; the reader's decompression thread starts after the fork
+    return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
 
 
 def quantify_reads(
