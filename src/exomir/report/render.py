@@ -65,9 +65,8 @@ def build_context(result) -> dict[str, Any]:
                                     flagged=flagged_names),
             "roc": Markup(figures.to_div(figures.roc_figure(result.roc_curves.get(name, {}), roc, name),
                                          f"roc-{_anchor(name)}")) if result.roc_curves.get(name) else None,
-            "roc_table": _html_table(_roc_rows(roc_part), ["mirna", "auc", "auc_ci_low", "auc_ci_high", "direction",
-                                                          "threshold", "sensitivity", "specificity"],
-                                     flagged=flagged_names),
+            "roc_table": _html_table(_roc_rows(roc_part), ["mirna", "auc", "95% CI", "direction", "threshold",
+                                                          "sensitivity", "specificity"], flagged=flagged_names),
             "best": _best(roc_part[roc_part["mirna"].isin(set(map(str, adata.var_names)))]),
             "afp": _afp_line(roc_part, tables.get("afp_cutoff"), name, settings),
         }
@@ -283,7 +282,11 @@ def _roc_rows(roc_part: pd.DataFrame) -> pd.DataFrame:
     """Top miRNAs of a comparison plus the AFP row (kept even when it ranks low)."""
     top = roc_part[roc_part["mirna"] != "AFP"].head(TOP_TABLE)
     afp = roc_part[roc_part["mirna"] == "AFP"]
-    return pd.concat([afp, top], ignore_index=True)
+    rows = pd.concat([afp, top], ignore_index=True)
+    rows["95% CI"] = [f"{low:.3f}–{high:.3f}" for low, high in zip(rows["auc_ci_low"], rows["auc_ci_high"])]
+    rows["direction"] = rows["direction"].map({"higher_in_case": "↑ in case", "lower_in_case": "↓ in case"}).fillna(
+        rows["direction"])
+    return rows
 
 
 def _best(roc_part: pd.DataFrame) -> dict[str, Any] | None:
