@@ -388,6 +388,10 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
     # ---- pages -------------------------------------------------------------------------------
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon():
+        return FileResponse(HERE / "static" / "icon.svg", media_type="image/svg+xml")
+
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home(request: Request):
         kb = state.kb()
