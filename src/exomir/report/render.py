@@ -102,6 +102,7 @@ def build_context(result) -> dict[str, Any]:
                                    "fold_enrichment", "pvalue", "padj", "mirnas"], max_rows=30)
         if "enrichment" in tables else None,
         "methods": _methods(result),
+        "planted": _planted_table(result),
         "exclusions": _html_table(exclusions(adata), ["what", "item", "reason"], max_rows=200),
         "n_exclusions": len(exclusions(adata)),
         "notes": list(result.notes),
@@ -232,6 +233,65 @@ def _enrichment_rows(enrichment: pd.DataFrame) -> pd.DataFrame:
     return enrichment.sort_values(["padj", "pvalue", "gene_set"], kind="mergesort").reset_index(drop=True)
 
 
+def _planted_table(result) -> Markup | None:
+    """For simulated cohorts: each planted effect beside the value the analysis recovered."""
+    truth = meta(result.adata).get("planted")
+    if not truth:
+        return None
+    tables = result.tables
+    de = tables.get("differential", pd.DataFrame())
+    roc = tables.get("roc", pd.DataFrame())
+    rows = []
+    for comparison, effects in truth.get("expected_log2fc", {}).items():
+        part = de[de["comparison"] == comparison].reset_index(drop=True)
+        if part.empty:
+            continue
+        for mirna, expected in effects.items():
+            hit = part[part["mirna"] == mirna]
+            if abs(expected) < 1e-9 or hit.empty:
+                continue
+            rank = int(hit.index[0]) + 1
+            rows.append({"effect": f"{mirna} log2 fold change", "comparison": comparison, "planted": expected,
+                         "recovered": float(hit["log2fc"].iloc[0]),
+                         "note": f"rank {rank} of {len(part)}, padj {float(hit['padj'].iloc[0]):.2g}"})
+    auc = truth.get("auc", {})
+    for _, row in roc[roc["mirna"] == auc.get("mirna")].iterrows():
+        rows.append({"effect": f"{auc['mirna']} AUC", "comparison": row["comparison"], "planted": auc.get("auc"),
+                     "recovered": row["auc"], "note": f"95% CI {row['auc_ci_low']:.3f}–{row['auc_ci_high']:.3f}"})
+    afp = truth.get("afp", {})
+    cut = tables.get("afp_cutoff")
+    if afp and cut is not None:
+        for _, row in cut.iterrows():
+            control = row["comparison"].split("_vs_", 1)[-1]
+            arms = control.split("+")
+            if sorted(arms) == sorted(truth.get("controls", [])):
+                planted_spec = afp.get("specificity", np.nan)
+            elif len(arms) == 1:
+                planted_spec = 1.0 - afp.get("above_cutoff", {}).get(control, np.nan)
+            else:
+                planted_spec = np.nan
+            rows.append({"effect": f"AFP ≥ {afp['cutoff']:g} sensitivity", "comparison": row["comparison"],
+                         "planted": afp.get("sensitivity"), "recovered": row["sensitivity"], "note": ""})
+            rows.append({"effect": f"AFP ≥ {afp['cutoff']:g} specificity", "comparison": row["comparison"],
+                         "planted": planted_spec, "recovered": row["specificity"],
+                         "note": f"{afp.get('specificity', np.nan):.0%} over all controls"})
+    surv = truth.get("survival", {})
+    table = tables.get("survival")
+    if surv and table is not None and (table["mirna"] == surv.get("mirna")).any():
+        row = table[table["mirna"] == surv["mirna"]].iloc[0]
+        rows.append({"effect": f"{surv['mirna']} {surv.get('endpoint', 'DFS')} hazard ratio per log2",
+                     "comparison": "HCC", "planted": surv.get("hr_per_log2"), "recovered": row["hr"],
+                     "note": f"planted with stage held fixed; Cox p {row['pvalue']:.2g}"})
+    hemolysed = set(truth.get("hemolysis", {}).get("samples", []))
+    qc = tables.get("qc")
+    if hemolysed and qc is not None and "hemolysis" in qc:
+        called = set(qc.loc[qc["hemolysis"].isin(["hemolysed", "possible"]), "sample"].astype(str))
+        rows.append({"effect": "hemolysed samples flagged", "comparison": "all", "planted": float(len(hemolysed)),
+                     "recovered": float(len(called & hemolysed)),
+                     "note": f"{len(called - hemolysed)} flagged that were not hemolysed"})
+    return _html_table(pd.DataFrame(rows), None, max_rows=200) if rows else None
+
+
 def _methods(result) -> list[tuple[str, str]]:
     adata = result.adata
     info = meta(adata)
@@ -243,8 +303,9 @@ def _methods(result) -> list[tuple[str, str]]:
             items.append(("normalization", _describe_normalization(step, info)))
     if info.get("nondetect_rule"):
         items.append(("non-detects", str(info["nondetect_rule"])))
-    items.append(("differential expression", "PyDESeq2 (DESeq2 negative-binomial GLM, Wald test, BH-adjusted) on raw "
-                  "counts" if info.get("measure") == "counts" else "moderated t-test on the normalized values, BH-adjusted"))
+    items.append(("differential expression", ("PyDESeq2 (DESeq2 negative-binomial GLM, Wald test, BH-adjusted) on raw "
+                  "counts" if info.get("measure") == "counts" else "moderated t-test on the normalized values, BH-adjusted")
+                  + (f"; adjusted for {', '.join(settings.covariates)}" if settings.covariates else "")))
     items.append(("ROC", "empirical ROC per miRNA with DeLong 95% confidence intervals; the direction is chosen per "
                   "marker from the medians and reported; threshold by Youden's index"))
     if settings.time:
