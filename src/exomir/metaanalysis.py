@@ -1,0 +1,581 @@
+"""What several cohorts or published studies say together, miRNA by miRNA.
+
+The plumbing of ``exomir meta``: read each cohort's result tables (an ``exomir analyze`` folder)
+or a study-level CSV, match miRNAs across cohorts by their miRBase accession (cohorts write the
+same miRNA differently: ``miR-21``, ``hsa-miR-21-5p``), pool each miRNA with
+:func:`exomir.stats.meta.random_effects` and write ``meta.csv``, ``forest.csv``, ``excluded.csv``
+and ``forest.html``. The statistics live in :mod:`exomir.stats.meta`; nothing here computes them.
+
+Conventions:
+
+* AUCs are pooled as ``AUC − 0.5`` and shifted back, so that the p-value tests AUC = 0.5 (the
+  random-effects z test is against 0); tau², I², Q and the weights do not change under a shift.
+* An AUC (or a log diagnostic odds ratio) belongs to a stated direction (``higher_in_case`` /
+  ``lower_in_case``). Before pooling, every cohort is put in the direction most cohorts state
+  (ties: ``higher_in_case``): its AUC becomes ``1 − AUC`` (its log DOR changes sign). The choice
+  is reported (``auc_direction`` in meta.csv, ``flipped`` in forest.csv).
+* Names that do not resolve to one mature miRNA (AFP, panels, ``miR-221/222``) are matched by the
+  name as written and say so in ``identity``.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from exomir.errors import InputError
+from exomir.progress import info, warn
+from exomir.stats.meta import MetaResult, effects_from_table, random_effects
+
+MEASURES = ("auc", "log_hr", "log_dor", "generic")
+METHODS = ("REML", "DL")
+TESTS = ("z", "knha")
+HIGHER, LOWER = "higher_in_case", "lower_in_case"
+
+#: columns of meta.csv (extras follow)
+META_COLUMNS = [
+    "mirna", "mimat", "measure", "k", "estimate", "ci_low", "ci_high", "pvalue", "tau2", "i2", "q", "q_p",
+    "pi_low", "pi_high", "direction_agreement", "method",
+]  # fmt: skip
+FOREST_COLUMNS = [
+    "mirna", "mimat", "study", "input_name", "estimate", "se", "ci_low", "ci_high", "weight", "direction",
+    "flipped", "n", "source", "line",
+]  # fmt: skip
+EXCLUDED_COLUMNS = ["mirna", "mimat", "study", "input_name", "reason", "source", "line"]
+FLOAT_FORMAT = "%.10g"
+
+# numbers a study table may carry, by measure (the first complete set is used)
+_STUDY_FORMS = {
+    "auc": [("auc", "se_auc"), ("auc", "auc_se"), ("auc", "auc_ci_low", "auc_ci_high")],
+    "log_hr": [("log_hr", "se_log_hr"), ("coef", "se"), ("hr", "hr_ci_low", "hr_ci_high")],
+    "log_dor": [("tp", "fp", "fn", "tn")],
+    "generic": [("yi", "vi")],
+}
+_ANY_FORM = [("yi", "vi")]
+
+
+@dataclass
+class MetaAnalysis:
+    """A finished cross-study meta-analysis: the tables that are written and the fits behind them."""
+
+    measure: str
+    method: str
+    test: str
+    min_studies: int
+    studies: list[str]
+    sources: list[str]
+    summary: pd.DataFrame
+    forest: pd.DataFrame
+    excluded: pd.DataFrame
+    comparison: str | None = None
+    endpoint: str | None = None
+    results: dict[str, MetaResult] = field(default_factory=dict)  # by mirna (display name)
+
+
+# --------------------------------------------------------------------------- reading
+@dataclass
+class _Table:
+    path: Path
+    header: list[str]
+    rows: list[dict[str, str]]
+    lines: list[int]
+
+
+def _read_csv(path: Path) -> _Table:
+    """A CSV as text cells with the line each record starts on; ragged rows are an error."""
+    if not path.is_file():
+        raise InputError("file not found", path=path)
+    try:
+        handle = open(path, newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputError(f"cannot read the file ({exc.strerror})", path=path) from None
+    with handle:
+        sample = handle.read(4096)
+        handle.seek(0)
+        delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
+        reader = csv.reader(handle, delimiter=delimiter)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise InputError("the table is empty", path=path, line=1, expected="a header line") from None
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise InputError(f"not a readable CSV table ({exc})", path=path, line=1) from None
+        header = [h.strip() for h in header]
+        if len(set(header)) != len(header):
+            dup = sorted({h for h in header if header.count(h) > 1})
+            raise InputError(f"duplicated column name(s) {dup}", path=path, line=1)
+        rows, lines = [], []
+        start = reader.line_num + 1
+        try:
+            for record in reader:
+                if not any(cell.strip() for cell in record):
+                    start = reader.line_num + 1
+                    continue
+                if len(record) != len(header):
+                    raise InputError(f"{len(record)} fields where the header has {len(header)}", path=path,
+                                     line=start, expected=f"{len(header)} fields")
+                rows.append({h: c.strip() for h, c in zip(header, record, strict=True)})
+                lines.append(start)
+                start = reader.line_num + 1
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise InputError(f"not a readable CSV table ({exc})", path=path, line=start) from None
+    return _Table(path, header, rows, lines)
+
+
+def _number(table: _Table, i: int, column: str) -> float:
+    """The number in a cell; blank (or NA) is NaN, anything else that is not a number is an error."""
+    text = table.rows[i].get(column, "")
+    if text == "" or text.upper() in ("NA", "NAN", "N/A"):
+        return math.nan
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(f"{text!r} is not a number", path=table.path, line=table.lines[i], column=column,
+                         expected="a number") from None
+    if math.isinf(value):
+        raise InputError(f"{text!r} is not a finite number", path=table.path, line=table.lines[i], column=column)
+    return value
+
+
+def _require(table: _Table, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in table.header]
+    if missing:
+        raise InputError(f"{what} needs column(s) {', '.join(missing)}", path=table.path, line=1,
+                         column=missing[0], expected="columns " + ", ".join(columns))
+
+
+def _pick_form(table: _Table, measure: str) -> tuple[str, ...] | None:
+    for form in _STUDY_FORMS[measure] + _ANY_FORM:
+        if all(c in table.header for c in form):
+            return form
+    return None
+
+
+def _check_values(table: _Table, i: int, form: tuple[str, ...], values: dict[str, float]) -> None:
+    """Values that cannot be an estimate of their kind are an error (not a silent NaN)."""
+    def bad(column: str, problem: str, expected: str) -> InputError:
+        return InputError(problem, path=table.path, line=table.lines[i], column=column, expected=expected)
+
+    for column in form:
+        value = values[column]
+        if math.isnan(value):
+            continue
+        if column.startswith("auc") and not 0.0 <= value <= 1.0:
+            raise bad(column, f"AUC value {value:g} outside 0–1", "a value between 0 and 1")
+        if column.startswith("hr") and value <= 0:
+            raise bad(column, f"hazard ratio {value:g} is not positive", "a value above 0")
+        if column in ("tp", "fp", "fn", "tn") and (value < 0 or value != int(value)):
+            raise bad(column, f"count {value:g} is not a whole number >= 0", "a count")
+        if column in ("vi", "se", "se_auc", "auc_se", "se_log_hr") and value < 0:
+            raise bad(column, f"{column} {value:g} is negative", "a variance or standard error >= 0")
+    for est, low, high in (("auc", "auc_ci_low", "auc_ci_high"), ("hr", "hr_ci_low", "hr_ci_high")):
+        if low in form and not any(math.isnan(values[c]) for c in (est, low, high)):
+            if not values[low] <= values[est] <= values[high]:
+                raise bad(est, f"estimate {values[est]:g} outside its interval [{values[low]:g}, {values[high]:g}]",
+                          f"{low} <= {est} <= {high}")
+
+
+def _rows_from(table: _Table, study_of, form: tuple[str, ...], indices: Iterable[int], *, extra=None) -> pd.DataFrame:
+    """Long rows (study, input_name, the form's numbers, line) of the chosen records."""
+    records = []
+    for i in indices:
+        values = {c: _number(table, i, c) for c in form}
+        _check_values(table, i, form, values)
+        row = {"study": study_of(i), "input_name": table.rows[i]["mirna"], "source": str(table.path),
+               "line": table.lines[i], **values}
+        if extra:
+            row.update(extra(i))
+        records.append(row)
+    return pd.DataFrame.from_records(records)
+
+
+def _choose(table: _Table, column: str, wanted: str | None, option: str) -> list[int]:
+    """Indices of the records of one comparison (or endpoint); which one is asked or obvious."""
+    if column not in table.header:
+        return list(range(len(table.rows)))
+    present = list(dict.fromkeys(r[column] for r in table.rows))
+    if wanted is None:
+        if len(present) > 1:
+            raise InputError(f"the table holds several {column}s: {', '.join(present)}; choose one with {option}",
+                             path=table.path, column=column, expected=f"{option} VALUE")
+        wanted = present[0] if present else None
+    elif wanted not in present:
+        raise InputError(f"no {column} {wanted!r} in the table", path=table.path, column=column,
+                         expected="one of " + ", ".join(present))
+    return [i for i, r in enumerate(table.rows) if r[column] == wanted]
+
+
+def _folder_effects(folder: Path, measure: str, comparison: str | None, endpoint: str | None) -> pd.DataFrame:
+    """The per-miRNA effects of one ``exomir analyze`` results folder."""
+    name = folder.resolve().name
+    tables = folder / "tables"
+    if measure in ("auc", "log_dor"):
+        table = _read_csv(tables / "roc.csv")
+        _require(table, ["mirna", "direction"], "an analyze ROC table")
+        indices = _choose(table, "comparison", comparison, "--comparison")
+        direction = lambda i: {"direction": table.rows[i]["direction"]}  # noqa: E731
+        if measure == "auc":
+            form = ("auc", "auc_se") if "auc_se" in table.header else ("auc", "auc_ci_low", "auc_ci_high")
+            _require(table, form, "the AUC meta-analysis")
+            frame = _rows_from(table, lambda i: name, form, indices, extra=direction)
+        else:
+            form = ("n_case", "n_control", "sensitivity", "specificity")
+            _require(table, form, "the diagnostic odds ratio meta-analysis")
+            frame = _rows_from(table, lambda i: name, form, indices, extra=direction)
+            # the 2×2 table at the cohort's reported (Youden) threshold
+            tp = np.round(frame["sensitivity"] * frame["n_case"])
+            tn = np.round(frame["specificity"] * frame["n_control"])
+            frame = frame.assign(tp=tp, fn=frame["n_case"] - tp, tn=tn, fp=frame["n_control"] - tn)
+        frame["n"] = [_number(table, i, "n_case") + _number(table, i, "n_control") if "n_case" in table.header
+                      else math.nan for i in indices]
+        frame["context"] = comparison or (table.rows[indices[0]].get("comparison", "") if indices else "")
+    elif measure == "log_hr":
+        table = _read_csv(tables / "survival.csv")
+        form = ("coef", "se") if {"coef", "se"} <= set(table.header) else ("hr", "hr_ci_low", "hr_ci_high")
+        _require(table, ["mirna", *form], "the hazard ratio meta-analysis")
+        indices = _choose(table, "endpoint", endpoint, "--endpoint")
+        note = lambda i: {"note": table.rows[i].get("note", "")}  # noqa: E731
+        frame = _rows_from(table, lambda i: name, form, indices, extra=note)
+        frame["n"] = [_number(table, i, "n") if "n" in table.header else math.nan for i in indices]
+        frame["context"] = endpoint or (table.rows[indices[0]].get("endpoint", "") if indices else "")
+    else:
+        raise InputError(f"an analyze folder gives auc, log_hr or log_dor, not {measure!r}", path=folder)
+    return frame
+
+
+def _study_table_effects(path: Path, measure: str, comparison: str | None, endpoint: str | None) -> pd.DataFrame:
+    """The per-study, per-miRNA effects of a published-studies CSV."""
+    table = _read_csv(path)
+    _require(table, ["study", "mirna"], "a study table")
+    form = _pick_form(table, measure)
+    if form is None:
+        options = " or ".join("/".join(f) for f in _STUDY_FORMS[measure] + _ANY_FORM)
+        raise InputError(f"no columns for the {measure} meta-analysis", path=path, line=1, expected=options)
+    indices = list(range(len(table.rows)))
+    if comparison is not None and "comparison" in table.header:
+        indices = [i for i in indices if table.rows[i]["comparison"] == comparison]
+    if endpoint is not None and "endpoint" in table.header:
+        indices = [i for i in indices if table.rows[i]["endpoint"] == endpoint]
+    for i in indices:
+        for column in ("study", "mirna"):
+            if not table.rows[i][column]:
+                raise InputError(f"empty {column}", path=path, line=table.lines[i], column=column,
+                                 expected=f"a {column} name")
+        if "direction" in table.header and table.rows[i]["direction"] not in ("", HIGHER, LOWER):
+            raise InputError(f"unknown direction {table.rows[i]['direction']!r}", path=path, line=table.lines[i],
+                             column="direction", expected=f"{HIGHER} or {LOWER} (or blank)")
+
+    def extra(i: int) -> dict:
+        row = table.rows[i]
+        n = _number(table, i, "n") if "n" in table.header else math.nan
+        return {"direction": row.get("direction", ""), "n": n, "note": row.get("note", ""),
+                "context": row.get("comparison", "") or row.get("endpoint", "")}
+
+    return _rows_from(table, lambda i: table.rows[i]["study"], form, indices, extra=extra)
+
+
+def _effects(frame: pd.DataFrame, measure: str) -> pd.DataFrame:
+    """yi and vi of each row through :func:`exomir.stats.meta.effects_from_table`."""
+    if frame.empty:
+        return frame.assign(yi=pd.Series(dtype=float), vi=pd.Series(dtype=float))
+    work = frame.rename(columns={"auc_se": "se_auc"})
+    stats_measure = "generic" if {"yi", "vi"} <= set(work.columns) else measure
+    if stats_measure == "log_dor":
+        # counts of a missing record stay missing instead of failing the whole table
+        ok = work[["tp", "fp", "fn", "tn"]].notna().all(axis=1).to_numpy()
+        yi = np.full(len(work), np.nan)
+        vi = np.full(len(work), np.nan)
+        if ok.any():
+            yi[ok], vi[ok] = effects_from_table(work[ok], "log_dor")
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            yi, vi = effects_from_table(work, stats_measure)
+    return frame.assign(yi=np.asarray(yi, float), vi=np.asarray(vi, float))
+
+
+def _kind(path: Path) -> str:
+    if path.is_dir():
+        return "folder"
+    if path.is_file():
+        return "table"
+    raise InputError("no such results folder or study table", path=path,
+                     expected="an exomir analyze folder (with tables/) or a study CSV")
+
+
+def collect_effects(sources: Sequence[str | Path], *, measure: str | None = None, comparison: str | None = None,
+                    endpoint: str | None = None) -> tuple[pd.DataFrame, str]:
+    """One row per study × miRNA as written (``study, input_name, yi, vi, direction, n, note, source,
+    line``) from analyze folders and study CSVs; returns the rows and the measure used."""
+    if not sources:
+        raise InputError("no results folder or study table given", expected="one or more paths")
+    paths = [Path(s) for s in sources]
+    kinds = [_kind(p) for p in paths]
+    if measure is None:
+        measure = "auc" if "folder" in kinds else _guess_measure(paths[0])
+    if measure not in MEASURES:
+        raise InputError(f"unknown measure {measure!r}", expected=", ".join(MEASURES))
+    frames = []
+    owner: dict[str, str] = {}
+    for path, kind in zip(paths, kinds, strict=True):
+        if kind == "folder":
+            frame = _folder_effects(path, measure, comparison, endpoint)
+        else:
+            frame = _study_table_effects(path, measure, comparison, endpoint)
+        for study in dict.fromkeys(frame["study"]) if len(frame) else []:
+            if study in owner and owner[study] != str(path):
+                raise InputError(f"study name {study!r} is used by two inputs ({owner[study]} and {path})",
+                                 path=path, expected="a distinct name per cohort (rename a folder or a study)")
+            owner[study] = str(path)
+        frames.append(_effects(frame, measure))
+    long = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else None
+    if long is None:
+        raise InputError("the inputs hold no miRNA rows", path=paths[0])
+    for column, default in (("direction", ""), ("note", ""), ("n", math.nan), ("context", "")):
+        if column not in long:
+            long[column] = default
+        long[column] = long[column].fillna(default) if column != "n" else long[column]
+    return long, measure
+
+
+def _guess_measure(path: Path) -> str:
+    table = _read_csv(path)
+    for measure in ("auc", "log_hr", "log_dor", "generic"):
+        if any(all(c in table.header for c in form) for form in _STUDY_FORMS[measure]):
+            return measure
+    raise InputError("cannot tell which effect the study table holds", path=path, line=1,
+                     expected="columns yi, vi / auc, auc_ci_low, auc_ci_high / hr, hr_ci_low, hr_ci_high / tp, fp, fn, tn")
+
+
+# --------------------------------------------------------------------------- matching
+def match_mirnas(names: Iterable[str], *, mirbase=None) -> pd.DataFrame:
+    """Key, display name and identity status of each distinct input name (by MIMAT accession when
+    the name resolves to one mature miRNA, else by the name as written)."""
+    from exomir.identity import resolve
+
+    distinct = list(dict.fromkeys(str(n) for n in names))
+    resolved = resolve(distinct, mirbase=mirbase) if distinct else pd.DataFrame(columns=["input", "mimat", "name", "status"])
+    rows = []
+    for _, r in resolved.iterrows():
+        mimat = str(r["mimat"] or "")
+        if r["status"] in ("exact", "alias") and mimat:
+            rows.append({"input_name": r["input"], "key": mimat, "mirna": r["name"], "mimat": mimat,
+                         "identity": r["status"]})
+        else:
+            rows.append({"input_name": r["input"], "key": "name:" + r["input"], "mirna": r["input"], "mimat": "",
+                         "identity": f"{r['status']}: matched by the name as written"})
+    return pd.DataFrame(rows, columns=["input_name", "key", "mirna", "mimat", "identity"])
+
+
+# --------------------------------------------------------------------------- pooling
+def meta_analyze(sources: Sequence[str | Path], *, measure: str | None = None, method: str = "REML",
+                 test: str = "z", comparison: str | None = None, endpoint: str | None = None,
+                 min_studies: int = 2, mirbase=None) -> MetaAnalysis:
+    """Pool every miRNA across the cohorts/studies in ``sources`` (analyze folders and study CSVs).
+
+    ``measure``: ``auc`` (default for folders), ``log_hr``, ``log_dor`` or ``generic`` (``yi``/``vi``);
+    ``method``: ``REML`` or ``DL``; ``test``: ``z`` or ``knha`` (Hartung-Knapp); miRNAs with a usable
+    estimate in fewer than ``min_studies`` cohorts are listed in ``excluded`` with the reason.
+    """
+    method = method.upper()
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r}", expected=" or ".join(METHODS))
+    if test not in TESTS:
+        raise InputError(f"unknown test {test!r}", expected=" or ".join(TESTS))
+    if min_studies < 1:
+        raise InputError(f"--min-studies must be at least 1, not {min_studies}")
+    long, measure = collect_effects(sources, measure=measure, comparison=comparison, endpoint=endpoint)
+    studies = list(dict.fromkeys(long["study"]))
+    names = match_mirnas(long["input_name"], mirbase=mirbase)
+    long = long.merge(names, on="input_name", how="left", validate="many_to_one")
+    _check_duplicates(long)
+
+    usable = np.isfinite(long["yi"]) & np.isfinite(long["vi"]) & (long["vi"] > 0)
+    excluded = [_excluded_row(r, _why_unusable(r)) for _, r in long[~usable].iterrows()]
+    good = long[usable].copy()
+    study_order = {s: i for i, s in enumerate(studies)}
+    good["_order"] = good["study"].map(study_order)
+    good = good.sort_values(["key", "_order"], kind="mergesort")
+
+    summary_rows, forest_frames, results = [], [], {}
+    for key, part in good.groupby("key", sort=True):
+        first = part.iloc[0]
+        if len(part) < min_studies:
+            excluded.append({"mirna": first["mirna"], "mimat": first["mimat"], "study": ";".join(part["study"]),
+                             "input_name": ";".join(dict.fromkeys(part["input_name"])),
+                             "reason": f"usable estimate in {len(part)} of {len(studies)} cohorts "
+                                       f"(--min-studies {min_studies})",
+                             "source": ";".join(dict.fromkeys(part["source"])), "line": ""})
+            continue
+        part, direction = _harmonize(part, measure)
+        shift = 0.5 if measure == "auc" else 0.0
+        result = random_effects(part["yi"] - shift, part["vi"], method=method, studies=part["study"],
+                                measure=measure, null=0.0, test=test)
+        results[first["mirna"]] = result
+        summary_rows.append(_summary_row(first, part, result, measure, shift, direction))
+        forest_frames.append(_forest_rows(first, part, result, shift))
+    summary = _order_summary(pd.DataFrame(summary_rows))
+    forest = _order_forest(forest_frames, summary)
+    excluded_frame = pd.DataFrame(excluded, columns=EXCLUDED_COLUMNS)
+    excluded_frame = excluded_frame.sort_values(["mirna", "study"], kind="mergesort").reset_index(drop=True)
+    if len(excluded_frame):
+        warn(f"meta-analysis: {len(excluded_frame)} miRNA/cohort entr(y/ies) not pooled (see excluded.csv): "
+             + ", ".join(excluded_frame["mirna"].astype(str).head(8)) + (" …" if len(excluded_frame) > 8 else ""))
+    context = ";".join(sorted({c for c in long["context"].astype(str) if c}))
+    return MetaAnalysis(measure=measure, method=method, test=test, min_studies=min_studies, studies=studies,
+                        sources=[str(s) for s in sources], summary=summary, forest=forest, excluded=excluded_frame,
+                        comparison=context if measure in ("auc", "log_dor") else None,
+                        endpoint=context if measure == "log_hr" else None, results=results)
+
+
+def _check_duplicates(long: pd.DataFrame) -> None:
+    """Two rows of one cohort for the same miRNA would count that cohort twice."""
+    dup = long[long.duplicated(["study", "key"], keep=False)]
+    if len(dup):
+        first = dup.iloc[0]
+        same = dup[(dup["study"] == first["study"]) & (dup["key"] == first["key"])]
+        raise InputError(f"study {first['study']!r} has {len(same)} rows for {first['mirna']} "
+                         f"({', '.join(same['input_name'])} on lines {', '.join(str(v) for v in same['line'])})",
+                         path=first["source"], line=int(same["line"].iloc[1]), column="mirna",
+                         expected="one row per study and miRNA")
+
+
+def _why_unusable(row: pd.Series) -> str:
+    if str(row.get("note", "")):
+        return f"no estimate: {row['note']}"
+    if not np.isfinite(row["yi"]):
+        return "no estimate (missing value)"
+    if not np.isfinite(row["vi"]):
+        return "no standard error or interval (missing value)"
+    return "zero-width interval (variance 0)"
+
+
+def _excluded_row(row: pd.Series, reason: str) -> dict:
+    return {"mirna": row["mirna"], "mimat": row["mimat"], "study": row["study"], "input_name": row["input_name"],
+            "reason": reason, "source": row["source"], "line": row["line"]}
+
+
+def _harmonize(part: pd.DataFrame, measure: str) -> tuple[pd.DataFrame, str]:
+    """Put every cohort's AUC / log DOR in the direction most cohorts state."""
+    part = part.copy()
+    stated = part["direction"].astype(str)
+    if measure not in ("auc", "log_dor") or not stated.isin([HIGHER, LOWER]).any():
+        part["flipped"] = False
+        return part, ""
+    n_low = int((stated == LOWER).sum())
+    n_high = int((stated == HIGHER).sum())
+    direction = LOWER if n_low > n_high else HIGHER
+    flip = (stated.isin([HIGHER, LOWER]) & (stated != direction)).to_numpy()
+    if measure == "auc":
+        part.loc[flip, "yi"] = 1.0 - part.loc[flip, "yi"]
+    else:
+        part.loc[flip, "yi"] = -part.loc[flip, "yi"]
+    part["flipped"] = flip
+    return part, direction
+
+
+def _summary_row(first: pd.Series, part: pd.DataFrame, res: MetaResult, measure: str, shift: float,
+                 direction: str) -> dict:
+    row = {
+        "mirna": first["mirna"], "mimat": first["mimat"], "measure": measure, "k": res.k,
+        "estimate": res.estimate + shift, "ci_low": res.ci_low + shift, "ci_high": res.ci_high + shift,
+        "pvalue": res.pvalue, "tau2": res.tau2, "i2": res.i2, "q": res.q, "q_p": res.q_p,
+        "pi_low": res.pi_low + shift, "pi_high": res.pi_high + shift,
+        "direction_agreement": res.direction_agreement, "method": res.method,
+        "test": res.test, "se": res.se, "zval": res.zval, "h2": res.h2, "q_df": res.q_df,
+        "n_same_direction": res.n_same_direction,
+    }
+    if measure in ("log_hr", "log_dor"):
+        for key in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):
+            row[f"exp_{key}"] = math.exp(row[key])
+    row["auc_direction"] = direction
+    row["n_total"] = float(part["n"].sum()) if part["n"].notna().all() else math.nan
+    row["studies"] = ";".join(part["study"])
+    row["input_names"] = ";".join(sorted(set(part["input_name"])))
+    row["identity"] = first["identity"]
+    return row
+
+
+def _forest_rows(first: pd.Series, part: pd.DataFrame, res: MetaResult, shift: float) -> pd.DataFrame:
+    forest = res.forest.copy()
+    for key in ("estimate", "ci_low", "ci_high"):
+        forest[key] = forest[key] + shift
+    info_by_study = part.set_index("study")
+    forest.insert(0, "mirna", first["mirna"])
+    forest.insert(1, "mimat", first["mimat"])
+    forest["input_name"] = forest["study"].map(info_by_study["input_name"])
+    forest["flipped"] = forest["study"].map(info_by_study["flipped"]).astype(bool)
+    forest["n"] = forest["study"].map(info_by_study["n"])
+    forest["source"] = forest["study"].map(info_by_study["source"])
+    forest["line"] = forest["study"].map(info_by_study["line"])
+    return forest[FOREST_COLUMNS + [c for c in forest.columns if c not in FOREST_COLUMNS]]
+
+
+def _order_summary(summary: pd.DataFrame) -> pd.DataFrame:
+    if summary.empty:
+        return pd.DataFrame(columns=META_COLUMNS)
+    from exomir.stats._common import bh_adjust
+
+    summary.insert(summary.columns.get_loc("pvalue") + 1, "padj", bh_adjust(summary["pvalue"].to_numpy(float)))
+    summary = summary.sort_values(["pvalue", "mirna"], kind="mergesort", na_position="last")
+    return summary.reset_index(drop=True)
+
+
+def _order_forest(frames: list[pd.DataFrame], summary: pd.DataFrame) -> pd.DataFrame:
+    if not frames:
+        return pd.DataFrame(columns=FOREST_COLUMNS)
+    forest = pd.concat(frames, ignore_index=True)
+    rank = {name: i for i, name in enumerate(summary["mirna"])}
+    forest["_rank"] = forest["mirna"].map(rank)
+    return forest.sort_values("_rank", kind="mergesort").drop(columns="_rank").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- writing
+def csv_text(frame: pd.DataFrame) -> str:
+    """CSV with 10 significant digits and ``\\n`` line ends (same results, same bytes)."""
+    return frame.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+
+
+def write_meta(analysis: MetaAnalysis, folder: str | Path) -> dict[str, Path]:
+    """Write ``meta.csv``, ``forest.csv``, ``excluded.csv`` and ``forest.html`` into ``folder``."""
+    from exomir.report.forest import render_forest_page
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for name, frame in (("meta", analysis.summary), ("forest", analysis.forest), ("excluded", analysis.excluded)):
+        path = folder / f"{name}.csv"
+        path.write_text(csv_text(frame), encoding="utf-8", newline="")
+        written[name] = path
+    page = folder / "forest.html"
+    page.write_text(render_forest_page(analysis), encoding="utf-8", newline="")
+    written["forest_html"] = page
+    return written
+
+
+def run_meta(sources: Sequence[str | Path], out: str | Path, **options) -> MetaAnalysis:
+    """:func:`meta_analyze` and :func:`write_meta` into ``out``, all or nothing."""
+    from exomir.atomic import staged_directory
+
+    with staged_directory(out) as staging:
+        analysis = meta_analyze(sources, **options)
+        write_meta(analysis, staging)
+        _make_readable(Path(staging))
+    info(f"meta-analysis of {len(analysis.summary)} miRNA(s) across {len(analysis.studies)} cohort(s) "
+         f"({analysis.measure}, {analysis.method}) → {out}")
+    return analysis
+
+
+def _make_readable(folder: Path) -> None:
+    """The staging folder is private (0700); results are shared like any other file (the umask decides)."""
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in [folder, *folder.iterdir()]:
+        os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~umask)
