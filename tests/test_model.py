@@ -157,6 +157,20 @@ def test_missing_feature_refused_and_named(model, validation, tmp_path):
     assert len(scores) == 40 and scores["probability"].between(0, 1).all()
 
 
+def test_two_columns_for_one_feature_refused(model, validation):
+    import anndata as ad
+
+    sub = validation[:40].copy()
+    feature = model.features[0]
+    extra = sub[:, [feature["name"]]].copy()
+    extra.var_names = ["duplicate-of-" + feature["name"]]
+    both = ad.concat([sub, extra], axis=1, merge="first", uns_merge="first")
+    both.var["mimat"] = list(sub.var["mimat"]) + [feature["mimat"]]
+    both.var["name"] = list(sub.var["name"]) + [feature["canonical_name"]]
+    with pytest.raises(InputError, match="both measure " + feature["mimat"]):
+        score_cohort(model, both)
+
+
 def test_other_measure_refused(model):
     cq = simulate_cohort(40, measure="cq", n_mirnas=N_MIRNAS, seed=3)
     with pytest.raises(InputError, match="trained on counts"):

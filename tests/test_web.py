@@ -163,6 +163,8 @@ def test_score_refusals_and_limits(client, workspace):
     small = TestClient(create_app(WebSettings(models=(workspace["model_path"],), max_upload_bytes=1000)))
     response = small.post("/api/score", files={"expression": ("big.csv", lacking, "text/csv")})
     assert response.status_code == 413
+    huge = small.post("/api/score", files={"expression": ("big.csv", b"x" * 200_000, "text/csv")})
+    assert huge.status_code == 413 and "over this server's limit" in huge.json()["detail"]
     few_lines = TestClient(create_app(WebSettings(models=(workspace["model_path"],), max_lines=10)))
     response = few_lines.post("/api/score", files={"expression": ("long.csv", lacking, "text/csv")})
     assert response.status_code == 413 and "lines" in response.json()["detail"]

@@ -37,7 +37,13 @@ def feature_key(adata: ad.AnnData) -> pd.DataFrame:
 def match_columns(adata: ad.AnnData, features: list[dict]) -> tuple[dict[str, str], list[dict]]:
     """Column of ``adata`` for each feature (by MIMAT accession, else by name); and the missing ones."""
     key = feature_key(adata)
-    by_mimat = {m: c for m, c in zip(key["mimat"], key["column"]) if m and m.startswith("MIMAT")}
+    by_mimat: dict[str, str] = {}
+    for m, c in zip(key["mimat"], key["column"]):
+        if m and m.startswith("MIMAT"):
+            if m in by_mimat and any(f.get("mimat") == m for f in features):
+                raise InputError(f"columns {by_mimat[m]!r} and {c!r} both measure {m}; the model will not choose one",
+                                 expected="one column per miRNA")  # fmt: skip
+            by_mimat[m] = c
     by_name = {c.lower(): c for c in key["column"]}
     by_name.update({n.lower(): c for n, c in zip(key["name"], key["column"]) if n})
     found, missing = {}, []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 import anndata as ad
 import numpy as np
@@ -197,7 +198,9 @@ def train_model(
         "exomir_version": __version__,
         "cohort": {
             "name": cohort_name,
-            "source": {k: str(v) for k, v in sorted(dict(meta(adata).get("source", {})).items())
+            # file names only: the training machine's folders are not part of the model
+            "source": {k: (Path(str(v)).name if k != "simulated" else str(v))
+                       for k, v in sorted(dict(meta(adata).get("source", {})).items())
                        if k in ("expression", "clinical", "simulated")},
         },
         "task": {"group_column": group, "case": case, "controls": list(chosen),

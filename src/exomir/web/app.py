@@ -199,7 +199,13 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
     @app.middleware("http")
     async def _headers(request: Request, call_next):
-        response = await call_next(request)
+        length = request.headers.get("content-length", "")
+        # refuse oversized bodies before they are read: two tables plus form overhead at most
+        if request.method == "POST" and length.isdigit() and int(length) > 2 * settings.max_upload_bytes + 65536:
+            response = JSONResponse({"detail": f"request body of {int(length) // 1024} KiB is over this server's limit"},
+                                    status_code=413)  # fmt: skip
+        else:
+            response = await call_next(request)
         for key, value in SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)
         return response

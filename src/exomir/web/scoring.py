@@ -58,7 +58,7 @@ def safe_suffix(filename: str | None) -> str:
 
 def check_limits(data: bytes, *, max_bytes: int, max_lines: int) -> None:
     if len(data) > max_bytes:
-        raise TooLarge(f"upload of more than {max_bytes // 1024} KiB refused (limit of this server)")
+        raise TooLarge(f"upload of more than {max_bytes:,} bytes refused (limit of this server)")
     if data.count(b"\n") > max_lines:
         raise TooLarge(f"table of more than {max_lines} lines refused (limit of this server)")
     if not data.strip():
