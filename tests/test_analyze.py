@@ -201,3 +201,22 @@ def test_cq_cohort_is_analyzed_on_an_abundance_scale(tmp_path):
     assert steps.index("censor_nondetects") < steps.index("normalize")
     assert json.loads((paths["planted"]).read_text())["measure"] == "cq"
     assert np.isfinite(result.adata.X).all()
+
+
+def test_demo_command(tmp_path):
+    from exomir.cli import app
+
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--n", "120", "--n-mirnas", "110", "--seed", "5",
+                                      "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in out.iterdir()} == {"input", "tables", "report.html", "cohort.h5ad"}
+    assert json.loads((out / "input" / "planted.json").read_text())["seed"] == 5
+    roc = _table(out, "roc")
+    assert set(roc["comparison"]) == {"HCC_vs_LC", "HCC_vs_CHB", "HCC_vs_Healthy", POOLED}
+    assert {"mirna_panel", "mirna_afp_panel"} <= set(roc["mirna"])  # panels beside single miRNAs and AFP
+    assert (_table(out, "survival")["endpoint"] == "DFS").all()
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert 'id="planted"' in html and "hazard ratio per log2" in html
+    assert str(out / "input" / "expression.csv") in html  # where the input is, not where it was staged
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]

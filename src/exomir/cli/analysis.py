@@ -76,6 +76,7 @@ def analyze(
 def demo(
     out: Path = typer.Option(Path("demo"), "--out", "-o", help="Results folder."),
     n: int = typer.Option(400, "--n", help="Number of simulated samples."),
+    n_mirnas: int = typer.Option(300, "--n-mirnas", help="Number of simulated miRNAs."),
     measure: str = typer.Option("counts", "--measure", help="counts or cq."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
@@ -88,6 +89,6 @@ def demo(
     if measure not in ("counts", "cq"):
         raise typer.BadParameter("must be counts or cq", param_hint="--measure")
     started = _time.perf_counter()
-    run_demo(out, n=n, measure=measure, seed=seed)
+    run_demo(out, n=n, n_mirnas=n_mirnas, measure=measure, seed=seed)
     info(f"demo: simulated {n} samples (seed {seed}) into {out}/input/ and analyzed them in "
          f"{_time.perf_counter() - started:.1f} s; open {out}/report.html")
