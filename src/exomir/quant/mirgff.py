@@ -65,7 +65,7 @@ def gff_lines(
             attributes = "; ".join([
                 f"UID {uid}", f"Read {insert}", f"Name {hit.arm.name}", f"Parent {hit.hairpin}",
                 f"Variant {variant}", f"Cigar {hit.cigar(len(insert))}", f"Expression {values}",
-                "Filter Pass", f"Hits {len(asg.hits)}",
+                "Filter PASS", f"Hits {len(asg.hits)}",
             ])
             rows.append((hit.hairpin, hit.start, insert, "\t".join([
                 hit.hairpin, source, kind, str(hit.start + 1), str(hit.start + len(insert)), ".", "+", ".",
