@@ -296,12 +296,22 @@ def _survival(result: AnalysisResult) -> None:
     adata = result.adata
     time = pd.to_numeric(adata.obs[settings.time], errors="coerce")
     event = pd.to_numeric(adata.obs[settings.event], errors="coerce")
-    usable = (time.notna() & event.notna()).to_numpy()
-    left_out = int((~usable).sum())
+    # prognosis is a question about the patients of the case group (a control sample of the same
+    # patient, e.g. adjacent normal tissue, must not count twice)
+    in_case = (adata.obs[settings.group].astype("string") == settings.case).fillna(False).to_numpy(dtype=bool)
+    has_times = (time.notna() & event.notna()).to_numpy()
+    usable = in_case & has_times
+    other = int((~in_case & has_times).sum())
+    if other:
+        info(f"survival: {other} sample(s) outside the case group {settings.case!r} are not in the survival analysis")
+        record_exclusion(adata, "samples", f"{other} samples",
+                         f"not in the case group {settings.case!r}: left out of the survival analysis")
+    left_out = int((in_case & ~has_times).sum())
     if left_out:
-        info(f"survival: {left_out} sample(s) without {settings.time}/{settings.event} are not in the survival analysis")
-        record_exclusion(adata, "samples", f"{left_out} samples",
-                         f"no {settings.time!r}/{settings.event!r} value: left out of the survival analysis")
+        warn(f"survival: {left_out} {settings.case} sample(s) without {settings.time}/{settings.event} are left out")
+        for sample in adata.obs_names[in_case & ~has_times]:
+            record_exclusion(adata, "sample", str(sample),
+                             f"no {settings.time!r}/{settings.event!r} value: left out of the survival analysis")
     if usable.sum() < 10:
         raise InputError(f"only {int(usable.sum())} samples have both {settings.time!r} and {settings.event!r}",
                          column=settings.time, expected="at least 10 samples with survival data")
