@@ -92,14 +92,26 @@ def forest_figure(row: pd.Series, studies: pd.DataFrame, measure: str) -> go.Fig
     figure.add_annotation(x=1.01, xref="paper", xanchor="left", y=k + 2.1, yref="y", showarrow=False,
                           text="estimate [95% CI]   weight", font=dict(size=11, color="#6b7480"))
     label = MEASURE_LABELS.get(measure, measure)
+    xaxis = dict(title=label, type="log" if _log_scale(measure) else "linear", zeroline=False)
+    xaxis["range"] = _x_range([*low, *high, pi_lo, pi_hi, lo, hi, null], _log_scale(measure))
     figure.update_layout(
         template="plotly_white", height=130 + 30 * (k + 2), margin=dict(l=170, r=250, t=30, b=45),
         showlegend=False, font=dict(size=12),
-        xaxis=dict(title=label, type="log" if _log_scale(measure) else "linear", zeroline=False),
+        xaxis=xaxis,
         yaxis=dict(tickvals=[*ys, 0], ticktext=[*labels, "<b>Pooled</b>"], range=[-0.9, k + 2.6], zeroline=False,
                    showgrid=False),
     )
     return figure
+
+
+def _x_range(values: list[float], log: bool) -> list[float]:
+    """Axis range holding every interval and the no-effect line, with a margin (log10 units on a log axis)."""
+    finite = np.asarray([v for v in values if np.isfinite(v) and (v > 0 or not log)], dtype=float)
+    if log:
+        finite = np.log10(finite)
+    lo, hi = float(finite.min()), float(finite.max())
+    pad = 0.06 * (hi - lo) if hi > lo else 0.1
+    return [round(lo - pad, 10), round(hi + pad, 10)]
 
 
 def render_forest_page(analysis) -> str:
