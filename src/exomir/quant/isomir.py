@@ -1,6 +1,8 @@
 """Placing an insert on the hairpins and naming it as a miRNA or isomiR (mirtop variant rules).
 
-An insert is placed without gaps on every hairpin position suggested by its 8-mer seeds. Its
+An insert is placed without gaps on the mature arms through an index of every templated
+isoform of every arm (exact, or exact in one half when one base differs); inserts that fit no
+arm are placed on the rest of the hairpins through their 10-mer seeds. Its
 3′ end may carry up to ``MAX_ADD`` non-templated nucleotides (the trailing bases that differ
 from the hairpin: a tail base that happens to match the hairpin counts as templated, as in
 mirtop); the rest may differ from the hairpin at ``MAX_SNV`` position. A placement belongs to a
@@ -125,7 +127,9 @@ UNASSIGNED = Assignment((), ())
 
 
 def _seed_offsets(length: int) -> tuple[int, ...]:
-    offsets = {0, SEED_K, max(0, length - MAX_ADD - SEED_K), max(0, length - SEED_K)}
+    # ends and middle: with one substitution and up to MAX_ADD added bases, one of them is intact
+    # for inserts of 20 nt and more (shorter ones may be missed off the arms, never on them)
+    offsets = {0, SEED_K, length // 2 - SEED_K // 2, max(0, length - MAX_ADD - SEED_K), max(0, length - SEED_K)}
     return tuple(sorted(o for o in offsets if o + SEED_K <= length))
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-SEED_K = 8  # hairpin k-mer length for placing inserts
+SEED_K = 10  # hairpin k-mer length for placing inserts off the mature arms (rarely hit by chance)
 
 
 @dataclass(frozen=True)
