@@ -172,6 +172,11 @@ class State:
                 self._network_html = render_html(self.graph(), self.kb().table())
             return self._network_html
 
+    def query(self, fn, *args, **kwargs):
+        """Run a knowledge-base query holding the lock: one SQLite connection serves every thread."""
+        with self._lock:
+            return fn(*args, **kwargs)
+
     def refresh_kb(self) -> None:
         with self._lock:
             self._kb = self._graph = self._network_html = None
@@ -260,12 +265,12 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     @app.get("/api/mirnas", response_model=list[MirnaEntry], tags=["knowledge base"])
     def api_mirnas() -> list[dict]:
         """Every miRNA in the knowledge base with its number of evidence records."""
-        return knowledge.mirna_names(state.kb())
+        return state.query(lambda: knowledge.mirna_names(state.kb()))
 
     @app.get("/api/mirna/{name}", response_model=MirnaView, responses=ERRORS, tags=["knowledge base"])
     def api_mirna(name: Annotated[str, PathParam(min_length=1, max_length=80)]) -> dict:
         """All evidence about one miRNA (any name form: miR-21, hsa-miR-21-5p, MIMAT0000076)."""
-        view = knowledge.mirna_view(state.kb(), state.graph(), name)
+        view = state.query(lambda: knowledge.mirna_view(state.kb(), state.graph(), name))
         if view is None:
             raise HTTPException(404, f"no evidence records for {name!r}")
         return view
@@ -281,14 +286,14 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         direction: Direction | None = None,
     ) -> dict:
         """Evidence records matching a query and every filter given."""
-        frame = knowledge.search(state.kb(), q, target=target, cell=_code(cell), pathway=_code(pathway),
-                                 hallmark=_code(hallmark), role=_code(role), direction=_code(direction))  # fmt: skip
+        frame = state.query(knowledge.search, state.kb(), q, target=target, cell=_code(cell), pathway=_code(pathway),
+                            hallmark=_code(hallmark), role=_code(role), direction=_code(direction))  # fmt: skip
         return {"count": len(frame), "records": knowledge.records_json(frame)}
 
     @app.get("/api/conflicts", response_model=list[dict[str, Any]], tags=["knowledge base"])
     def api_conflicts() -> list[dict]:
         """Claims that disagree (kept side by side, never merged)."""
-        frame = state.kb().conflicts()
+        frame = state.query(lambda: state.kb().conflicts())
         return [{k: knowledge._clean(v) for k, v in row.items()} for _, row in frame.iterrows()]
 
     @app.get("/api/network", response_model=dict[str, Any], responses=ERRORS, tags=["knowledge base"])
@@ -297,7 +302,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         from exomir.kb import build_network, cytoscape_json
 
         if hallmark or cell:
-            graph = build_network(state.kb().table(), hallmark=_code(hallmark), cell=_code(cell))
+            graph = build_network(state.query(lambda: state.kb().table()), hallmark=_code(hallmark), cell=_code(cell))
         else:
             graph = state.graph()
         return cytoscape_json(graph)
@@ -384,7 +389,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
             n = len(read_evidence(path, name=submission.name).records)
             import_lab_file(path, name=submission.name)
         state.refresh_kb()
-        return {"imported": n, "name": submission.name, "total_records": len(state.kb().table())}
+        return {"imported": n, "name": submission.name, "total_records": state.query(lambda: len(state.kb().table()))}
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException):
@@ -400,9 +405,11 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home(request: Request):
-        kb = state.kb()
-        return page(request, "index.html", mirnas=knowledge.mirna_names(kb), n_records=len(kb.table()),
-                    n_conflicts=len(kb.conflicts()), n_reports=len(state.reports), n_models=len(state.models))  # fmt: skip
+        with state._lock:
+            kb = state.kb()
+            mirnas, n_records, n_conflicts = knowledge.mirna_names(kb), len(kb.table()), len(kb.conflicts())
+        return page(request, "index.html", mirnas=mirnas, n_records=n_records, n_conflicts=n_conflicts,
+                    n_reports=len(state.reports), n_models=len(state.models))  # fmt: skip
 
     @app.get("/search", response_class=HTMLResponse, include_in_schema=False)
     def search_page(request: Request, q: str | None = Query(None, max_length=100),
@@ -410,14 +417,14 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
                     target: str | None = Query(None, max_length=40)):  # fmt: skip
         from exomir.kb.vocab import Cell, Hallmark
 
-        frame = knowledge.search(state.kb(), q, hallmark=hallmark, cell=cell, target=target)
+        frame = state.query(knowledge.search, state.kb(), q, hallmark=hallmark, cell=cell, target=target)
         return page(request, "search.html", q=q or "", hallmark=hallmark or "", cell=cell or "", target=target or "",
                     records=knowledge.records_json(frame), hallmarks=[(h.value, h.label) for h in Hallmark],
                     cells=[(c.value, c.label) for c in Cell])  # fmt: skip
 
     @app.get("/mirna/{name}", response_class=HTMLResponse, include_in_schema=False)
     def mirna_page(request: Request, name: str = PathParam(max_length=80)):
-        view = knowledge.mirna_view(state.kb(), state.graph(), name)
+        view = state.query(lambda: knowledge.mirna_view(state.kb(), state.graph(), name))
         if view is None:
             raise HTTPException(404, f"the knowledge base holds no evidence about {name!r}")
         return page(request, "mirna.html", v=view)
