@@ -17,7 +17,7 @@ import pandas as pd
 from exomir.analysis.comparisons import POOLED_COLUMN, Comparison, plan_comparisons
 from exomir.analysis.tables import stable_sort
 from exomir.cohort import measure_of, meta, record_exclusion, record_step
-from exomir.errors import InputError
+from exomir.errors import InputError, ReferenceDataError
 from exomir.progress import info, steps, warn
 
 #: miRNAs per comparison shown with ROC curves and sent to the knowledge base.
@@ -230,8 +230,13 @@ def _panels(result: AnalysisResult, comparison: Comparison) -> pd.DataFrame | No
         warnings.filterwarnings("ignore", message=".*[Pp]erfect separation.*")
         warnings.filterwarnings("ignore", message="overflow encountered in exp")
         warnings.filterwarnings("ignore", message="invalid value encountered in scalar divide")
-        analysis = _call(panel_analysis, result.adata, group, case, control, afp=settings.afp, stage=settings.stage,
-                         seed=settings.seed, **settings.panel_options)
+        try:
+            analysis = _call(panel_analysis, result.adata, group, case, control, afp=settings.afp,
+                             stage=settings.stage, seed=settings.seed, **settings.panel_options)
+        except InputError as exc:
+            # panels are an addition to the single-marker results, not a reason to lose them
+            _note(result, f"panels {comparison.name}: not fitted ({exc})")
+            return None
     summary = analysis.summary.copy()
     summary["comparison"] = comparison.name
     return summary
@@ -340,8 +345,13 @@ def _evidence(result: AnalysisResult) -> pd.DataFrame | None:
             return None
     hits = _top_hits(result.tables["differential"], TOP_EVIDENCE)
     if hits.empty:
+        _note(result, "knowledge-base evidence: no miRNA reached padj < 0.05")
         return None
-    return evidence_for(hits)
+    try:
+        return evidence_for(hits)
+    except (InputError, ReferenceDataError) as exc:
+        _note(result, f"knowledge-base evidence: not available ({exc})")
+        return None
 
 
 def _enrichment(result: AnalysisResult) -> pd.DataFrame | None:
@@ -358,7 +368,11 @@ def _enrichment(result: AnalysisResult) -> pd.DataFrame | None:
             hits = de[(de["comparison"] == comparison.name) & (de["padj"] < SIGNIFICANCE) & (np.sign(de["log2fc"]) == sign)]
             if len(hits) < 3:
                 continue
-            table = enrich_mirnas(hits["mirna"].tolist(), background_mirnas=background)
+            try:
+                table = enrich_mirnas(hits["mirna"].tolist(), background_mirnas=background)
+            except (InputError, ReferenceDataError) as exc:
+                _note(result, f"enrichment {comparison.name} ({direction}): not computed ({exc})")
+                continue
             if table is None or len(table) == 0:
                 continue
             table = table.copy()
