@@ -101,6 +101,10 @@ def test_mir215_predicts_shorter_dfs(run):
     row = survival.loc["hsa-miR-215-5p"]
     assert row["hr"] > 1.5 and row["pvalue"] < 0.05 and row["hr_ci_low"] > 1
     assert row["n"] == 64 and survival.index[0] == "hsa-miR-215-5p"
+    # miRNAs detected in under half of the HCC samples are left out of the screen, and listed
+    exclusions = _table(run[1], "exclusions")
+    rare = exclusions[exclusions["reason"].str.contains("not in the survival screen")]
+    assert len(rare) + len(survival) == 150 and not set(rare["item"]) & set(survival.index)
 
 
 def test_hemolysed_samples_are_flagged(run, cohort_files):

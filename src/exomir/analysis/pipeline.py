@@ -49,6 +49,7 @@ class AnalysisSettings:
     seed: int = 0
     nondetect_lod: float = 35.0
     nondetect_max_fraction: float = 0.5
+    survival_min_detected: float = 0.5
 
     def as_dict(self) -> dict[str, Any]:
         out = {}
@@ -320,7 +321,7 @@ def _survival(result: AnalysisResult) -> None:
     if usable.sum() < 10:
         raise InputError(f"only {int(usable.sum())} samples have both {settings.time!r} and {settings.event!r}",
                          column=settings.time, expected="at least 10 samples with survival data")
-    subset = adata[usable].copy()
+    subset = _detected_enough(adata, adata[usable].copy(), settings.survival_min_detected)
     table = _call(survival.survival_screen, subset, settings.time, settings.event, endpoint=settings.endpoint,
                   seed=settings.seed)
     result.tables["survival"] = stable_sort(table, ["endpoint", "pvalue", "mirna"])
@@ -332,6 +333,28 @@ def _survival(result: AnalysisResult) -> None:
     for mirna in top:
         result.km_curves[mirna] = _call(km, subset, settings.time, settings.event, mirna=mirna,
                                         endpoint=settings.endpoint)
+
+
+def _detected_enough(adata: ad.AnnData, subset: ad.AnnData, min_fraction: float) -> ad.AnnData:
+    """miRNAs detected (a read, or a Cq within the limit) in at least ``min_fraction`` of the
+    survival samples; a hazard ratio per log2 unit of a miRNA that is mostly absent is noise."""
+    measure = measure_of(subset)
+    raw = np.asarray(subset.layers[measure], dtype=np.float64)
+    if measure == "counts":
+        detected = np.nan_to_num(raw) > 0
+    elif measure == "cq":
+        detected = np.isfinite(raw)
+    else:
+        return subset
+    fraction = detected.mean(axis=0)
+    keep = fraction >= min_fraction
+    if keep.all():
+        return subset
+    for name, share in zip(subset.var_names[~keep], fraction[~keep]):
+        record_exclusion(adata, "mirna", str(name),
+                         f"detected in {share:.0%} of the survival samples (< {min_fraction:.0%}): not in the survival screen")
+    info(f"survival: {int((~keep).sum())} rarely detected miRNA(s) left out of the screen (see exclusions)")
+    return subset[:, keep].copy()
 
 
 def _evidence(result: AnalysisResult) -> pd.DataFrame | None:
