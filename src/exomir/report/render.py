@@ -310,7 +310,9 @@ def _methods(result) -> list[tuple[str, str]]:
                   "marker from the medians and reported; threshold by Youden's index"))
     if settings.time:
         items.append(("survival", f"univariable Cox regression per miRNA on the normalized level ({settings.endpoint}: "
-                      f"time {settings.time!r}, event {settings.event!r}); Kaplan-Meier and log-rank at the cut-point"))
+                      f"time {settings.time!r}, event {settings.event!r}) in the {settings.case} group, for miRNAs "
+                      f"detected in at least {settings.survival_min_detected:.0%} of its patients; Kaplan-Meier and "
+                      "log-rank at the median split"))
     items.append(("seed", str(settings.seed)))
     return items
 
