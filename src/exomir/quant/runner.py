@@ -163,7 +163,13 @@ def _execute(pending, options, source, jobs, scheduler, chunk_reads):
         from distributed import Client
         from distributed import as_completed as dask_completed
 
-        client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+        if isinstance(scheduler, Client):
+            client = scheduler
+        else:
+            try:
+                client = Client(scheduler, timeout="20s")
+            except (OSError, TimeoutError) as exc:
+                raise ExomirError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
         try:
             futures = {
                 client.submit(_run_one, path, name, options, source, chunk_reads, key=f"exomir-quant-{name}", pure=False): name
