@@ -31,7 +31,7 @@ from exomir.quant.reference import MirnaReference
 
 RESULT_VERSION = 1
 _DETECT_DISTINCT = 20_000  # distinct reads of the first chunk used to detect the adapter
-_CACHE_LIMIT = 2_000_000  # distinct reads whose trimming outcome is remembered across chunks
+_CACHE_LIMIT = 500_000  # distinct reads (seen twice in a chunk) whose trimming is remembered across chunks
 
 
 @dataclass(frozen=True)
