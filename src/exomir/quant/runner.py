@@ -1,5 +1,18 @@
 """Many samples: a process pool or a Dask cluster, resumable, with all-or-nothing outputs.
 
+Outputs in ``OUT``
+------------------
+``counts.csv``          mature miRNAs (canonical miRBase names, rows) × samples (columns); a read
+                        shared by several miRNAs is split evenly, and the split counts are
+                        rounded to whole reads half to even (numpy.rint), so the table holds
+                        integers as DESeq2 needs; ``analyze`` reads it as a counts cohort.
+``counts_exact.csv``    the same before rounding.
+``hairpin_counts.csv``  reads placed on a hairpin but on no mature arm, by hairpin.
+``qc.csv``              one row per sample given, failed ones included (columns in
+                        :data:`QC_COLUMNS`; read bookkeeping in :mod:`exomir.quant.sample`).
+``isomirs.gff3``        mirtop mirGFF3 1.1: every distinct insert placed on a mature arm, with
+                        its variant, CIGAR and per-sample expression (reads or UMI molecules).
+
 Each sample is one task (FASTQ path in, :class:`SampleResult` out). Finished samples are saved
 at once, atomically, as ``OUT/.samples/<sample>.json.gz`` together with a fingerprint of the
 input file (size, modification time), the options and the miRBase reference; a rerun reuses
