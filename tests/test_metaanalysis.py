@@ -176,6 +176,17 @@ def test_forest_page_is_self_contained_and_ordered(cohorts, tmp_path):
     positions = [html.index(f"{i + 1}. {name}") for i, name in enumerate(first)]
     assert positions == sorted(positions)
     assert 'id="fig-forest-1"' in html and f'id="fig-forest-{n}"' in html
+    # the first plot draws the first miRNA's cohorts and its pooled diamond and prediction interval
+    import json
+    import re
+
+    call = re.search(r'Plotly\.newPlot\("fig-forest-1", (\[.*?\]), (\{.*?\}), \{', page).groups()
+    data = json.loads(call[0])
+    top = analysis.summary.iloc[0]
+    studies, pi, diamond = data
+    assert len(studies["x"]) == top["k"]
+    assert diamond["x"][:3] == pytest.approx([top["ci_low"], top["estimate"], top["ci_high"]], rel=1e-9)
+    assert pi["x"] == pytest.approx([top["pi_low"], top["pi_high"]], rel=1e-9)
 
 
 # --------------------------------------------------------------------------- study tables

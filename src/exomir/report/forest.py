@@ -4,6 +4,7 @@ ordered by the pooled p-value. Same analysis, same bytes: fixed figure ids, no t
 
 from __future__ import annotations
 
+import json
 import math
 import re
 
@@ -14,12 +15,18 @@ import plotly.graph_objects as go
 STUDY_COLOUR = "#1d2430"
 POOLED_COLOUR = "#b3202a"
 PI_COLOUR = "#e08a8f"
+PLOT_CONFIG = {"displaylogo": False, "responsive": True}
 MEASURE_LABELS = {
     "auc": "AUC",
     "log_hr": "hazard ratio",
     "log_dor": "diagnostic odds ratio",
     "generic": "effect",
 }
+
+
+def _json(value) -> str:
+    """JSON for a ``<script>`` block: no NaN, and ``</`` cannot close the script early."""
+    return json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
 
 
 def _log_scale(measure: str) -> bool:
@@ -48,9 +55,19 @@ def anchor(name: str) -> str:
     return "forest-" + re.sub(r"[^A-Za-z0-9_-]+", "-", str(name)).strip("-")
 
 
-def forest_figure(row: pd.Series, studies: pd.DataFrame, measure: str) -> go.Figure:
-    """Studies with their 95 % intervals (marker area ∝ weight), the pooled diamond and the
-    prediction interval; log-scale measures are drawn as ratios on a log axis."""
+def _num(value: float) -> float | None:
+    """A JSON number: 10 significant digits (stable, compact), None for a missing value."""
+    value = float(value)
+    return float(f"{value:.10g}") if math.isfinite(value) else None
+
+
+def forest_spec(row: pd.Series, studies: pd.DataFrame, measure: str) -> dict:
+    """The forest plot of one miRNA as plotly JSON (``data`` and ``layout``): studies with their
+    95 % intervals (marker area ∝ weight), the pooled diamond and the prediction interval;
+    log-scale measures are drawn as ratios on a log axis.
+
+    Built as plain dictionaries: a page with hundreds of plots is written in a second, and the
+    same numbers always give the same JSON text."""
     k = len(studies)
     ys = list(range(k + 1, 1, -1))  # first study on top; the pooled row at y = 0
     est = [_show(v, measure) for v in studies["estimate"]]
@@ -59,49 +76,57 @@ def forest_figure(row: pd.Series, studies: pd.DataFrame, measure: str) -> go.Fig
     weight = studies["weight"].to_numpy(dtype=float)
     size = 6 + 14 * np.sqrt(weight / max(weight.max(), 1e-12))
     labels = [f"{s}{' (flipped)' if f else ''}" for s, f in zip(studies["study"], studies["flipped"], strict=True)]
-    figure = go.Figure()
-    figure.add_trace(go.Scatter(
-        x=est, y=ys, mode="markers", name="cohorts",
-        marker=dict(symbol="square", size=size.round(2).tolist(), color=STUDY_COLOUR),
-        error_x=dict(type="data", symmetric=False, array=[h - e for h, e in zip(high, est, strict=True)],
-                     arrayminus=[e - lo for e, lo in zip(est, low, strict=True)], color=STUDY_COLOUR, thickness=1.5,
-                     width=4),
-        text=labels, customdata=np.column_stack([low, high, weight]).round(10).tolist(),
-        hovertemplate="%{text}<br>%{x:.3g} [%{customdata[0]:.3g}, %{customdata[1]:.3g}]"
-                      "<br>weight %{customdata[2]:.1f}%<extra></extra>",
-    ))
     mu, lo, hi = (_show(row[key], measure) for key in ("estimate", "ci_low", "ci_high"))
     pi_lo, pi_hi = _show(row["pi_low"], measure), _show(row["pi_high"], measure)
-    figure.add_trace(go.Scatter(
-        x=[pi_lo, pi_hi], y=[0, 0], mode="lines", name="prediction interval",
-        line=dict(color=PI_COLOUR, width=3, dash="dot"),
-        hovertemplate=f"95% prediction interval {_fmt(pi_lo)} to {_fmt(pi_hi)}<extra></extra>",
-    ))
-    figure.add_trace(go.Scatter(
-        x=[lo, mu, hi, mu, lo], y=[0, 0.35, 0, -0.35, 0], mode="lines", fill="toself", name="pooled (random effects)",
-        line=dict(color=POOLED_COLOUR, width=1), fillcolor=POOLED_COLOUR,
-        hovertemplate=f"pooled {_fmt(mu)} [{_fmt(lo)}, {_fmt(hi)}]<extra></extra>",
-    ))
     null = 1.0 if _log_scale(measure) else (0.5 if measure == "auc" else 0.0)
-    figure.add_vline(x=null, line=dict(color="#8a929c", width=1, dash="dash"))
+    studies_trace = {
+        "type": "scatter", "mode": "markers", "name": "cohorts", "x": [_num(v) for v in est], "y": ys,
+        "marker": {"symbol": "square", "size": [_num(round(v, 2)) for v in size], "color": STUDY_COLOUR},
+        "error_x": {"type": "data", "symmetric": False, "array": [_num(h - e) for h, e in zip(high, est, strict=True)],
+                    "arrayminus": [_num(e - a) for e, a in zip(est, low, strict=True)], "color": STUDY_COLOUR,
+                    "thickness": 1.5, "width": 4},
+        "text": labels, "customdata": [[_num(a), _num(b), _num(w)] for a, b, w in zip(low, high, weight, strict=True)],
+        "hovertemplate": "%{text}<br>%{x:.3g} [%{customdata[0]:.3g}, %{customdata[1]:.3g}]"
+                         "<br>weight %{customdata[2]:.1f}%<extra></extra>",
+    }
+    pi_trace = {
+        "type": "scatter", "mode": "lines", "name": "prediction interval", "x": [_num(pi_lo), _num(pi_hi)], "y": [0, 0],
+        "line": {"color": PI_COLOUR, "width": 3, "dash": "dot"},
+        "hovertemplate": f"95% prediction interval {_fmt(pi_lo)} to {_fmt(pi_hi)}<extra></extra>",
+    }
+    pooled_trace = {
+        "type": "scatter", "mode": "lines", "name": "pooled (random effects)", "fill": "toself",
+        "x": [_num(v) for v in (lo, mu, hi, mu, lo)], "y": [0, 0.35, 0, -0.35, 0],
+        "line": {"color": POOLED_COLOUR, "width": 1}, "fillcolor": POOLED_COLOUR,
+        "hovertemplate": f"pooled {_fmt(mu)} [{_fmt(lo)}, {_fmt(hi)}]<extra></extra>",
+    }
     right = [f"{_fmt(e)} [{_fmt(a)}, {_fmt(b)}]   {w:.1f}%" for e, a, b, w in zip(est, low, high, weight, strict=True)]
     right.append(f"<b>{_fmt(mu)} [{_fmt(lo)}, {_fmt(hi)}]</b>")
-    for y, text in zip([*ys, 0], right, strict=True):
-        figure.add_annotation(x=1.01, xref="paper", xanchor="left", y=y, yref="y", text=text, showarrow=False,
-                              font=dict(size=11, family="monospace"))
-    figure.add_annotation(x=1.01, xref="paper", xanchor="left", y=k + 2.1, yref="y", showarrow=False,
-                          text="estimate [95% CI]   weight", font=dict(size=11, color="#6b7480"))
-    label = MEASURE_LABELS.get(measure, measure)
-    xaxis = dict(title=label, type="log" if _log_scale(measure) else "linear", zeroline=False)
-    xaxis["range"] = _x_range([*low, *high, pi_lo, pi_hi, lo, hi, null], _log_scale(measure))
-    figure.update_layout(
-        template="plotly_white", height=130 + 30 * (k + 2), margin=dict(l=170, r=250, t=30, b=45),
-        showlegend=False, font=dict(size=12),
-        xaxis=xaxis,
-        yaxis=dict(tickvals=[*ys, 0], ticktext=[*labels, "<b>Pooled</b>"], range=[-0.9, k + 2.6], zeroline=False,
-                   showgrid=False),
-    )
-    return figure
+    text_font = {"size": 11, "family": "monospace"}
+    annotations = [{"x": 1.01, "xref": "paper", "xanchor": "left", "y": y, "yref": "y", "text": text,
+                    "showarrow": False, "font": text_font} for y, text in zip([*ys, 0], right, strict=True)]
+    annotations.append({"x": 1.01, "xref": "paper", "xanchor": "left", "y": k + 2.1, "yref": "y", "showarrow": False,
+                        "text": "estimate [95% CI]   weight", "font": {"size": 11, "color": "#6b7480"}})
+    log = _log_scale(measure)
+    layout = {
+        "height": 130 + 30 * (k + 2), "margin": {"l": 170, "r": 250, "t": 30, "b": 45}, "showlegend": False,
+        "font": {"size": 12, "color": "#2a3f5f"}, "plot_bgcolor": "white", "paper_bgcolor": "white",
+        "xaxis": {"title": {"text": MEASURE_LABELS.get(measure, measure)}, "type": "log" if log else "linear",
+                  "zeroline": False, "gridcolor": "#ebf0f8", "linecolor": "#ebf0f8",
+                  "range": _x_range([*low, *high, pi_lo, pi_hi, lo, hi, null], log)},
+        "yaxis": {"tickvals": [*ys, 0], "ticktext": [*labels, "<b>Pooled</b>"], "range": [-0.9, k + 2.6],
+                  "zeroline": False, "showgrid": False},
+        "shapes": [{"type": "line", "xref": "x", "yref": "paper", "x0": null, "x1": null, "y0": 0, "y1": 1,
+                    "line": {"color": "#8a929c", "width": 1, "dash": "dash"}}],
+        "annotations": annotations,
+        "hoverlabel": {"font": {"size": 12}},
+    }
+    return {"data": [studies_trace, pi_trace, pooled_trace], "layout": layout}
+
+
+def forest_figure(row: pd.Series, studies: pd.DataFrame, measure: str) -> go.Figure:
+    """The forest plot of :func:`forest_spec` as a plotly ``Figure`` (to show or save from Python)."""
+    return go.Figure(forest_spec(row, studies, measure))
 
 
 def _x_range(values: list[float], log: bool) -> list[float]:
@@ -126,9 +151,10 @@ def render_forest_page(analysis) -> str:
     plots = []
     for i, row in summary.iterrows():
         studies = forest[forest["mirna"] == row["mirna"]]
-        figure = forest_figure(row, studies, measure)
-        div = figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"fig-forest-{i + 1}",
-                             config={"displaylogo": False, "responsive": True})
+        spec = forest_spec(row, studies, measure)
+        div = (f'<div id="fig-forest-{i + 1}" class="plotly-graph-div" style="height:{spec["layout"]["height"]}px; '
+               f'width:100%;"></div>\n<script type="text/javascript">Plotly.newPlot("fig-forest-{i + 1}", '
+               f'{_json(spec["data"])}, {_json(spec["layout"])}, {_json(PLOT_CONFIG)});</script>')
         plots.append({
             "mirna": row["mirna"], "mimat": row["mimat"], "anchor": anchor(row["mirna"]), "k": int(row["k"]),
             "estimate": _fmt(_show(row["estimate"], measure)), "ci": f"{_fmt(_show(row['ci_low'], measure))} to "
