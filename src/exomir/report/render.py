@@ -296,7 +296,9 @@ def _methods(result) -> list[tuple[str, str]]:
     adata = result.adata
     info = meta(adata)
     settings = result.settings
-    items = []
+    items = [("quality control", "hemolysis index from miR-451a against miR-23a-3p (possible above 7, hemolysed above 8 "
+              "cycles or log2 units), spike-in recovery, robust z-scores of library size, detection and profile "
+              "correlation; flagged samples are kept in the analysis and listed")]
     for step in info.get("steps", []):
         name = step.get("step", "")
         if name == "normalize":
@@ -308,6 +310,11 @@ def _methods(result) -> list[tuple[str, str]]:
                   + (f"; adjusted for {', '.join(settings.covariates)}" if settings.covariates else "")))
     items.append(("ROC", "empirical ROC per miRNA with DeLong 95% confidence intervals; the direction is chosen per "
                   "marker from the medians and reported; threshold by Youden's index"))
+    if "panels" in result.tables:
+        items.append(("panels", "elastic-net logistic regression of miRNAs (with and without log10 AFP) and of AFP alone; "
+                      "miRNA selection and tuning inside nested stratified cross-validation "
+                      + (f"({settings.panel_options})" if settings.panel_options else "")
+                      + "; out-of-fold AUC with DeLong CI, Harrell's optimism-corrected AUC, paired DeLong test against AFP"))
     if settings.time:
         items.append(("survival", f"univariable Cox regression per miRNA on the normalized level ({settings.endpoint}: "
                       f"time {settings.time!r}, event {settings.event!r}) in the {settings.case} group, for miRNAs "
