@@ -127,6 +127,35 @@ def test_log_dor_from_the_youden_two_by_two_tables(cohorts):
     assert row["exp_estimate"] > 1
 
 
+def test_pooled_log2_fold_change(cohorts):
+    analysis = meta_analyze(cohorts, measure="log2fc")
+    row = analysis.summary[analysis.summary["mirna"] == "hsa-miR-10b-5p"].iloc[0]
+    de = [pd.read_csv(f / "tables" / "differential.csv") for f in cohorts]
+    names = ["hsa-miR-10b-5p", "hsa-miR-10b-5p", "miR-10b"]
+    picked = [d[d["mirna"] == n].iloc[0] for d, n in zip(de, names, strict=True)]
+    assert all(p["method"] == "moderated_t" for p in picked)
+    lfc = np.array([p["log2fc"] for p in picked])
+    se = np.abs(lfc / np.array([p["stat"] for p in picked]))
+    expected = stats_meta.random_effects(lfc, se**2)
+    assert row["estimate"] == pytest.approx(expected.estimate, rel=1e-9) and row["estimate"] > 0
+    assert row["measure"] == "log2fc" and row["k"] == 3
+
+
+def test_fold_changes_without_standard_error_are_reported(tmp_path, need_mirbase):
+    header = "mirna,comparison,log2fc,pvalue,padj,method,stat,lfc_se\n"
+    for name, rows in (("one", "hsa-miR-21-5p,HCC_vs_LC,1.2,0.001,0.01,deseq2,4.0,0.3\n"),
+                       ("two", "miR-21,HCC_vs_LC,0.9,0.002,0.02,moderated_t,3.0,\n"),
+                       ("three", "miR-21-5p,HCC_vs_LC,0.8,0.01,0.05,wilcoxon,512,\n")):
+        folder = tmp_path / name / "tables"
+        folder.mkdir(parents=True)
+        _write(folder / "differential.csv", header + rows)
+    analysis = meta_analyze([tmp_path / n for n in ("one", "two", "three")], measure="log2fc")
+    fit = analysis.results["hsa-miR-21-5p"]
+    assert fit.forest["se"].tolist() == pytest.approx([0.3, 0.3])
+    assert analysis.excluded["study"].tolist() == ["three"]
+    assert "wilcoxon gives no standard error" in analysis.excluded["reason"].iloc[0]
+
+
 def test_hartung_knapp_option(cohorts):
     analysis = meta_analyze(cohorts, measure="log_hr", test="knha")
     row = analysis.summary[analysis.summary["mirna"] == "hsa-miR-215-5p"].iloc[0]

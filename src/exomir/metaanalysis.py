@@ -33,7 +33,7 @@ from exomir.errors import InputError
 from exomir.progress import info, warn
 from exomir.stats.meta import MetaResult, effects_from_table, random_effects
 
-MEASURES = ("auc", "log_hr", "log_dor", "generic")
+MEASURES = ("auc", "log_hr", "log_dor", "log2fc", "generic")
 METHODS = ("REML", "DL")
 TESTS = ("z", "knha")
 HIGHER, LOWER = "higher_in_case", "lower_in_case"
@@ -55,6 +55,7 @@ _STUDY_FORMS = {
     "auc": [("auc", "se_auc"), ("auc", "auc_se"), ("auc", "auc_ci_low", "auc_ci_high")],
     "log_hr": [("log_hr", "se_log_hr"), ("coef", "se"), ("hr", "hr_ci_low", "hr_ci_high")],
     "log_dor": [("tp", "fp", "fn", "tn")],
+    "log2fc": [("log2fc", "lfc_se"), ("log2fc", "se")],
     "generic": [("yi", "vi")],
 }
 _ANY_FORM = [("yi", "vi")]
@@ -172,7 +173,7 @@ def _check_values(table: _Table, i: int, form: tuple[str, ...], values: dict[str
             raise bad(column, f"hazard ratio {value:g} is not positive", "a value above 0")
         if column in ("tp", "fp", "fn", "tn") and (value < 0 or value != int(value)):
             raise bad(column, f"count {value:g} is not a whole number >= 0", "a count")
-        if column in ("vi", "se", "se_auc", "auc_se", "se_log_hr") and value < 0:
+        if column in ("vi", "se", "se_auc", "auc_se", "se_log_hr", "lfc_se") and value < 0:
             raise bad(column, f"{column} {value:g} is negative", "a variance or standard error >= 0")
     for est, low, high in (("auc", "auc_ci_low", "auc_ci_high"), ("hr", "hr_ci_low", "hr_ci_high")):
         if low in form and not any(math.isnan(values[c]) for c in (est, low, high)):
@@ -244,9 +245,34 @@ def _folder_effects(folder: Path, measure: str, comparison: str | None, endpoint
         frame = _rows_from(table, lambda i: name, form, indices, extra=note)
         frame["n"] = [_number(table, i, "n") if "n" in table.header else math.nan for i in indices]
         frame["context"] = endpoint or (table.rows[indices[0]].get("endpoint", "") if indices else "")
+    elif measure == "log2fc":
+        table = _read_csv(tables / "differential.csv")
+        _require(table, ["mirna", "log2fc", "stat", "method"], "the fold-change meta-analysis")
+        indices = _choose(table, "comparison", comparison, "--comparison")
+        frame = _rows_from(table, lambda i: name, ("log2fc", "stat"), indices,
+                           extra=lambda i: {"method": table.rows[i]["method"]})
+        frame["lfc_se"] = [_number(table, i, "lfc_se") if "lfc_se" in table.header else math.nan for i in indices]
+        frame = _fold_change_effects(frame)
+        frame["n"] = [_number(table, i, "n_case") + _number(table, i, "n_control")
+                      if {"n_case", "n_control"} <= set(table.header) else math.nan for i in indices]
+        frame["context"] = comparison or (table.rows[indices[0]].get("comparison", "") if indices else "")
     else:
-        raise InputError(f"an analyze folder gives auc, log_hr or log_dor, not {measure!r}", path=folder)
+        raise InputError(f"an analyze folder gives auc, log_hr, log_dor or log2fc, not {measure!r}", path=folder)
     return frame
+
+
+def _fold_change_effects(frame: pd.DataFrame) -> pd.DataFrame:
+    """log2 fold change and its variance: DESeq2's ``lfc_se``, or for the moderated t-test the
+    standard error behind its t statistic (``log2fc / t``); the Wilcoxon test gives none."""
+    if frame.empty:
+        return frame.assign(yi=pd.Series(dtype=float), vi=pd.Series(dtype=float), note=pd.Series(dtype=str))
+    lfc, stat, lfc_se = frame["log2fc"].to_numpy(float), frame["stat"].to_numpy(float), frame["lfc_se"].to_numpy(float)
+    moderated = (frame["method"] == "moderated_t").to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se = np.where(np.isfinite(lfc_se), lfc_se, np.where(moderated, np.abs(lfc / stat), np.nan))
+    note = np.where(np.isfinite(se) | moderated | np.isfinite(lfc_se), "",
+                    "method " + frame["method"].astype(str) + " gives no standard error of the fold change")
+    return frame.assign(yi=lfc, vi=se**2, note=note)
 
 
 def _study_table_effects(path: Path, measure: str, comparison: str | None, endpoint: str | None) -> pd.DataFrame:
@@ -277,7 +303,10 @@ def _study_table_effects(path: Path, measure: str, comparison: str | None, endpo
         return {"direction": row.get("direction", ""), "n": n, "note": row.get("note", ""),
                 "context": row.get("comparison", "") or row.get("endpoint", "")}
 
-    return _rows_from(table, lambda i: table.rows[i]["study"], form, indices, extra=extra)
+    frame = _rows_from(table, lambda i: table.rows[i]["study"], form, indices, extra=extra)
+    if form[0] == "log2fc" and len(frame):
+        frame = frame.assign(yi=frame["log2fc"], vi=frame[form[1]] ** 2)
+    return frame
 
 
 def _effects(frame: pd.DataFrame, measure: str) -> pd.DataFrame:
@@ -333,23 +362,25 @@ def collect_effects(sources: Sequence[str | Path], *, measure: str | None = None
                                  path=path, expected="a distinct name per cohort (rename a folder or a study)")
             owner[study] = str(path)
         frames.append(_effects(frame, measure))
-    long = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else None
-    if long is None:
+    frames = [f for f in frames if len(f)]
+    if not frames:
         raise InputError("the inputs hold no miRNA rows", path=paths[0])
-    for column, default in (("direction", ""), ("note", ""), ("n", math.nan), ("context", "")):
-        if column not in long:
-            long[column] = default
-        long[column] = long[column].fillna(default) if column != "n" else long[column]
+    long = pd.concat(frames, ignore_index=True)
+    if "n" not in long:
+        long["n"] = math.nan
+    for column in ("direction", "note", "context"):
+        long[column] = long[column].fillna("").astype(str) if column in long else ""
     return long, measure
 
 
 def _guess_measure(path: Path) -> str:
     table = _read_csv(path)
-    for measure in ("auc", "log_hr", "log_dor", "generic"):
+    for measure in ("auc", "log_hr", "log_dor", "log2fc", "generic"):
         if any(all(c in table.header for c in form) for form in _STUDY_FORMS[measure]):
             return measure
     raise InputError("cannot tell which effect the study table holds", path=path, line=1,
-                     expected="columns yi, vi / auc, auc_ci_low, auc_ci_high / hr, hr_ci_low, hr_ci_high / tp, fp, fn, tn")
+                     expected="columns yi, vi / auc, auc_ci_low, auc_ci_high / hr, hr_ci_low, hr_ci_high / "
+                              "tp, fp, fn, tn / log2fc, lfc_se")
 
 
 # --------------------------------------------------------------------------- matching
@@ -359,7 +390,7 @@ def match_mirnas(names: Iterable[str], *, mirbase=None) -> pd.DataFrame:
     from exomir.identity import resolve
 
     distinct = list(dict.fromkeys(str(n) for n in names))
-    resolved = resolve(distinct, mirbase=mirbase) if distinct else pd.DataFrame(columns=["input", "mimat", "name", "status"])
+    resolved = resolve(distinct, mirbase=mirbase)
     rows = []
     for _, r in resolved.iterrows():
         mimat = str(r["mimat"] or "")

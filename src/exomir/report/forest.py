@@ -20,6 +20,7 @@ MEASURE_LABELS = {
     "auc": "AUC",
     "log_hr": "hazard ratio",
     "log_dor": "diagnostic odds ratio",
+    "log2fc": "log2 fold change",
     "generic": "effect",
 }
 
