@@ -162,6 +162,10 @@ def test_hartung_knapp_option(cohorts):
     fit = analysis.results["hsa-miR-215-5p"]
     assert row["test"] == "knha" and fit.df == 2
     assert row["ci_high"] - row["ci_low"] == pytest.approx(fit.ci_high - fit.ci_low)
+    plain = meta_analyze(cohorts, measure="log_hr").summary.set_index("mirna")
+    width_z = (plain["ci_high"] - plain["ci_low"]).reindex(analysis.summary["mirna"]).to_numpy()
+    width_knha = (analysis.summary["ci_high"] - analysis.summary["ci_low"]).to_numpy()
+    np.testing.assert_array_equal(analysis.summary["knha_narrower_than_z"].to_numpy(), width_knha < width_z)
 
 
 def test_mirnas_in_one_cohort_are_reported_not_dropped(cohorts, tmp_path):

@@ -448,9 +448,19 @@ def meta_analyze(sources: Sequence[str | Path], *, measure: str | None = None, m
         result = random_effects(part["yi"] - shift, part["vi"], method=method, studies=part["study"],
                                 measure=measure, null=0.0, test=test)
         results[first["mirna"]] = result
-        summary_rows.append(_summary_row(first, part, result, measure, shift, direction))
+        row = _summary_row(first, part, result, measure, shift, direction)
+        if test == "knha" and result.k > 1:
+            # Hartung-Knapp can be narrower than the z interval when cohorts agree more closely than
+            # their standard errors suggest; say so instead of letting it pass as extra precision
+            plain = random_effects(part["yi"] - shift, part["vi"], method=method, measure=measure, null=0.0)
+            row["knha_narrower_than_z"] = bool(result.ci_high - result.ci_low < plain.ci_high - plain.ci_low)
+        summary_rows.append(row)
         forest_frames.append(_forest_rows(first, part, result, shift))
     summary = _order_summary(pd.DataFrame(summary_rows))
+    if "knha_narrower_than_z" in summary and summary["knha_narrower_than_z"].any():
+        narrow = summary.loc[summary["knha_narrower_than_z"], "mirna"].tolist()
+        warn(f"meta-analysis: the Hartung-Knapp interval is narrower than the z interval for {len(narrow)} "
+             f"miRNA(s) (column knha_narrower_than_z): {', '.join(narrow[:8])}{' …' if len(narrow) > 8 else ''}")
     forest = _order_forest(forest_frames, summary)
     excluded_frame = pd.DataFrame(excluded, columns=EXCLUDED_COLUMNS)
     excluded_frame = excluded_frame.sort_values(["mirna", "study"], kind="mergesort").reset_index(drop=True)

@@ -166,6 +166,7 @@ def render_forest_page(analysis) -> str:
             "agreement": f"{int(row['n_same_direction'])}/{int(row['k'])}",
             "direction": row.get("auc_direction", "") or "", "identity": row.get("identity", ""),
             "names": str(row.get("input_names", "")).replace(";", ", "), "div": Markup(div),
+            "narrow": bool(row.get("knha_narrower_than_z", False) is True),
         })
     env = jinja2.Environment(loader=jinja2.PackageLoader("exomir.report", "templates"),
                              autoescape=jinja2.select_autoescape(["html", "j2"]), keep_trailing_newline=True)
@@ -176,6 +177,6 @@ def render_forest_page(analysis) -> str:
         measure=measure, measure_label=MEASURE_LABELS.get(measure, measure), method=analysis.method,
         test="Hartung-Knapp (t)" if analysis.test == "knha" else "z", log_scale=_log_scale(measure),
         studies=analysis.studies, sources=analysis.sources, min_studies=analysis.min_studies,
-        context=analysis.comparison or analysis.endpoint or "",
+        context=analysis.comparison or analysis.endpoint or "", any_narrow=any(p["narrow"] for p in plots),
         excluded=excluded.head(200).to_dict("records"), n_excluded=len(excluded),
     )
