@@ -14,6 +14,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _share_like_user_files(path: Path, directory: bool) -> None:
+    """Temporary files are created private (0600/0700); a finished output gets the permissions
+    any other file the user writes would get (the umask decides)."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~_current_umask())
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it to ``path`` if the block succeeds."""
@@ -24,6 +36,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        _share_like_user_files(tmp_path, directory=False)
         os.replace(tmp_path, path)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
@@ -56,6 +69,10 @@ def staged_directory(out: str | Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    _share_like_user_files(staging, directory=True)
+    for inner in staging.rglob("*"):
+        if inner.stat().st_mode & 0o777 in (0o600, 0o700):  # made by mkstemp/mkdtemp inside
+            _share_like_user_files(inner, directory=inner.is_dir())
     if not out.exists():
         os.replace(staging, out)
         return

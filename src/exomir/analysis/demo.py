@@ -22,7 +22,7 @@ def demo_settings(seed: int = 0) -> AnalysisSettings:
 def run_demo(out: str | Path, *, n: int = 400, measure: str = "counts", n_mirnas: int = 300,
              seed: int = 0) -> AnalysisResult:
     """Write ``out/input/`` (the simulated files and planted truth) and the analysis of them into ``out``."""
-    from exomir.analysis.output import make_readable, write_results
+    from exomir.analysis.output import write_results
     from exomir.atomic import staged_directory
     from exomir.cohort import meta
     from exomir.io import load_cohort
@@ -44,5 +44,4 @@ def run_demo(out: str | Path, *, n: int = 400, measure: str = "counts", n_mirnas
         meta(adata)["planted"] = meta(simulated)["planted"]
         result = run_analysis(adata, settings)
         write_results(result, staging)
-        make_readable(Path(staging))
     return result

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from exomir.analysis.pipeline import AnalysisResult
@@ -34,15 +33,4 @@ def write_results(result: AnalysisResult, folder: str | Path) -> dict[str, Path]
     report = folder / "report.html"
     report.write_text(render_report(result), encoding="utf-8", newline="")
     written["report"] = report
-    make_readable(folder)
     return written
-
-
-def make_readable(folder: Path) -> None:
-    """Staging folders and temporary files are private (0700/0600); results are shared like any
-    other file the user writes (the umask decides)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    folder = Path(folder)
-    for path in [folder, *folder.rglob("*")] if folder.is_dir() else [folder]:
-        os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~umask)

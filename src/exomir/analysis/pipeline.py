@@ -174,17 +174,16 @@ def _normalize(result: AnalysisResult) -> None:
 
 def _without_controls(adata: ad.AnnData) -> ad.AnnData:
     """Spike-ins and small-RNA reference genes served QC and normalization; they are not biomarkers."""
-    try:
-        from exomir.preprocess.qc import is_control
-    except ImportError:
-        from exomir.preprocess.qc import _is_control as is_control
+    from exomir.preprocess.qc import is_control
+
     controls = [str(name) for name in adata.var_names if is_control(str(name))]
     if not controls:
         return adata
     for name in controls:
         record_exclusion(adata, "mirna", name, "spike-in or small-RNA control: used for QC/normalization, not tested")
     info(f"{len(controls)} spike-in/control column(s) not tested: {', '.join(controls[:5])}")
-    return adata[:, [str(n) not in set(controls) for n in adata.var_names]].copy()
+    dropped = set(controls)
+    return adata[:, [str(n) not in dropped for n in adata.var_names]].copy()
 
 
 def _normalization_name(adata: ad.AnnData) -> str:

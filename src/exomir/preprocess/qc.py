@@ -216,7 +216,7 @@ def quality_control(
     spike = mirna_column(adata, spike_in) if spike_in else None
     columns = list(adata.var_names)
     # spike-ins and small-RNA controls are not part of a sample's miRNA profile
-    profile_cols = [i for i, c in enumerate(columns) if c != spike and not _is_control(c)]
+    profile_cols = [i for i, c in enumerate(columns) if c != spike and not is_control(c)]
     profile = values[:, profile_cols]
     # red-cell miRNAs are judged by the hemolysis index; keeping them out of the library share
     # and the profile correlation stops one hemolysed sample from being flagged twice
@@ -328,7 +328,7 @@ def quality_control(
     return table
 
 
-def _is_control(name: str) -> bool:
+def is_control(name: str) -> bool:
     key = name.lower()
     return key.startswith(("cel-", "ath-", "osa-", "unisp", "spike")) or any(
         token in key for token in ("rnu6", "u6 ", "snord", "rnu44", "rnu48", "snor", "5s rrna")

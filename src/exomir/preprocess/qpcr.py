@@ -27,7 +27,7 @@ import pandas as pd
 from exomir.cohort import meta, record_exclusion, record_step
 from exomir.errors import InputError
 from exomir.io._qpcr_merge import calibrate_plates as interplate_calibrate
-from exomir.preprocess.qc import DEFAULT_SPIKE_IN, _is_control, mirna_column
+from exomir.preprocess.qc import DEFAULT_SPIKE_IN, is_control, mirna_column
 from exomir.progress import warn
 
 __all__ = [
@@ -226,7 +226,7 @@ def global_mean_dcq(
     _require_cq(adata, "global_mean_dcq")
     x = np.asarray(adata.X, dtype=float)
     detected = ~nondetect_mask(adata, lod)
-    controls = np.array([_is_control(name) for name in adata.var_names], dtype=bool)
+    controls = np.array([is_control(name) for name in adata.var_names], dtype=bool)
     detected_for_mean = detected & ~controls
     means, used = global_mean(x, detected_for_mean, min_fraction=min_fraction)
     used &= ~controls

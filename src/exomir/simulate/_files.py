@@ -55,10 +55,6 @@ def write_cohort(adata: ad.AnnData, out: str | Path, *, h5ad: bool = False) -> d
         from exomir.io.h5ad import write_h5ad
 
         write_h5ad(adata, paths["h5ad"])
-    from exomir.analysis.output import make_readable
-
-    for path in paths.values():
-        make_readable(path)
     return paths
 
 
