@@ -18,7 +18,10 @@ def simulate(
     n: int = typer.Option(400, "--n", help="Number of samples (40 % HCC, 20 % each LC, CHB, Healthy)."),
     measure: str = typer.Option("counts", "--measure", help="counts (small RNA-seq) or cq (RT-qPCR)."),
     n_mirnas: int = typer.Option(300, "--n-mirnas", help="Number of miRNAs."),
-    seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same files."),
+    seed: int = typer.Option(0, "--seed", help="Random seed of the samples: the same seed gives the same files."),
+    population_seed: int = typer.Option(
+        0, "--population-seed", help="Seed of the population (miRNAs, baseline levels); keep it to draw a validation cohort."
+    ),
     h5ad: bool = typer.Option(False, "--h5ad", help="Also write the Cohort as .h5ad."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
@@ -29,7 +32,7 @@ def simulate(
         set_quiet(True)
     if measure not in ("counts", "cq"):
         raise typer.BadParameter("must be counts or cq", param_hint="--measure")
-    adata = simulate_cohort(n, measure=measure, n_mirnas=n_mirnas, seed=seed)
+    adata = simulate_cohort(n, measure=measure, n_mirnas=n_mirnas, seed=seed, population_seed=population_seed)
     paths = write_cohort(adata, out, h5ad=h5ad)
     for kind, path in paths.items():
         info(f"{kind}: {path}")

@@ -22,6 +22,7 @@ def simulate_cohort(
     measure: str = "counts",
     n_mirnas: int = 300,
     seed: int = 0,
+    population_seed: int = 0,
     fractions: dict[str, float] | None = None,
     hemolysis_fraction: float = 0.08,
     annotate: bool = True,
@@ -30,6 +31,10 @@ def simulate_cohort(
 
     ``measure`` is ``counts`` (small RNA-seq) or ``cq`` (RT-qPCR; non-detects are NaN and a
     cel-miR-39-3p spike-in is added). The same arguments always give the same cohort.
+
+    ``population_seed`` fixes the population (which miRNAs, their baseline abundances and
+    dispersions); ``seed`` draws the samples. Two seeds with one population seed are two
+    independent cohorts of the same population, as a validation cohort should be.
     """
     if measure not in MEASURES:
         raise ValueError(f"measure must be one of {MEASURES}, not {measure!r}")
@@ -40,7 +45,9 @@ def simulate_cohort(
         raise ValueError("n must be at least 32 (8 samples per group)")
     # independent random streams, so that changing one part leaves the others as they were
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(8)]
-    r_names, r_samples, r_abund, r_bio, r_meas, r_afp, r_surv, r_hemo = streams
+    _, r_samples, _, r_bio, r_meas, r_afp, r_surv, r_hemo = streams
+    population = [np.random.default_rng(s) for s in np.random.SeedSequence(population_seed).spawn(8)]
+    r_names, r_abund = population[0], population[2]
 
     names = _choose_names(n_mirnas, r_names)
     groups = _assign_groups(n, fractions, r_samples)
@@ -132,6 +139,7 @@ def simulate_cohort(
     meta(adata)["planted"] = _plain(
         {
             "seed": seed,
+            "population_seed": population_seed,
             "n": n,
             "measure": measure,
             "n_mirnas": m,
