@@ -415,3 +415,20 @@ def test_cli(tmp_path, need_mirbase):
     assert row["estimate"] == pytest.approx(expected.estimate, rel=1e-9)
     bad = runner.invoke(app, ["meta", str(table), "--out", str(tmp_path / "m2"), "--test", "t"])
     assert isinstance(bad.exception, InputError) and not (tmp_path / "m2").exists()
+
+
+def test_analyzed_cohorts_and_a_published_study_together(cohorts, tmp_path):
+    table = _write(tmp_path / "published.csv",
+                   "study,mirna,auc,auc_ci_low,auc_ci_high\nStudy 117,exo-miR-10b-5p,0.932,0.881,0.983\n")
+    analysis = meta_analyze([*cohorts[:2], table])
+    row = analysis.summary[analysis.summary["mirna"] == "hsa-miR-10b-5p"].iloc[0]
+    assert row["k"] == 3 and row["studies"] == "cohort_A;cohort_B;Study 117"
+    rows = [_roc_row(f, "hsa-miR-10b-5p") for f in cohorts[:2]]
+    se117 = (0.983 - 0.881) / (2 * 1.959963984540054)
+    expected = stats_meta.random_effects([rows[0]["auc"], rows[1]["auc"], 0.932],
+                                         [rows[0]["auc_se"] ** 2, rows[1]["auc_se"] ** 2, se117**2])
+    assert row["estimate"] == pytest.approx(expected.estimate, rel=1e-9)
+    clash = _write(tmp_path / "clash.csv",
+                   "study,mirna,auc,auc_ci_low,auc_ci_high\ncohort_A,miR-10b,0.9,0.8,0.95\n")
+    with pytest.raises(InputError, match="used by two inputs"):
+        meta_analyze([cohorts[0], clash])
