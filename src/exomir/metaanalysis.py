@@ -186,6 +186,9 @@ def _rows_from(table: _Table, study_of, form: tuple[str, ...], indices: Iterable
     """Long rows (study, input_name, the form's numbers, line) of the chosen records."""
     records = []
     for i in indices:
+        if not table.rows[i]["mirna"]:
+            raise InputError("empty miRNA name", path=table.path, line=table.lines[i], column="mirna",
+                             expected="a miRNA name or MIMAT accession")
         values = {c: _number(table, i, c) for c in form}
         _check_values(table, i, form, values)
         row = {"study": study_of(i), "input_name": table.rows[i]["mirna"], "source": str(table.path),
@@ -538,7 +541,7 @@ def _summary_row(first: pd.Series, part: pd.DataFrame, res: MetaResult, measure:
     row["n_total"] = float(part["n"].sum()) if part["n"].notna().all() else math.nan
     row["studies"] = ";".join(part["study"])
     row["input_names"] = ";".join(sorted(set(part["input_name"])))
-    row["identity"] = first["identity"]
+    row["identity"] = ";".join(sorted(set(part["identity"])))
     return row
 
 
