@@ -609,17 +609,7 @@ def run_meta(sources: Sequence[str | Path], out: str | Path, **options) -> MetaA
     with staged_directory(out) as staging:
         analysis = meta_analyze(sources, **options)
         write_meta(analysis, staging)
-        _make_readable(Path(staging))
     info(f"meta-analysis of {len(analysis.summary)} miRNA(s) across {len(analysis.studies)} cohort(s) "
          f"({analysis.measure}, {analysis.method}) → {out}")
     return analysis
 
-
-def _make_readable(folder: Path) -> None:
-    """The staging folder is private (0700); results are shared like any other file (the umask decides)."""
-    import os
-
-    umask = os.umask(0)
-    os.umask(umask)
-    for path in [folder, *folder.iterdir()]:
-        os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~umask)
