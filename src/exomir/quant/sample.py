@@ -8,7 +8,9 @@ Read bookkeeping (every read lands in exactly one of these; ``reads_in`` is thei
 ``no_adapter`` (no adapter found: 3′ end not reached), ``adapter_dimer`` (nothing before the
 adapter), ``too_short`` / ``too_long`` (insert outside the length limits, after 4N trimming),
 ``ambiguous_n`` (an N in the insert: it cannot be named or given a mirtop UID), ``reads_kept``.
-With UMIs, kept reads collapse to molecules (distinct insert + UMI);
+With UMIs, kept reads collapse to molecules: distinct (insert, UMI) pairs, where a UMI one
+substitution away from a much more frequent UMI of the same insert is taken for a sequencing
+error of it (UMI-tools' directional rule);
 ``umi_duplicates`` = kept reads − molecules, and the assigned figures are molecules.
 ``assigned_mirna`` + ``assigned_hairpin`` + ``unassigned`` = molecules (= kept reads without
 UMIs); ``fraction_assigned`` = ``assigned_mirna`` / that total.
@@ -108,7 +110,7 @@ class _Tally:
         self.umi_len = options.umi_length if options.umi is not None else (choice.umi_length or options.umi_length)
         self.qc: Counter[str] = Counter()
         self.reads_per_insert: Counter[str] = Counter()
-        self.molecules: dict[str, set[str]] = defaultdict(set)
+        self.molecules: dict[str, Counter[str]] = defaultdict(Counter)  # insert -> reads per UMI
         self.umi_missing: Counter[str] = Counter()
         self.assigned: dict[str, Assignment] = {}
         self.cache: dict[str, tuple[int, str, str]] = {}
@@ -138,7 +140,7 @@ class _Tally:
                     assigned[insert] = assign(insert, reference)
                 if use_umi:
                     if outcome[2]:
-                        self.molecules[insert].add(outcome[2])
+                        self.molecules[insert][outcome[2]] += n
                     else:
                         self.umi_missing[insert] += n
         for name, value in zip(_OUTCOMES, tally):
@@ -146,12 +148,44 @@ class _Tally:
 
     def result(self, sample: str, path: str) -> SampleResult:
         if self.use_umi:
-            counts = {ins: len(self.molecules.get(ins, ())) + self.umi_missing[ins] for ins in self.reads_per_insert}
+            counts = {
+                ins: directional_molecules(self.molecules[ins]) + self.umi_missing[ins] if ins in self.molecules
+                else self.umi_missing[ins]
+                for ins in self.reads_per_insert
+            }
         else:
             counts = dict(self.reads_per_insert)
         self.cache.clear()
         return _assign_counts(counts, self.assigned, self.qc, self.choice, self.use_umi, self.umi_missing,
                               sample=sample, path=path)
+
+
+def directional_molecules(umis: Counter[str]) -> int:
+    """Molecules behind the UMIs of one insert, by the directional rule of UMI-tools: a UMI one
+    substitution away from a UMI with at least twice (minus one) its reads is a sequencing error
+    of that UMI, not another molecule."""
+    if len(umis) == 1:
+        return 1
+    seen: set[str] = set()
+    molecules = 0
+    for umi, _ in sorted(umis.items(), key=lambda kv: (-kv[1], kv[0])):
+        if umi in seen:
+            continue
+        molecules += 1
+        seen.add(umi)
+        queue = [umi]
+        while queue:
+            node = queue.pop()
+            limit = (umis[node] + 1) / 2
+            for i, base in enumerate(node):
+                for other in "ACGT":
+                    if other != base:
+                        neighbour = node[:i] + other + node[i + 1:]
+                        count = umis.get(neighbour)
+                        if count is not None and neighbour not in seen and count <= limit:
+                            seen.add(neighbour)
+                            queue.append(neighbour)
+    return molecules
 
 
 _OUTCOMES = ("no_adapter", "adapter_dimer", "too_short", "too_long", "reads_kept", "ambiguous_n")
