@@ -129,7 +129,7 @@ UNASSIGNED = Assignment((), ())
 def _seed_offsets(length: int) -> tuple[int, ...]:
     # ends and middle: with one substitution and up to MAX_ADD added bases, one of them is intact
     # for inserts of 20 nt and more (shorter ones may be missed off the arms, never on them)
-    offsets = {0, SEED_K, length // 2 - SEED_K // 2, max(0, length - MAX_ADD - SEED_K), max(0, length - SEED_K)}
+    offsets = {0, SEED_K, max(0, length // 2 - SEED_K // 2), max(0, length - MAX_ADD - SEED_K), max(0, length - SEED_K)}
     return tuple(sorted(o for o in offsets if o + SEED_K <= length))
 
 
