@@ -100,7 +100,10 @@ def test_mir215_predicts_shorter_dfs(run):
     survival = _table(run[1], "survival").set_index("mirna")
     row = survival.loc["hsa-miR-215-5p"]
     assert row["hr"] > 1.5 and row["pvalue"] < 0.05 and row["hr_ci_low"] > 1
-    assert row["n"] == 64 and survival.index[0] == "hsa-miR-215-5p"
+    # significant after FDR control over the whole screen, and among its strongest hits (with 150
+    # miRNAs and 64 patients one null miRNA may by chance rank above it)
+    assert row["padj"] < 0.05 and "hsa-miR-215-5p" in list(survival.index[:2])
+    assert row["n"] == 64
     # miRNAs detected in under half of the HCC samples are left out of the screen, and listed
     exclusions = _table(run[1], "exclusions")
     rare = exclusions[exclusions["reason"].str.contains("not in the survival screen")]
