@@ -20,7 +20,8 @@ RMA = pd.read_csv(REF / "rma.csv")
 @pytest.mark.parametrize("method", ["DL", "REML"])
 def test_pooled_estimates_match_metafor(measure, method):
     ref = RMA[(RMA["measure"] == measure) & (RMA["method"] == method)].iloc[0]
-    res = meta.pool(STUDIES, measure=measure, method=method)
+    # metafor tests every estimate against 0; exomir tests AUCs against 0.5 unless told otherwise
+    res = meta.pool(STUDIES, measure=measure, method=method, null=0.0)
     assert res.k == ref["k"] == 7
     for ours, theirs in [("estimate", "estimate"), ("se", "se"), ("ci_low", "ci_low"),
                          ("ci_high", "ci_high"), ("tau2", "tau2"), ("pi_low", "pi_low"),
@@ -39,7 +40,7 @@ def test_pooled_estimates_match_metafor(measure, method):
 def test_hartung_knapp_matches_metafor(measure, method):
     ref = pd.read_csv(REF / "rma_knha.csv")
     ref = ref[(ref["measure"] == measure) & (ref["method"] == method)].iloc[0]
-    res = meta.pool(STUDIES, measure=measure, method=method, test="knha")
+    res = meta.pool(STUDIES, measure=measure, method=method, test="knha", null=0.0)
     assert res.df == ref["df"] == 6 and res.test == "knha"
     for ours, theirs in [("estimate", "estimate"), ("se", "se"), ("zval", "tval"), ("ci_low", "ci_low"),
                          ("ci_high", "ci_high"), ("pi_low", "pi_low"), ("pi_high", "pi_high")]:
@@ -117,3 +118,16 @@ def test_pool_by_mirna_combines_cohort_screens():
     expected = meta.random_effects([t.loc[t["mirna"] == "miR-21-5p", "coef"].item() for t in tables.values()],
                                    [0.01] * 4)
     assert out.loc["miR-21-5p", "estimate"] == pytest.approx(expected.estimate)
+
+
+def test_pooled_auc_is_tested_against_one_half():
+    auc = np.array([0.62, 0.58, 0.71, 0.55])
+    var = np.array([0.0016, 0.0025, 0.0030, 0.0020])
+    res = meta.random_effects(auc, var, measure="auc", method="DL")
+    shifted = meta.random_effects(auc - 0.5, var, measure="generic", method="DL")
+    # a shift moves the estimate only: tau², weights and the test of "no effect" are the same
+    assert res.estimate == pytest.approx(shifted.estimate + 0.5, abs=1e-12)
+    assert res.tau2 == pytest.approx(shifted.tau2, abs=1e-15)
+    assert res.zval == pytest.approx((res.estimate - 0.5) / res.se, rel=1e-12)
+    assert res.pvalue == pytest.approx(shifted.pvalue, rel=1e-12)
+    assert res.pvalue < 0.01  # every cohort above 0.5

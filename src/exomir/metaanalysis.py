@@ -8,8 +8,7 @@ and ``forest.html``. The statistics live in :mod:`exomir.stats.meta`; nothing he
 
 Conventions:
 
-* AUCs are pooled as ``AUC − 0.5`` and shifted back, so that the p-value tests AUC = 0.5 (the
-  random-effects z test is against 0); tau², I², Q and the weights do not change under a shift.
+* The p-value of a pooled AUC tests AUC = 0.5; of a log ratio, 0 (the measure's no-effect value).
 * An AUC (or a log diagnostic odds ratio) belongs to a stated direction (``higher_in_case`` /
   ``lower_in_case``). Before pooling, every cohort is put in the direction most cohorts state
   (ties: ``higher_in_case``): its AUC becomes ``1 − AUC`` (its log DOR changes sign). The choice
@@ -447,18 +446,17 @@ def meta_analyze(sources: Sequence[str | Path], *, measure: str | None = None, m
                              "source": ";".join(dict.fromkeys(part["source"])), "line": ""})
             continue
         part, direction = _harmonize(part, measure)
-        shift = 0.5 if measure == "auc" else 0.0
-        result = random_effects(part["yi"] - shift, part["vi"], method=method, studies=part["study"],
-                                measure=measure, null=0.0, test=test)
+        result = random_effects(part["yi"], part["vi"], method=method, studies=part["study"],
+                                measure=measure, test=test)
         results[first["mirna"]] = result
-        row = _summary_row(first, part, result, measure, shift, direction)
+        row = _summary_row(first, part, result, measure, direction)
         if test == "knha" and result.k > 1:
             # Hartung-Knapp can be narrower than the z interval when cohorts agree more closely than
             # their standard errors suggest; say so instead of letting it pass as extra precision
-            plain = random_effects(part["yi"] - shift, part["vi"], method=method, measure=measure, null=0.0)
+            plain = random_effects(part["yi"], part["vi"], method=method, measure=measure)
             row["knha_narrower_than_z"] = bool(result.ci_high - result.ci_low < plain.ci_high - plain.ci_low)
         summary_rows.append(row)
-        forest_frames.append(_forest_rows(first, part, result, shift))
+        forest_frames.append(_forest_rows(first, part, result))
     summary = _order_summary(pd.DataFrame(summary_rows))
     if "knha_narrower_than_z" in summary and summary["knha_narrower_than_z"].any():
         narrow = summary.loc[summary["knha_narrower_than_z"], "mirna"].tolist()
@@ -523,13 +521,13 @@ def _harmonize(part: pd.DataFrame, measure: str) -> tuple[pd.DataFrame, str]:
     return part, direction
 
 
-def _summary_row(first: pd.Series, part: pd.DataFrame, res: MetaResult, measure: str, shift: float,
+def _summary_row(first: pd.Series, part: pd.DataFrame, res: MetaResult, measure: str,
                  direction: str) -> dict:
     row = {
         "mirna": first["mirna"], "mimat": first["mimat"], "measure": measure, "k": res.k,
-        "estimate": res.estimate + shift, "ci_low": res.ci_low + shift, "ci_high": res.ci_high + shift,
+        "estimate": res.estimate, "ci_low": res.ci_low, "ci_high": res.ci_high,
         "pvalue": res.pvalue, "tau2": res.tau2, "i2": res.i2, "q": res.q, "q_p": res.q_p,
-        "pi_low": res.pi_low + shift, "pi_high": res.pi_high + shift,
+        "pi_low": res.pi_low, "pi_high": res.pi_high,
         "direction_agreement": res.direction_agreement, "method": res.method,
         "test": res.test, "se": res.se, "zval": res.zval, "h2": res.h2, "q_df": res.q_df,
         "n_same_direction": res.n_same_direction,
@@ -545,10 +543,8 @@ def _summary_row(first: pd.Series, part: pd.DataFrame, res: MetaResult, measure:
     return row
 
 
-def _forest_rows(first: pd.Series, part: pd.DataFrame, res: MetaResult, shift: float) -> pd.DataFrame:
+def _forest_rows(first: pd.Series, part: pd.DataFrame, res: MetaResult) -> pd.DataFrame:
     forest = res.forest.copy()
-    for key in ("estimate", "ci_low", "ci_high"):
-        forest[key] = forest[key] + shift
     info_by_study = part.set_index("study")
     forest.insert(0, "mirna", first["mirna"])
     forest.insert(1, "mimat", first["mimat"])

@@ -115,8 +115,9 @@ def random_effects(yi: Sequence[float], vi: Sequence[float], *, method: str = "R
 
     ``method``: ``"REML"`` (default), ``"DL"`` (DerSimonian-Laird) or ``"FE"`` (fixed effect).
     Studies with a missing effect or a non-positive variance are left out and listed in
-    ``excluded``. ``null`` is the no-effect value used for the direction agreement (0 for log
-    ratios, 0.5 for AUCs; default by ``measure``).
+    ``excluded``. ``null`` is the no-effect value (0 for log ratios, 0.5 for AUCs; default by
+    ``measure``): the z (or t) test is of ``estimate = null`` and the direction agreement is
+    counted around it. With ``null = 0`` the test is metafor's.
 
     ``test="knha"`` applies the Hartung-Knapp(-Sidik-Jonkman) adjustment advised for few
     studies: the variance of the pooled estimate is scaled by the weighted residual mean square
@@ -170,7 +171,7 @@ def random_effects(yi: Sequence[float], vi: Sequence[float], *, method: str = "R
         se = float(np.sqrt((w * (y - mu) ** 2).sum() / (k - 1) / w.sum()))
         tdf = float(k - 1)
         crit_mu = float(stats.t.ppf(0.5 + level / 2.0, tdf))
-    zval = mu / se
+    zval = (mu - null) / se
     pvalue = float(2 * stats.norm.sf(abs(zval))) if np.isinf(tdf) else float(2 * stats.t.sf(abs(zval), tdf))
     if k > 1:
         vt = (k - 1) / (w_fe.sum() - (w_fe**2).sum() / w_fe.sum())
