@@ -333,3 +333,11 @@ def test_accession_beside_a_name(mb):
     assert table["mimat"].tolist() == ["MIMAT0000069", "MIMAT0000069"]
     assert table["note"][0] == ""
     assert "the name beside it, 'hsa-miR-21-5p', reads as hsa-miR-21-5p" in table["note"][1]
+
+
+def test_empty_input_needs_no_release(monkeypatch):
+    from exomir.identity import COLUMNS, resolve
+
+    monkeypatch.setenv("EXOMIR_MIRBASE", "/nonexistent/mirbase")  # would fail if a release were loaded
+    table = resolve([])
+    assert list(table.columns) == list(COLUMNS) and len(table) == 0

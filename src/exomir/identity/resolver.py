@@ -537,4 +537,7 @@ def resolve(names: Iterable[object], *, mirbase: MirBase | None = None, level: s
     """
     if isinstance(names, str):
         names = [names]
+    names = list(names)
+    if not names:  # nothing to look up: no need to load (or download) a release
+        return pd.DataFrame({column: pd.Series(dtype=object) for column in COLUMNS})
     return resolver_for(mirbase).resolve(names, level)
