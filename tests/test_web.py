@@ -81,6 +81,12 @@ def test_conflicts_shown(client):
     assert "Conflicts" in html and "same comparison" in html
 
 
+def test_pages_show_vocabulary_labels_not_codes(client):
+    html = client.get("/mirna/miR-92b").text  # HCC cells → NK cells (Table 1)
+    assert "HCC cells" in html and "NK cells" in html
+    assert "hcc cell" not in html and "nk_cell" not in html
+
+
 def test_unknown_mirna_and_bad_filters(client):
     response = client.get("/api/mirna/miR-99999")
     assert response.status_code == 404 and "miR-99999" in response.json()["detail"]

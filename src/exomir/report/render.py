@@ -402,6 +402,10 @@ def _hemolysis_warnings(top_mirnas: list[str], qc) -> list[str]:
 # --- HTML tables ---------------------------------------------------------------------------
 
 
+# columns holding lists of names: given room to wrap as text instead of one name per line
+_LIST_COLUMNS = frozenset({"features", "mirnas", "genes", "targets", "pathways", "hallmarks", "references"})
+
+
 def _html_table(frame: pd.DataFrame | None, columns: list[str] | None, *, max_rows: int = 50,
                 flagged: frozenset[str] = frozenset()) -> Markup | None:
     if frame is None:
@@ -422,7 +426,8 @@ def _html_table(frame: pd.DataFrame | None, columns: list[str] | None, *, max_ro
             if column == "mirna" and str(value) in flagged:
                 text = Markup(f'{text} <span class="flag" title="hemolysis-sensitive miRNA">⚠ hemolysis</span>')
             numeric = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-            cells.append(f'<td class="num">{text}</td>' if numeric else f"<td>{text}</td>")
+            kind = "num" if numeric else "list" if column in _LIST_COLUMNS else ""
+            cells.append(f'<td class="{kind}">{text}</td>' if kind else f"<td>{text}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     more = f'<p class="muted">{len(frame) - len(shown)} more rows in the CSV table.</p>' if len(frame) > len(shown) else ""
     return Markup(f'<div class="tablewrap"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>{more}')
