@@ -67,7 +67,7 @@ from exomir.quant.reference import load_reference
 from exomir.quant.sample import QuantOptions, SampleResult, quantify_file
 
 QC_COLUMNS = [
-    "sample", "status", "error", "file", "reads_in", "adapter", "adapter_source", "no_adapter",
+    "sample", "status", "error", "file", "reads_in", "adapter", "adapter_source", "adapter_in_sample", "no_adapter",
     "adapter_dimer", "too_short", "too_long", "ambiguous_n", "reads_kept", "umi", "umi_duplicates", "umi_missing",
     "molecules", "assigned_mirna", "assigned_hairpin", "unassigned", "fraction_assigned",
     "isomir_fraction", "distinct_inserts", "mirnas_detected", "top_mirnas",

@@ -31,7 +31,7 @@ from exomir.quant.fastq import CHUNK_READS, collapse_chunks, sample_name
 from exomir.quant.isomir import Assignment, assign
 from exomir.quant.reference import MirnaReference
 
-RESULT_VERSION = 1
+RESULT_VERSION = 2  # bump when what a saved sample holds changes: older results are recomputed
 _DETECT_DISTINCT = 20_000  # distinct reads of the first chunk used to detect the adapter
 _CACHE_LIMIT = 500_000  # distinct reads (seen twice in a chunk) whose trimming is remembered across chunks
 
@@ -305,6 +305,7 @@ def _assign_counts(counts, assigned, qc, choice, use_umi, umi_missing, *, sample
         "reads_in": reads_in,
         "adapter": choice.sequence,
         "adapter_source": choice.kit or choice.source,
+        "adapter_in_sample": round(choice.fraction, 4) if choice.fraction == choice.fraction else "",
         "no_adapter": qc["no_adapter"],
         "adapter_dimer": qc["adapter_dimer"],
         "too_short": qc["too_short"],
