@@ -78,16 +78,43 @@ def test_exomir_analyze_from_raw_exports(tmp_path: Path, mirbase_dir: Path):
     from exomir.analysis import analyze
 
     paths, clinical = write_study(tmp_path)
-    combined = tmp_path / "study.txt"  # analyze takes one expression file: one plate export
-    combined.write_bytes(paths[0].read_bytes())
-    clinical_one = tmp_path / "clinical_plate1.csv"
-    clinical_one.write_text("".join(clinical.read_text().splitlines(keepends=True)[:13]))
     out = tmp_path / "out"
-    analyze(combined, clinical_one, out, case="HCC", controls="LC", panels=False)
+    analyze(paths, clinical, out, case="HCC", controls="LC", panels=False)  # both plates of the study
     qc = pd.read_csv(out / "tables" / "qc.csv")
+    assert len(qc) == 24 and set(qc["sample"]) == {f"S{i:02d}" for i in range(24)}
     assert qc.loc[qc["sample"] == "S00", "hemolysis"].item() == "hemolysed"
     assert (out / "report.html").is_file()
     # log2 fold changes are in abundance (higher = more in HCC), whatever the Cq sign convention
     de = pd.read_csv(out / "tables" / "differential.csv")
     mir21 = de[de["mirna"].str.contains("miR-21-5p", regex=False)].iloc[0]
     assert mir21["log2fc"] > 1.0
+
+
+def test_cli_reads_several_plates_and_refuses_a_table_among_them(tmp_path: Path, mirbase_dir: Path):
+    from typer.testing import CliRunner
+
+    from exomir.cli import app
+
+    paths, clinical = write_study(tmp_path)
+    out = tmp_path / "cli"
+    args = ["analyze", "-e", str(paths[0]), "-e", str(paths[1]), "-c", str(clinical), "-o", str(out),
+            "--control", "LC", "--no-panels", "--quiet"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    cohort_samples = pd.read_csv(out / "tables" / "qc.csv")["sample"]
+    assert len(cohort_samples) == 24
+    import json
+
+    import anndata as ad
+
+    source = json.loads(ad.read_h5ad(out / "cohort.h5ad").uns["exomir_json"])["source"]
+    assert str(paths[1]) in source["plates"]
+
+    from exomir.errors import InputError
+    from exomir.io import load_cohort
+
+    with pytest.raises(InputError, match="not a qPCR instrument export") as caught:
+        load_cohort([paths[0], clinical], clinical)
+    assert str(clinical) in str(caught.value)
+    with pytest.raises(InputError, match="calibrator applies to qPCR"):
+        load_cohort(clinical, calibrator="CAL")

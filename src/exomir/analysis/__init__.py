@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from exomir.analysis.comparisons import Comparison, plan_comparisons, split_values
@@ -29,7 +29,7 @@ __all__ = [
 
 
 def analyze(
-    expression: str | Path,
+    expression: str | Path | Sequence[str | Path],
     clinical: str | Path | None,
     out: str | Path,
     *,
@@ -48,8 +48,13 @@ def analyze(
     panels: bool = True,
     panel_options: dict | None = None,
     seed: int = 0,
+    calibrator: str | Sequence[str] | None = None,
 ) -> AnalysisResult:
-    """Read, analyze and write the results folder ``out`` (nothing is left behind on failure)."""
+    """Read, analyze and write the results folder ``out`` (nothing is left behind on failure).
+
+    ``expression`` is one file, or several qPCR exports (the plates of one study; ``calibrator``
+    names the inter-plate calibrator sample(s)).
+    """
     from exomir.atomic import staged_directory
     from exomir.io import load_cohort
 
@@ -62,7 +67,7 @@ def analyze(
     numeric = [c for c in (afp, time, event) if c]
     with staged_directory(out) as staging:
         adata = load_cohort(expression, clinical, measure=measure, sample_column=sample_column, group=group,
-                            numeric=numeric)
+                            numeric=numeric, calibrator=calibrator)
         result = run_analysis(adata, settings)
         write_results(result, staging)
     return result

@@ -40,7 +40,10 @@ def simulate(
 
 @app.command()
 def analyze(
-    expression: Path = typer.Option(..., "--expression", "-e", help="Expression table (CSV/TSV, qPCR export, GEO matrix, .h5ad)."),
+    expression: list[Path] = typer.Option(
+        ..., "--expression", "-e",
+        help="Expression table (CSV/TSV, qPCR export, GEO matrix, .h5ad); repeat for the plates of one qPCR study.",
+    ),
     clinical: Path | None = typer.Option(None, "--clinical", "-c", help="Clinical table, joined on the sample ID."),
     out: Path = typer.Option(..., "--out", "-o", help="Results folder (written all or nothing)."),
     measure: str = typer.Option("auto", "--measure", help="counts | cq | log | auto."),
@@ -61,6 +64,8 @@ def analyze(
     stage: str | None = typer.Option(None, "--stage", help="Clinical column with tumour stage (early-stage panel subgroup)."),
     panels: bool = typer.Option(True, "--panels/--no-panels", help="Fit nested-CV miRNA panels with and against AFP."),
     seed: int = typer.Option(0, "--seed", help="Random seed for resampling steps."),
+    calibrator: list[str] = typer.Option(None, "--calibrator",
+                                         help="Inter-plate calibrator sample(s) of qPCR exports (aligns the plates)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output (warnings still shown)."),
 ) -> None:
     """Analyze a cohort: QC, normalization, differential expression, ROC vs AFP, survival, evidence, report."""
@@ -69,9 +74,9 @@ def analyze(
     if quiet:
         set_quiet(True)
     started = _time.perf_counter()
-    run(expression, clinical, out, measure=measure, normalization=normalization, group=group, case=case,
+    run(expression if len(expression) > 1 else expression[0], clinical, out, measure=measure, normalization=normalization, group=group, case=case,
         controls=control or None, afp=afp, time=time, event=event, endpoint=endpoint, covariates=covariate or None,
-        sample_column=sample_column, stage=stage, panels=panels, seed=seed)
+        sample_column=sample_column, stage=stage, panels=panels, seed=seed, calibrator=calibrator or None)
     info(f"wrote {out}/report.html, {out}/cohort.h5ad and {out}/tables/ in {_time.perf_counter() - started:.1f} s")
 
 

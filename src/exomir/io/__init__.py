@@ -9,7 +9,7 @@ Cohort (``anndata.AnnData``) whose ``uns["exomir"]["source"]`` says what was rea
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import anndata as ad
@@ -45,7 +45,7 @@ __all__ = [
 
 
 def load_cohort(
-    expression: str | Path,
+    expression: str | Path | Sequence[str | Path],
     clinical: str | Path | None = None,
     *,
     measure: str = "auto",
@@ -53,15 +53,21 @@ def load_cohort(
     group: str | None = None,
     numeric: Iterable[str] = (),
     annotate: bool = True,
+    calibrator: str | Sequence[str] | None = None,
 ) -> ad.AnnData:
     """Read an expression file and (optionally) a clinical table into one Cohort.
 
+    ``expression`` may list several qPCR instrument exports: the plates of one study, merged
+    (``calibrator`` names the inter-plate calibrator sample(s)).
     ``group`` names the clinical column holding the diagnostic group; it must exist and be
     filled for at least one sample (samples without a group are named and recorded).
     ``numeric`` lists clinical columns that must be numbers (e.g. the AFP, time and event columns).
     """
-    expression = Path(expression)
-    if expression.suffix.lower() == ".h5ad":
+    paths = [Path(expression)] if isinstance(expression, (str, Path)) else [Path(p) for p in expression]
+    if not paths:
+        raise InputError("no expression file given")
+    expression = paths[0]
+    if len(paths) == 1 and expression.suffix.lower() == ".h5ad":
         adata = _load_h5ad(expression, clinical, sample_column=sample_column, group=group, numeric=numeric)
         stored = meta(adata).get("measure")
         if measure != "auto" and measure != stored:
@@ -70,7 +76,7 @@ def load_cohort(
             )
         return adata
 
-    table = read_expression(expression, measure=measure)
+    table = read_expression(paths, measure=measure, calibrator=calibrator)
     obs = table.sample_annotations.copy() if table.sample_annotations is not None else pd.DataFrame(index=table.values.index)
     source = table.source()
     clinical_table: ClinicalTable | None = None

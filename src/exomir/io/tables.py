@@ -30,6 +30,7 @@ naming the file, line and column.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,17 +125,27 @@ class ExpressionTable:
 
 
 def read_expression(
-    path: str | Path,
+    path: str | Path | Sequence[str | Path],
     *,
     measure: str = "auto",
     orientation: str = "auto",
     delimiter: str | None = None,
+    calibrator: str | Sequence[str] | None = None,
 ) -> ExpressionTable:
     """Read an expression table (counts, Cq or log values) into samples × miRNAs.
 
     ``orientation`` is ``auto``, ``rows`` (miRNAs are rows) or ``columns``. qPCR instrument
     exports and GEO series matrices are recognized and handed to their own readers.
+    Several paths are read as the plates of one qPCR study (each must be an instrument export);
+    ``calibrator`` names the inter-plate calibrator sample(s) of qPCR exports.
     """
+    if not isinstance(path, (str, Path)):
+        paths = [Path(p) for p in path]
+        if not paths:
+            raise InputError("no expression file given")
+        if len(paths) > 1:
+            return _read_plates(paths, measure, calibrator)
+        path = paths[0]
     path = Path(path)
     if measure not in MEASURE_CHOICES:
         raise InputError(f"unknown measure {measure!r}", expected=" / ".join(MEASURE_CHOICES))
@@ -144,7 +155,10 @@ def read_expression(
         raise InputError("file not found", path=path)
     qpcr = _qpcr_module()
     if qpcr is not None and _is_instrument_export(qpcr, path):
-        return _from_qpcr(qpcr, path, measure)
+        return _from_qpcr(qpcr, [path], measure, calibrator)
+    if calibrator:
+        raise InputError("an inter-plate calibrator applies to qPCR instrument exports; this file is a table",
+                         path=path, expected="a QuantStudio/7500, CFX, LightCycler or long Cq export")
     from exomir.io.geo import is_series_matrix, read_geo_series_matrix
 
     if is_series_matrix(path):
@@ -451,11 +465,27 @@ def _is_instrument_export(qpcr, path: Path) -> bool:
         return False
 
 
-def _from_qpcr(qpcr, path: Path, measure: str) -> ExpressionTable:
-    """An instrument export read by the qPCR room's reader (replicate wells merged)."""
+def _read_plates(paths: list[Path], measure: str, calibrator: str | Sequence[str] | None) -> ExpressionTable:
+    """Several files: the plates of one qPCR study, merged by the qPCR reader."""
+    qpcr = _qpcr_module()
+    for path in paths:
+        if not path.exists():
+            raise InputError("file not found", path=path)
+        if qpcr is None or not _is_instrument_export(qpcr, path):
+            raise InputError(
+                "several expression files are read as the plates of one qPCR study, and this file is not a "
+                "qPCR instrument export", path=path,
+                expected="one expression table, or several QuantStudio/7500, CFX, LightCycler or long Cq exports",
+            )
+    return _from_qpcr(qpcr, paths, measure, calibrator)
+
+
+def _from_qpcr(qpcr, paths: list[Path], measure: str, calibrator: str | Sequence[str] | None = None) -> ExpressionTable:
+    """Instrument exports (one per plate) read by the qPCR reader (replicate wells merged)."""
+    path = paths[0]
     if measure not in ("auto", "cq"):
         raise InputError(f"a qPCR instrument export holds Cq values, not {measure}", path=path, expected="measure cq or auto")
-    data = qpcr.read_qpcr(path)
+    data = qpcr.read_qpcr(paths, calibrator=calibrator or None)
     cq = data.cq.copy()
     cq.index = cq.index.astype(str)
     cq.columns = cq.columns.astype(str)
@@ -480,6 +510,10 @@ def _from_qpcr(qpcr, path: Path, measure: str) -> ExpressionTable:
         nondetects=int(cq.isna().to_numpy().sum()),
     )
     table.extra["qpcr_data"] = data
+    if len(paths) > 1:
+        table.extra["plates"] = "; ".join(str(p) for p in paths)
+    if calibrator:
+        table.extra["calibrator"] = calibrator if isinstance(calibrator, str) else "; ".join(calibrator)
     replicates = getattr(data, "replicates", None)
     if isinstance(replicates, pd.DataFrame):
         table.extra["replicates"] = replicates
