@@ -133,6 +133,9 @@ def test_report_is_self_contained(run):
     assert len(ids) == len(set(ids))  # a figure drawn into the wrong element is a figure lost
     assert "AUC 0." in html and "AFP" in html
     assert "median-of-ratios" in html and "PyDESeq2" in html
+    # the evidence beside the hits speaks in labels (miR-21 is sent by HCC cells), not vocabulary codes
+    evidence = html[html.index('id="evidence"'):html.index('id="enrichment"')]
+    assert "HCC cells" in evidence and "hcc_cell" not in evidence
 
 
 def test_same_input_and_seed_give_identical_tables_via_the_cli(run, cohort_files, tmp_path):

@@ -214,3 +214,12 @@ def test_export_csv_round_trips_as_lab_file(kb, tmp_path, private_cache):
     assert len(source.records) == 91
     for record in source.records:
         assert record.model_dump(exclude={"mimat"}) == originals[record.id].model_dump(exclude={"mimat"}), record.id
+
+
+def test_vocabulary_labels_for_display():
+    from exomir.kb.vocab import labels_of
+
+    assert labels_of("hcc_cell;nk_cell") == "HCC cells, NK cells"
+    assert labels_of("pi3k_akt") == "PI3K/Akt"
+    assert labels_of("immune_escape; angiogenesis", separator="; ") == "immune escape; angiogenesis"
+    assert labels_of("not_a_code") == "not a code" and labels_of(None) == ""

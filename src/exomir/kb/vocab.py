@@ -178,3 +178,25 @@ def parse_comparison(text: str | None) -> tuple[str, str] | None:
             case, control = text.split(sep, 1)
             return normalize_group(case), normalize_group(control)
     return None
+
+
+def labels_of(codes: object, *, separator: str = ", ") -> str:
+    """Human labels of vocabulary codes for display (``hcc_cell;nk_cell`` → "HCC cells, NK cells").
+
+    Accepts one code or a ``;``-joined list; text that is not a code is shown as written, with
+    spaces for underscores. Exports keep the codes; only what people read is labelled.
+    """
+    labels = []
+    for code in str(codes or "").split(";"):
+        code = code.strip()
+        if not code:
+            continue
+        for vocab in (Cell, Pathway, Hallmark, ClinicalRole, Biofluid):
+            try:
+                labels.append(vocab(code).label)
+                break
+            except ValueError:
+                continue
+        else:
+            labels.append(code.replace("_", " "))
+    return separator.join(labels)

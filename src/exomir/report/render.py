@@ -219,6 +219,11 @@ def _evidence_table(evidence: pd.DataFrame | None, de: pd.DataFrame, roc: pd.Dat
         table = table.drop(columns=[c for c in ("log2fc", "padj") if c in table.columns]).merge(stats, on=keys, how="left")
         auc = roc[keys + ["auc"]].drop_duplicates(keys)
         table = table.merge(auc, on=keys, how="left")
+    from exomir.kb.vocab import labels_of
+
+    for column in ("parental_cells", "recipient_cells", "pathways", "hallmarks", "clinical_roles"):
+        if column in table:  # people read labels ("HCC cells"); the CSV keeps the codes
+            table[column] = table[column].map(lambda codes: labels_of(codes, separator="; "))
     preferred = ["mirna", "comparison", "log2fc", "padj", "auc", "literature_direction", "agreement", "conflict",
                  "n_records", "parental_cells", "recipient_cells", "targets", "pathways", "hallmarks",
                  "clinical_roles", "references"]
@@ -403,7 +408,8 @@ def _hemolysis_warnings(top_mirnas: list[str], qc) -> list[str]:
 
 
 # columns holding lists of names: given room to wrap as text instead of one name per line
-_LIST_COLUMNS = frozenset({"features", "mirnas", "genes", "targets", "pathways", "hallmarks", "references"})
+_LIST_COLUMNS = frozenset({"features", "mirnas", "genes", "targets", "pathways", "hallmarks", "references",
+                           "parental_cells", "recipient_cells"})
 
 
 def _html_table(frame: pd.DataFrame | None, columns: list[str] | None, *, max_rows: int = 50,

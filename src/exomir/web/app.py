@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 
 from exomir import __version__
 from exomir.errors import ExomirError, InputError
-from exomir.kb.vocab import Cell, ClinicalRole, Direction, Hallmark, Pathway
+from exomir.kb.vocab import Cell, ClinicalRole, Direction, Hallmark, Pathway, labels_of
 from exomir.web import knowledge
 from exomir.web.reports import scan_reports
 from exomir.web.scoring import ResultStore, TooLarge, check_limits, find_models, score_upload, scores_csv, scores_records
@@ -196,7 +196,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     )
     app.state.exomir = state
     templates = Jinja2Templates(directory=str(HERE / "templates"))
-    templates.env.filters["label"] = vocabulary_label
+    templates.env.filters["label"] = labels_of
     templates.env.globals.update(version=__version__, read_only=settings.read_only)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
@@ -472,24 +472,3 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
                             "filename": expression.filename or "table"})  # fmt: skip
 
     return app
-
-
-def vocabulary_label(codes: object) -> str:
-    """Human labels of controlled-vocabulary codes (``hcc_cell`` → "HCC cells"); ``;``-joined lists
-    become comma lists, and text that is not a code is shown with spaces for underscores."""
-    from exomir.kb.vocab import Biofluid, Cell, ClinicalRole, Hallmark, Pathway
-
-    labels = []
-    for code in str(codes or "").split(";"):
-        code = code.strip()
-        if not code:
-            continue
-        for vocab in (Cell, Pathway, Hallmark, ClinicalRole, Biofluid):
-            try:
-                labels.append(vocab(code).label)
-                break
-            except ValueError:
-                continue
-        else:
-            labels.append(code.replace("_", " "))
-    return ", ".join(labels)
