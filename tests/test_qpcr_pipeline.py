@@ -74,7 +74,6 @@ def test_export_to_normalized_cohort(tmp_path: Path):
 
 def test_exomir_analyze_from_raw_exports(tmp_path: Path, mirbase_dir: Path):
     # mirbase_dir: the analysis resolves names against miRBase (skips when ../shared/data is absent)
-    pytest.importorskip("exomir.stats.differential", reason="the statistics room's differential module is not built yet")
     from exomir.analysis import analyze
 
     paths, clinical = write_study(tmp_path)

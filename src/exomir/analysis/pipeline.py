@@ -1,5 +1,5 @@
 """The analyze pipeline: QC → normalization → per comparison differential expression, ROC and
-panels → survival → knowledge-base evidence → enrichment. Each step is a call into the room that
+panels → survival → knowledge-base evidence → enrichment. Each step is a call into the package that
 owns the method; this module only decides what is run on which samples and collects the tables.
 """
 
@@ -215,7 +215,7 @@ def _roc(result: AnalysisResult, comparison: Comparison) -> pd.DataFrame:
 
 
 def _panels(result: AnalysisResult, comparison: Comparison) -> pd.DataFrame | None:
-    """Nested-CV penalized logistic panels (miRNAs alone, miRNAs + AFP, AFP alone) of the stats room."""
+    """Nested-CV penalized logistic panels (miRNAs alone, miRNAs + AFP, AFP alone) of ``exomir.stats.panel``."""
     try:
         from exomir.stats.panel import panel_analysis
     except ImportError:

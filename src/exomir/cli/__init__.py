@@ -1,6 +1,6 @@
 """The ``exomir`` command line: a thin typer layer over the Python API.
 
-Each room registers its commands on the shared app in its own module, imported here.
+Each part of exomir registers its commands on the shared app in its own module, imported here.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The root typer application; each room's commands live in their own module of this package."""
+"""The root typer application; each part's commands live in their own module of this package."""
 
 from __future__ import annotations
 

@@ -97,7 +97,7 @@ def load_cohort(
 
     qpcr_data = table.extra.get("qpcr_data")
     if qpcr_data is not None and hasattr(qpcr_data, "to_cohort"):
-        # The qPCR room's own Cohort records its replicate rules and exclusions.
+        # the qPCR reader's own Cohort records its replicate rules and exclusions
         adata = qpcr_data.to_cohort(obs=obs, annotate=annotate)
         meta(adata)["source"] = {**dict(meta(adata).get("source", {})), **source}
     else:

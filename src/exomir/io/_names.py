@@ -1,7 +1,7 @@
 """Does a label look like a miRNA (or a small-RNA reference measured beside them)?
 
-Used to tell which side of a table holds the miRNAs. The identity room's ``parse_name`` is
-asked first when it is installed; a regular expression covers the common spellings otherwise.
+Used to tell which side of a table holds the miRNAs: a quick regular expression for the common
+spellings (and the small-RNA references of qPCR), then ``exomir.identity.parse_name`` for the rest.
 """
 
 from __future__ import annotations
@@ -20,30 +20,15 @@ _MIRNA = re.compile(
 )
 
 
-def _identity_says_mirna(label: str) -> bool | None:
-    """Ask ``exomir.identity.parse_name`` when available; ``None`` when it cannot say."""
-    try:
-        from exomir.identity import parse_name  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    try:
-        parsed = parse_name(label)
-    except Exception:  # parse_name promises never to raise; stay robust if it does
-        return None
-    status = getattr(parsed, "status", None)
-    if not isinstance(status, str):
-        return None
-    return status in {"name", "accession", "group"}
-
-
 def looks_like_mirna(label: str) -> bool:
+    from exomir.identity import parse_name
+
     label = label.strip().strip('"')
     if not label:
         return False
     if _MIRNA.search(label):
         return True
-    verdict = _identity_says_mirna(label)
-    return bool(verdict)
+    return parse_name(label).status in {"name", "accession", "group"}
 
 
 def mirna_fraction(labels: Sequence[str], limit: int = 400) -> float:

@@ -153,8 +153,9 @@ def read_expression(
         raise InputError(f"unknown orientation {orientation!r}", expected="auto / rows / columns")
     if not path.exists():
         raise InputError("file not found", path=path)
-    qpcr = _qpcr_module()
-    if qpcr is not None and _is_instrument_export(qpcr, path):
+    from exomir.io import qpcr
+
+    if _is_instrument_export(qpcr, path):
         return _from_qpcr(qpcr, [path], measure, calibrator)
     if calibrator:
         raise InputError("an inter-plate calibrator applies to qPCR instrument exports; this file is a table",
@@ -446,16 +447,6 @@ def _decimal_commas(strings: np.ndarray, delimiter: str) -> tuple[np.ndarray, st
     return converted.reshape(strings.shape), f"{n_comma} numbers written with a decimal comma read as decimals"
 
 
-def _qpcr_module():
-    try:
-        from exomir.io import qpcr  # written by the qPCR room; optional until it exists
-    except ImportError:
-        return None
-    if not hasattr(qpcr, "is_instrument_export") or not hasattr(qpcr, "read_qpcr"):
-        return None
-    return qpcr
-
-
 def _is_instrument_export(qpcr, path: Path) -> bool:
     try:
         return bool(qpcr.is_instrument_export(path))
@@ -467,11 +458,12 @@ def _is_instrument_export(qpcr, path: Path) -> bool:
 
 def _read_plates(paths: list[Path], measure: str, calibrator: str | Sequence[str] | None) -> ExpressionTable:
     """Several files: the plates of one qPCR study, merged by the qPCR reader."""
-    qpcr = _qpcr_module()
+    from exomir.io import qpcr
+
     for path in paths:
         if not path.exists():
             raise InputError("file not found", path=path)
-        if qpcr is None or not _is_instrument_export(qpcr, path):
+        if not _is_instrument_export(qpcr, path):
             raise InputError(
                 "several expression files are read as the plates of one qPCR study, and this file is not a "
                 "qPCR instrument export", path=path,
@@ -481,7 +473,7 @@ def _read_plates(paths: list[Path], measure: str, calibrator: str | Sequence[str
 
 
 def _from_qpcr(qpcr, paths: list[Path], measure: str, calibrator: str | Sequence[str] | None = None) -> ExpressionTable:
-    """Instrument exports (one per plate) read by the qPCR reader (replicate wells merged)."""
+    """Instrument exports (one per plate) read by :func:`exomir.io.qpcr.read_qpcr` (replicate wells merged)."""
     path = paths[0]
     if measure not in ("auto", "cq"):
         raise InputError(f"a qPCR instrument export holds Cq values, not {measure}", path=path, expected="measure cq or auto")

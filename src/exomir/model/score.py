@@ -110,7 +110,7 @@ def _label(feature: dict) -> str:
 
 
 def _hemolysis(adata: ad.AnnData, notes: dict[str, list[str]]) -> list[str]:
-    """Hemolysis category per sample from the QC room's index (unknown when its miRNAs are absent)."""
+    """Hemolysis category per sample from the QC hemolysis index (unknown when its miRNAs are absent)."""
     from exomir.errors import ExomirError
     from exomir.preprocess.qc import quality_control
 

@@ -2,7 +2,7 @@
 
 * counts: DESeq2's median-of-ratios size factors (default), counts per million, or edgeR's TMM,
   each followed by log2(x + 1);
-* Cq: ΔCq against the global mean of the detected miRNAs (the qPCR room's ``global_mean_dcq``),
+* Cq: ΔCq against the global mean of the detected miRNAs (``exomir.preprocess.qpcr.global_mean_dcq``),
   stored as −ΔCq so that higher means more abundant on every scale;
 * ``none`` leaves the values as given, so results can be compared with other tools.
 
@@ -168,21 +168,13 @@ def _counts(adata: ad.AnnData) -> np.ndarray:
 
 
 def _global_mean(adata: ad.AnnData, *, requested: str) -> ad.AnnData:
-    try:
-        from exomir.preprocess.qpcr import global_mean_dcq
-    except ImportError as exc:  # the qPCR room's module is not installed in this build
-        raise InputError("ΔCq normalization needs exomir.preprocess.qpcr.global_mean_dcq, which is missing",
-                         expected="--normalization none for Cq values") from exc
+    from exomir.preprocess.qpcr import global_mean_dcq
+
     steps = [step.get("step") for step in meta(adata).get("steps", [])]
     if "censor_nondetects" not in steps:
         # ΔCq starts from the Cq values; after the non-detect rules X already holds the censored Cq
         adata.X = np.array(adata.layers["cq"], dtype=np.float64, copy=True)
-    result = global_mean_dcq(adata)
-    if isinstance(result, ad.AnnData) and result is not adata:
-        adata.X = np.asarray(result.X, dtype=np.float64)
-        adata.obs = result.obs
-    elif result is not None and not isinstance(result, ad.AnnData):
-        adata.X = np.asarray(result, dtype=np.float64)
+    global_mean_dcq(adata)  # in place: X = ΔCq
     # higher = more, as on every other scale (so fold changes, AUC directions and hazard ratios read
     # the same for Cq and counts): X = −ΔCq = global mean − Cq, the log2 abundance relative to the mean
     adata.X = -np.asarray(adata.X, dtype=np.float64)
