@@ -216,11 +216,8 @@ def _roc(result: AnalysisResult, comparison: Comparison) -> pd.DataFrame:
 
 def _panels(result: AnalysisResult, comparison: Comparison) -> pd.DataFrame | None:
     """Nested-CV penalized logistic panels (miRNAs alone, miRNAs + AFP, AFP alone) of ``exomir.stats.panel``."""
-    try:
-        from exomir.stats.panel import panel_analysis
-    except ImportError:
-        _note(result, "panels: exomir.stats.panel is not part of this build; no miRNA panels were fitted")
-        return None
+    from exomir.stats.panel import panel_analysis
+
     settings = result.settings
     if not settings.panels:
         return None
@@ -357,14 +354,8 @@ def _detected_enough(adata: ad.AnnData, subset: ad.AnnData, min_fraction: float)
 
 
 def _evidence(result: AnalysisResult) -> pd.DataFrame | None:
-    try:
-        from exomir.kb import evidence_for
-    except ImportError:
-        try:
-            from exomir.kb.evidence import evidence_for
-        except ImportError:
-            _note(result, "knowledge-base evidence: exomir.kb.evidence_for is not part of this build")
-            return None
+    from exomir.kb import evidence_for
+
     hits = _top_hits(result.tables["differential"], TOP_EVIDENCE)
     if hits.empty:
         _note(result, "knowledge-base evidence: no miRNA reached padj < 0.05")
@@ -377,11 +368,8 @@ def _evidence(result: AnalysisResult) -> pd.DataFrame | None:
 
 
 def _enrichment(result: AnalysisResult) -> pd.DataFrame | None:
-    try:
-        from exomir.stats.enrich import enrich_mirnas
-    except ImportError:
-        _note(result, "enrichment: exomir.stats.enrich.enrich_mirnas is not part of this build")
-        return None
+    from exomir.stats.enrich import enrich_mirnas
+
     de = result.tables["differential"]
     background = [str(v) for v in result.adata.var_names]
     frames = []

@@ -96,7 +96,7 @@ def load_cohort(
     source["excluded_items"] = len(table.excluded) + (len(report.clinical_only) if report else 0) + len(no_group)
 
     qpcr_data = table.extra.get("qpcr_data")
-    if qpcr_data is not None and hasattr(qpcr_data, "to_cohort"):
+    if qpcr_data is not None:
         # the qPCR reader's own Cohort records its replicate rules and exclusions
         adata = qpcr_data.to_cohort(obs=obs, annotate=annotate)
         meta(adata)["source"] = {**dict(meta(adata).get("source", {})), **source}

@@ -481,35 +481,21 @@ def _from_qpcr(qpcr, paths: list[Path], measure: str, calibrator: str | Sequence
     cq = data.cq.copy()
     cq.index = cq.index.astype(str)
     cq.columns = cq.columns.astype(str)
-    excluded = []
-    for item in getattr(data, "excluded", None) or []:
-        if isinstance(item, dict):
-            what, name, reason = item.get("what", "well"), item.get("item", ""), item.get("reason", "")
-        elif isinstance(item, (tuple, list)) and len(item) == 3:
-            what, name, reason = item
-        else:
-            what, name, reason = "record", item, "left out by the qPCR reader"
-        excluded.append({"what": str(what), "item": str(name), "reason": str(reason)})
-    lod = getattr(data, "lod", None)
     table = ExpressionTable(
         values=cq.astype(np.float64),
         measure="cq",
         orientation="instrument export (one row per well)",
         path=path,
-        orientation_reason=f"recognized as a qPCR export ({getattr(data, 'format', 'unknown format')}); replicate wells merged",
-        measure_reason="qPCR export: Cq values" + (f"; Cq above {lod:g} counted as non-detects" if lod else ""),
-        excluded=excluded,
+        orientation_reason=f"recognized as a qPCR export ({data.format}); replicate wells merged",
+        measure_reason=f"qPCR export: Cq values; Cq above {data.lod:g} counted as non-detects",
+        excluded=[{"what": str(what), "item": str(item), "reason": str(reason)} for what, item, reason in data.excluded],
         nondetects=int(cq.isna().to_numpy().sum()),
     )
     table.extra["qpcr_data"] = data
+    table.extra["replicates"] = data.replicates
+    table.extra["qpcr_format"] = data.format
     if len(paths) > 1:
         table.extra["plates"] = "; ".join(str(p) for p in paths)
     if calibrator:
         table.extra["calibrator"] = calibrator if isinstance(calibrator, str) else "; ".join(calibrator)
-    replicates = getattr(data, "replicates", None)
-    if isinstance(replicates, pd.DataFrame):
-        table.extra["replicates"] = replicates
-    fmt = getattr(data, "format", None)
-    if isinstance(fmt, str):
-        table.extra["qpcr_format"] = fmt
     return table

@@ -388,19 +388,15 @@ def _afp_line(roc_part, cutoff_table, name, settings) -> dict[str, Any] | None:
 
 
 def _hemolysis_sensitive_set(de: pd.DataFrame) -> frozenset[str]:
-    try:
-        from exomir.preprocess.qc import is_hemolysis_sensitive
-    except ImportError:
-        return frozenset()
+    from exomir.preprocess.qc import is_hemolysis_sensitive
+
     names = de["mirna"].astype(str).unique() if len(de) else []
     return frozenset(n for n in names if is_hemolysis_sensitive(n))
 
 
 def _hemolysis_warnings(top_mirnas: list[str], qc) -> list[str]:
-    try:
-        from exomir.preprocess.qc import hemolysis_warnings
-    except ImportError:
-        return []
+    from exomir.preprocess.qc import hemolysis_warnings
+
     return hemolysis_warnings(top_mirnas, qc)
 
 

@@ -132,7 +132,7 @@ def simulate_cohort(
         },
         index=sample_ids,
     )
-    adata = _build(frame, measure, obs, seed, annotate and _identity_available())
+    adata = _build(frame, measure, obs, seed, annotate)
     controls = ~is_hcc
     control_sizes = {g: int(np.sum(groups == g)) for g in fx.CONTROLS}
     specificity = 1.0 - sum(fx.AFP_ABOVE_CUTOFF[g] * k for g, k in control_sizes.items()) / int(np.sum(controls))
@@ -203,14 +203,6 @@ def _build(frame: pd.DataFrame, measure: str, obs: pd.DataFrame, seed: int, anno
         # the names are real miRBase 22 names; without miRBase at hand they are simply not annotated
         warn(f"miRNA names left unannotated: {exc}")
         return build_cohort(frame, measure, obs=obs, source=source, annotate=False)
-
-
-def _identity_available() -> bool:
-    try:
-        from exomir.identity import resolve  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def _choose_names(n_mirnas: int, rng: np.random.Generator) -> list[str]:
