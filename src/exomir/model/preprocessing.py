@@ -20,6 +20,7 @@ import pandas as pd
 
 from exomir.cohort import measure_of
 from exomir.errors import InputError
+from exomir.stats._common import matrix_of
 
 MIN_REFERENCE_FRACTION = 0.5  # a new sample needs at least half the normalization references
 DEFAULT_LOD = 35.0
@@ -59,10 +60,8 @@ def match_columns(adata: ad.AnnData, features: list[dict]) -> tuple[dict[str, st
 
 
 def _raw(adata: ad.AnnData, measure: str) -> np.ndarray:
-    matrix = adata.layers[measure] if measure in adata.layers else adata.X
-    if hasattr(matrix, "toarray"):
-        matrix = matrix.toarray()
-    return np.array(matrix, dtype=np.float64, copy=True)
+    """The raw values of ``measure`` (X when the Cohort has no such layer), as a fresh array."""
+    return matrix_of(adata, measure if measure in adata.layers else None).copy()
 
 
 def _describe(column: str, key: pd.DataFrame) -> dict:

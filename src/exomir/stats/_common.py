@@ -1,4 +1,4 @@
-"""Small helpers shared by the survival, meta-analysis and differential modules."""
+"""Small helpers shared by the statistics modules."""
 
 from __future__ import annotations
 
@@ -28,6 +28,10 @@ def bh_adjust(pvalues: Sequence[float] | np.ndarray) -> np.ndarray:
 
 def matrix_of(adata, layer: str | None) -> np.ndarray:
     """The working matrix ``X`` (or a named layer) as a dense float array."""
+    if layer is not None and layer not in adata.layers:
+        from exomir.errors import InputError
+
+        raise InputError(f"no layer {layer!r} in the cohort", expected=f"one of {list(adata.layers)}")
     values = adata.X if layer is None else adata.layers[layer]
     if hasattr(values, "toarray"):
         values = values.toarray()

@@ -26,6 +26,7 @@ from scipy import stats
 
 from exomir.errors import InputError
 from exomir.progress import warn
+from exomir.stats._common import bh_adjust
 
 COLUMNS = [
     "gene_set", "library", "set_size", "set_size_in_background", "overlap", "query_genes",
@@ -36,14 +37,6 @@ COLUMNS = [
 def hypergeometric_sf(k: np.ndarray, big_n: int, big_k: np.ndarray, n: int) -> np.ndarray:
     """P(X ≥ k) for X ~ Hypergeometric(population N, successes K, draws n), vectorized."""
     return stats.hypergeom.sf(np.asarray(k) - 1, big_n, np.asarray(big_k), n)
-
-
-def benjamini_hochberg(pvalues: np.ndarray) -> np.ndarray:
-    """BH-adjusted p-values (step-up, monotone, capped at 1)."""
-    p = np.asarray(pvalues, dtype=float)
-    if p.size == 0:
-        return p
-    return stats.false_discovery_control(p, method="bh")
 
 
 def _target_pairs(targets) -> tuple[pd.DataFrame, dict]:
@@ -155,7 +148,7 @@ def enrich_mirnas(
     k = np.array([len(o) for o in overlaps], dtype=int)
     big_k_arr = np.array(big_k, dtype=int)
     pvalues = hypergeometric_sf(k, big_n, big_k_arr, n) if names else np.array([])
-    padj = benjamini_hochberg(pvalues)
+    padj = bh_adjust(pvalues)
     expected = big_k_arr * n / big_n if big_n else np.zeros(len(names))
     by_gene = qpairs.groupby("gene")["mimat"].apply(lambda s: sorted(set(s)))
     rows = []

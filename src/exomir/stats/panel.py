@@ -25,6 +25,7 @@ import pandas as pd
 from exomir.errors import InputError
 from exomir.stats import _panel_model as pm
 from exomir.stats import roc
+from exomir.stats._common import matrix_of
 from exomir.stats._panel_metrics import calibration, decision_curve, idi, net_benefit, nri
 from exomir.stats._panel_model import PENALTIES, FittedPanel
 
@@ -348,12 +349,7 @@ def panel_analysis(
         if not (labels == value).any():
             raise InputError(f"group {value!r} not found in column {group!r}", column=group)
     rows = ((labels == case) | (labels == control)).fillna(False).to_numpy(dtype=bool)
-    if layer is not None and layer not in adata.layers:
-        raise InputError(f"no layer {layer!r} in the cohort", expected=f"one of {list(adata.layers)}")
-    matrix = adata.X if layer is None else adata.layers[layer]
-    if hasattr(matrix, "toarray"):
-        matrix = matrix.toarray()
-    mirnas = pd.DataFrame(np.asarray(matrix, dtype=np.float64), index=obs.index.astype(str),
+    mirnas = pd.DataFrame(matrix_of(adata, layer), index=obs.index.astype(str),
                           columns=[str(v) for v in adata.var_names])  # fmt: skip
     if features is not None:
         unknown = [f for f in features if f not in mirnas.columns]

@@ -23,6 +23,7 @@ from scipy import stats
 
 from exomir.errors import InputError
 from exomir.stats import _roc_core as core
+from exomir.stats._common import bh_adjust, matrix_of
 from exomir.stats._roc_core import DIRECTIONS, HIGHER, LOWER, holm, wilson_interval
 from exomir.stats._roc_resample import bootstrap_aucs, percentile_interval
 
@@ -568,15 +569,7 @@ def roc_screen(
                              expected=f"one of {sorted(present)}")  # fmt: skip
     if afp is not None and afp not in adata.obs.columns:
         raise InputError(f"no AFP column {afp!r} in the clinical table", column=afp)
-    if layer is None:
-        matrix = adata.X
-    elif layer in adata.layers:
-        matrix = adata.layers[layer]
-    else:
-        raise InputError(f"no layer {layer!r} in the cohort", expected=f"one of {list(adata.layers)}")
-    if hasattr(matrix, "toarray"):
-        matrix = matrix.toarray()
-    matrix = np.asarray(matrix, dtype=np.float64)
+    matrix = matrix_of(adata, layer)
     names = [str(v) for v in adata.var_names]
     mimat = adata.var["mimat"].astype(str).to_numpy() if "mimat" in adata.var else np.full(len(names), "")
 
@@ -598,7 +591,7 @@ def roc_screen(
             _bootstrap_columns(table, values.T, y, n_boot, seed, conf_level)
         elif ci_method != "delong":
             raise InputError(f"unknown ci_method {ci_method!r}", expected="'delong' or 'bootstrap'")
-        table["padj"] = _bh(table["pvalue"].to_numpy())
+        table["padj"] = bh_adjust(table["pvalue"].to_numpy())
         for name, k in zip(table["mirna"], table["n_missing"], strict=True):
             if k:
                 record_exclusion(adata, "value", name,
@@ -663,16 +656,3 @@ def _afp_row(adata, afp, rows, y, comparison, afp_direction, conf_level, ci_meth
     if k:
         record_exclusion(adata, "value", "AFP", f"{k} samples without AFP left out of ROC {comparison}")
     return table.reindex(columns=columns)
-
-
-def _bh(pvalues: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (NaNs kept, not counted)."""
-    p = np.asarray(pvalues, dtype=np.float64)
-    out = np.full(p.shape, np.nan)
-    ok = np.flatnonzero(~np.isnan(p))
-    if ok.size == 0:
-        return out
-    order = ok[np.argsort(p[ok], kind="stable")]
-    ranked = p[order] * ok.size / np.arange(1, ok.size + 1)
-    out[order] = np.minimum(np.minimum.accumulate(ranked[::-1])[::-1], 1.0)
-    return out
