@@ -152,10 +152,15 @@ def score_files(
     return score_cohort(locked, adata, measure_given=measure)
 
 
+def scores_csv_text(scores: pd.DataFrame) -> str:
+    """The scores as CSV text with fixed float formatting (same input, same bytes)."""
+    return scores.to_csv(index=False, lineterminator="\n", float_format="%.6g")
+
+
 def write_scores(scores: pd.DataFrame, path: str | Path) -> Path:
-    """CSV with fixed float formatting (same input, same bytes)."""
+    """Write the scores CSV (atomically)."""
     from exomir.atomic import atomic_open
 
     with atomic_open(path, "w") as handle:
-        scores.to_csv(handle, index=False, lineterminator="\n", float_format="%.6g")
+        handle.write(scores_csv_text(scores))
     return Path(path)

@@ -3,7 +3,6 @@ and scored tables kept briefly for download under random ids."""
 
 from __future__ import annotations
 
-import io
 import json
 import secrets
 import tempfile
@@ -91,9 +90,10 @@ def score_upload(model: LockedModel, expression: bytes, expression_name: str | N
 
 
 def scores_csv(scores: pd.DataFrame) -> bytes:
-    buffer = io.StringIO()
-    scores.to_csv(buffer, index=False, lineterminator="\n", float_format="%.6g")
-    return buffer.getvalue().encode("utf-8")
+    """The download of the scoring page: the same bytes ``exomir score`` writes."""
+    from exomir.model.score import scores_csv_text
+
+    return scores_csv_text(scores).encode("utf-8")
 
 
 def scores_records(scores: pd.DataFrame) -> list[dict]:
