@@ -132,10 +132,14 @@ def test_page_in_a_browser(graph, table, tmp_path):
     write_html(graph, table, path)
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium)
-        page = browser.new_page()
+        page = browser.new_page(viewport={"width": 1366, "height": 800})
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(path.as_uri())
+        # on a laptop-sized window the whole chain, up to the hallmarks, is in view beside the panel
+        hallmark = page.locator("g.node", has_text="apoptosis").bounding_box()
+        panel_left = page.locator("aside").bounding_box()["x"]
+        assert hallmark is not None and hallmark["x"] + hallmark["width"] <= panel_left
         page.locator("g.node", has_text="hsa-miR-1247-3p").locator("circle").click()
         panel = page.inner_text("#panel")
         assert "t1-mir-1247-3p" in panel and "meta-mir-1247-3p" in panel and "[91]" in panel

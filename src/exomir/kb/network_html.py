@@ -100,7 +100,7 @@ aside{width:380px;border-left:1px solid #ddd;padding:10px 14px;height:calc(100vh
 <label>Hallmark <select id="hallmark"><option value="">all</option></select></label>
 <label>Cell type <select id="cell"><option value="">all</option></select></label>
 <span class="legend" id="legend"></span></header>
-<main><div id="wrap"><svg id="net" width="1120" xmlns="http://www.w3.org/2000/svg"></svg></div>
+<main><div id="wrap"><svg id="net" width="100%" xmlns="http://www.w3.org/2000/svg"></svg></div>
 <aside id="panel"><p class="muted">Click a node to see the evidence behind it. Arrows: cell → miRNA (secretes),
 miRNA → cell (delivered to, dashed), miRNA → gene → pathway → hallmark.</p></aside></main>
 <script type="application/json" id="data">__DATA__</script>
@@ -110,7 +110,7 @@ const D=JSON.parse(document.getElementById('data').textContent);
 const NS='http://www.w3.org/2000/svg';
 const COLORS={cell:'#1b9e77',mirna:'#d95f02',gene:'#7570b3',pathway:'#e7298a',hallmark:'#66a61e'};
 const EDGE={secretes:'#1b9e77',delivered_to:'#e6ab02',targets:'#7570b3',regulates:'#a6a0d8',in_pathway:'#e7298a',acts_on:'#e7298a',drives:'#66a61e'};
-const svg=document.getElementById('net');svg.setAttribute('height',D.height);
+const svg=document.getElementById('net');svg.setAttribute('viewBox','0 0 1120 '+D.height);svg.setAttribute('preserveAspectRatio','xMinYMin meet');svg.style.minWidth='760px';
 const byId={};D.nodes.forEach(n=>byId[n.id]=n);
 const heads=[['cells',165],['miRNAs',400],['genes',615],['pathways',800],['hallmarks',990]];
 heads.forEach(([t,x])=>{const e=document.createElementNS(NS,'text');e.setAttribute('x',x);e.setAttribute('y',30);
