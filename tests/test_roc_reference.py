@@ -137,7 +137,7 @@ def test_screen_of_every_tcga_precursor_matches_proc(tcga):
     import anndata as ad
 
     values, y = tcga
-    ref = pd.read_csv(REF / "proc_tcga_all_precursors.csv").set_index("marker")
+    ref = pd.read_csv(REF / "proc_screen_all_precursors.csv").set_index("marker")
     obs = pd.DataFrame({"type": np.where(y, "tumour", "normal")}, index=values.index)
     cohort = ad.AnnData(X=values.to_numpy(), obs=obs, var=pd.DataFrame(index=values.columns))
     table = roc.roc_screen(cohort, "type", "tumour", "normal").set_index("mirna").loc[ref.index]

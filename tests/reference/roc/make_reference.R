@@ -106,7 +106,7 @@ screen <- do.call(rbind, lapply(rownames(logcpm), function(m) {
   data.frame(marker = m, direction = ifelse(r$direction == "<", "higher_in_case", "lower_in_case"),
              auc = as.numeric(auc(r)), ci_low = ci[1], ci_high = ci[3])
 }))
-write.csv(screen, file.path(here, "proc_tcga_all_precursors.csv"), row.names = FALSE)
+write.csv(screen, file.path(here, "proc_screen_all_precursors.csv"), row.names = FALSE)
 
 # ---- stratified bootstrap intervals (Monte Carlo: compared loosely) ----
 set.seed(7)
