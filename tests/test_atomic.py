@@ -59,3 +59,14 @@ def test_staged_directory_leaves_nothing_on_failure_and_keeps_other_files(tmp_pa
     assert (out / "report.html").read_text() == "new"
     assert (out / "notes.txt").read_text() == "mine"
     assert [p.name for p in tmp_path.iterdir()] == ["results"]
+
+
+def test_messages_name_the_final_folder_while_staging(tmp_path, capsys):
+    from exomir.progress import info, set_quiet
+
+    set_quiet(False)
+    with staged_directory(tmp_path / "results") as staging:
+        info(f"read {staging / 'input' / 'expression.csv'}")
+    err = capsys.readouterr().err
+    assert str(tmp_path / "results" / "input" / "expression.csv") in err.replace("\n", "")
+    assert ".partial" not in err

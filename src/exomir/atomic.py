@@ -61,11 +61,14 @@ def staged_directory(out: str | Path) -> Iterator[Path]:
     Entries of ``out`` with the same names are replaced; other files already in ``out`` are left
     alone. On failure the staging folder is removed and ``out`` is untouched.
     """
+    from exomir.progress import staged_as
+
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
     try:
-        yield staging
+        with staged_as(str(staging), str(out)):
+            yield staging
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

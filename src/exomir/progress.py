@@ -13,7 +13,24 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 T = TypeVar("T")
 
 _state = {"quiet": False}
+_aliases: dict[str, str] = {}  # staging folder → the folder the user asked for
 console = Console(stderr=True)
+
+
+@contextlib.contextmanager
+def staged_as(staging: str, final: str) -> Iterator[None]:
+    """While a results folder is built in staging, messages name the folder the user asked for."""
+    _aliases[str(staging)] = str(final)
+    try:
+        yield
+    finally:
+        _aliases.pop(str(staging), None)
+
+
+def _shown(message: str) -> str:
+    for staging, final in _aliases.items():
+        message = message.replace(staging, final)
+    return message
 
 
 def set_quiet(quiet: bool) -> None:
@@ -27,12 +44,12 @@ def is_quiet() -> bool:
 def info(message: str) -> None:
     """A one-line status message on stderr (not shown when quiet)."""
     if not _state["quiet"]:
-        console.print(message, highlight=False)
+        console.print(_shown(message), highlight=False)
 
 
 def warn(message: str) -> None:
     """A warning on stderr; shown even when quiet, because it says something was excluded."""
-    console.print(f"[yellow]warning:[/yellow] {message}", highlight=False)
+    console.print(f"[yellow]warning:[/yellow] {_shown(message)}", highlight=False)
 
 
 def _progress() -> Progress:
