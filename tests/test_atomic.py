@@ -70,3 +70,4 @@ def test_messages_name_the_final_folder_while_staging(tmp_path, capsys):
     err = capsys.readouterr().err
     assert str(tmp_path / "results" / "input" / "expression.csv") in err.replace("\n", "")
     assert ".partial" not in err
+

@@ -237,7 +237,7 @@ def test_download_when_no_local_source(mirbase_dir, tmp_path, monkeypatch):
     (source / "hsa.gff3").write_text(GFF3)
     fetched = []
 
-    def fake_download(url, subdir, fname=None, known_hash=None):
+    def fake_download(url, subdir, fname=None, known_hash=None, *, local=None):
         fetched.append(url)
         target = refdata.cache_dir() / subdir / fname
         target.parent.mkdir(parents=True, exist_ok=True)

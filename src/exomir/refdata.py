@@ -37,8 +37,12 @@ def local_source(explicit: str | Path | None, env_var: str) -> Path | None:
     return path
 
 
-def download(url: str, subdir: str, fname: str | None = None, known_hash: str | None = None) -> Path:
+def download(
+    url: str, subdir: str, fname: str | None = None, known_hash: str | None = None, *, local: str | None = None
+) -> Path:
     """Fetch ``url`` into the cache (once) and return the local file.
+
+    ``local`` says how to point exomir at a local copy instead (shown when the download fails).
 
     The file's SHA-256 is written to ``checksums.json`` of its cache folder, so a later session can
     tell whether the cached copy changed.
@@ -50,8 +54,9 @@ def download(url: str, subdir: str, fname: str | None = None, known_hash: str | 
             pooch.retrieve(url, known_hash=known_hash, fname=fname, path=folder, progressbar=False)
         )
     except Exception as exc:  # network errors come in many types
+        how = f" ({local})" if local else ""
         raise ReferenceDataError(
-            f"could not download {url} ({exc}); point exomir at a local copy instead"
+            f"could not download {url} ({exc}); point exomir at a local copy instead{how}"
         ) from exc
     _record_checksum(folder, path, url)
     return path

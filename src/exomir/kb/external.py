@@ -66,7 +66,8 @@ def load_mirtarbase(source: str | Path | None = None, *, strong_only: bool = Fal
     path = local_source(source, "EXOMIR_MIRTARBASE")
     default_release = "not stated"
     if path is None:
-        path = download(MIRTARBASE_URL, "mirtarbase", f"hsa_MTI_{MIRTARBASE_URL_RELEASE}.xlsx")
+        path = download(MIRTARBASE_URL, "mirtarbase", f"hsa_MTI_{MIRTARBASE_URL_RELEASE}.xlsx",
+                        local="EXOMIR_MIRTARBASE=FILE")
         default_release = MIRTARBASE_URL_RELEASE
     return _mirtarbase_cached(str(path), path.stat().st_mtime_ns, strong_only, release or _release_from(path, default_release))
 
@@ -151,7 +152,7 @@ def load_hmdd(source: str | Path | None = None, *, release: str | None = None) -
     path = local_source(source, "EXOMIR_HMDD")
     default_release = "not stated"
     if path is None:
-        path = download(HMDD_URL, "hmdd", f"hmdd_{HMDD_URL_RELEASE}_alldata.txt")
+        path = download(HMDD_URL, "hmdd", f"hmdd_{HMDD_URL_RELEASE}_alldata.txt", local="EXOMIR_HMDD=FILE")
         default_release = HMDD_URL_RELEASE
     return _hmdd_cached(str(path), path.stat().st_mtime_ns, release or _release_from(path, default_release))
 

@@ -73,7 +73,7 @@ def gene_set_file(library: str | Path) -> Path:
     folder = local_source(None, "EXOMIR_GENESETS")
     if folder is not None and (folder / fname).exists():
         return folder / fname
-    return download(url, "genesets", fname)
+    return download(url, "genesets", fname, local="EXOMIR_GENESETS=FOLDER of GMT files")
 
 
 def load_gene_sets(library: str | Path = "kegg_2016") -> tuple[dict[str, GeneSet], dict]:
