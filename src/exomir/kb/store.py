@@ -329,21 +329,18 @@ class KnowledgeBase:
                 clause.append(f"id IN ({','.join('?' * len(ids))})")
                 params += ids
             where.append("(" + " OR ".join(clause) + ")" if clause else "0")
-        if target is not None:
-            where.append("id IN (SELECT record_id FROM record_genes WHERE gene = ?)")
-            params.append(gene_symbol(target))
-        if cell is not None:
-            where.append("id IN (SELECT record_id FROM record_cells WHERE cell = ?)")
-            params.append(str(coerce(vocab.Cell, cell)))
-        if pathway is not None:
-            where.append("id IN (SELECT record_id FROM record_pathways WHERE pathway = ?)")
-            params.append(str(coerce(vocab.Pathway, pathway)))
-        if hallmark is not None:
-            where.append("id IN (SELECT record_id FROM record_hallmarks WHERE hallmark = ?)")
-            params.append(str(coerce(vocab.Hallmark, hallmark)))
-        if role is not None:
-            where.append("id IN (SELECT record_id FROM record_roles WHERE role = ?)")
-            params.append(str(coerce(vocab.ClinicalRole, role)))
+        # filters on the records' link tables: (value given, table, column, value as stored)
+        linked = (
+            (target, "record_genes", "gene", gene_symbol),
+            (cell, "record_cells", "cell", lambda v: str(coerce(vocab.Cell, v))),
+            (pathway, "record_pathways", "pathway", lambda v: str(coerce(vocab.Pathway, v))),
+            (hallmark, "record_hallmarks", "hallmark", lambda v: str(coerce(vocab.Hallmark, v))),
+            (role, "record_roles", "role", lambda v: str(coerce(vocab.ClinicalRole, v))),
+        )
+        for value, table, column, stored in linked:
+            if value is not None:
+                where.append(f"id IN (SELECT record_id FROM {table} WHERE {column} = ?)")
+                params.append(stored(value))
         if direction is not None:
             where.append("direction = ?")
             params.append(str(coerce(vocab.Direction, direction)))

@@ -108,21 +108,9 @@ def nri(y, prob_new, prob_old, cutoffs: Sequence[float] | None = None) -> dict:
     total = nri_e + nri_ne
     var = (pu_e + pd_e - nri_e**2) / n_e + (pu_ne + pd_ne - (pu_ne - pd_ne) ** 2) / n_ne
     se = float(np.sqrt(var))
-    z = total / se if se > 0 else np.nan
-    return {
-        "measure": "NRI (categorical)" if cutoffs is not None else "NRI (continuous)",
-        "cutoffs": "" if cutoffs is None else ";".join(f"{c:g}" for c in cutoffs),
-        "estimate": float(total),
-        "se": se,
-        "ci_low": float(total - 1.959963984540054 * se),
-        "ci_high": float(total + 1.959963984540054 * se),
-        "z": float(z),
-        "pvalue": float(2.0 * stats.norm.sf(abs(z))) if np.isfinite(z) else np.nan,
-        "events_component": float(nri_e),
-        "nonevents_component": float(nri_ne),
-        "n_case": int(n_e),
-        "n_control": int(n_ne),
-    }
+    measure = "NRI (categorical)" if cutoffs is not None else "NRI (continuous)"
+    cuts = "" if cutoffs is None else ";".join(f"{c:g}" for c in cutoffs)
+    return _improvement(measure, cuts, total, se, nri_e, nri_ne, n_e, n_ne)
 
 
 def idi(y, prob_new, prob_old) -> dict:
@@ -133,18 +121,24 @@ def idi(y, prob_new, prob_old) -> dict:
     gain_e, gain_ne = d[y].mean(), d[~y].mean()
     estimate = gain_e - gain_ne
     se = float(np.sqrt(d[y].var(ddof=1) / y.sum() + d[~y].var(ddof=1) / (~y).sum()))
+    return _improvement("IDI", "", estimate, se, gain_e, -gain_ne, y.sum(), (~y).sum())
+
+
+def _improvement(measure: str, cutoffs: str, estimate: float, se: float, events: float, nonevents: float,
+                 n_case: int, n_control: int) -> dict:
+    """One row of the reclassification table: estimate, normal-theory interval and test."""
     z = estimate / se if se > 0 else np.nan
     return {
-        "measure": "IDI",
-        "cutoffs": "",
+        "measure": measure,
+        "cutoffs": cutoffs,
         "estimate": float(estimate),
         "se": se,
         "ci_low": float(estimate - 1.959963984540054 * se),
         "ci_high": float(estimate + 1.959963984540054 * se),
         "z": float(z),
         "pvalue": float(2.0 * stats.norm.sf(abs(z))) if np.isfinite(z) else np.nan,
-        "events_component": float(gain_e),
-        "nonevents_component": float(-gain_ne),
-        "n_case": int(y.sum()),
-        "n_control": int((~y).sum()),
+        "events_component": float(events),
+        "nonevents_component": float(nonevents),
+        "n_case": int(n_case),
+        "n_control": int(n_control),
     }

@@ -219,23 +219,19 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     def _wants_json(request: Request) -> bool:
         return request.url.path.startswith("/api/")
 
-    @app.exception_handler(InputError)
-    async def _input_error(request: Request, exc: InputError):
-        if _wants_json(request):
-            return JSONResponse({"detail": str(exc)}, status_code=422)
-        return page(request, "error.html", 422, title="Cannot use this input", message=str(exc))
+    def _explain(status: int, title: str):
+        """An error handler: JSON for the API, an error page for people."""
 
-    @app.exception_handler(TooLarge)
-    async def _too_large(request: Request, exc: TooLarge):
-        if _wants_json(request):
-            return JSONResponse({"detail": str(exc)}, status_code=413)
-        return page(request, "error.html", 413, title="Too large", message=str(exc))
+        async def handler(request: Request, exc: Exception):
+            if _wants_json(request):
+                return JSONResponse({"detail": str(exc)}, status_code=status)
+            return page(request, "error.html", status, title=title, message=str(exc))
 
-    @app.exception_handler(ExomirError)
-    async def _exomir_error(request: Request, exc: ExomirError):
-        if _wants_json(request):
-            return JSONResponse({"detail": str(exc)}, status_code=422)
-        return page(request, "error.html", 422, title="exomir could not do this", message=str(exc))
+        return handler
+
+    app.add_exception_handler(InputError, _explain(422, "Cannot use this input"))
+    app.add_exception_handler(TooLarge, _explain(413, "Too large"))
+    app.add_exception_handler(ExomirError, _explain(422, "exomir could not do this"))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(request: Request, exc: RequestValidationError):
