@@ -133,6 +133,8 @@ def test_report_is_self_contained(run):
     assert len(ids) == len(set(ids))  # a figure drawn into the wrong element is a figure lost
     assert "AUC 0." in html and "AFP" in html
     assert "median-of-ratios" in html and "PyDESeq2" in html
+    survival_section = html[html.index('id="survival"'):html.index('id="evidence"')]
+    assert "maxstat_cutpoint" in survival_section and 'id="fig-hr-forest"' in survival_section
     # the evidence beside the hits speaks in labels (miR-21 is sent by HCC cells), not vocabulary codes
     evidence = html[html.index('id="evidence"'):html.index('id="enrichment"')]
     assert "HCC cells" in evidence and "hcc_cell" not in evidence
@@ -227,4 +229,13 @@ def test_demo_command(tmp_path):
     html = (out / "report.html").read_text(encoding="utf-8")
     assert 'id="planted"' in html and "hazard ratio per log2" in html
     assert str(out / "input" / "expression.csv") in html  # where the input is, not where it was staged
+    # panels in the subgroups where a marker matters most: early-stage and AFP-negative patients
+    subgroups = _table(out, "panel_subgroups")
+    assert set(subgroups["model"]) == {"mirna_panel", "mirna_afp_panel", "AFP"}
+    assert subgroups["subgroup"].str.startswith("early_stage").any()
+    assert subgroups["subgroup"].str.startswith("AFP-negative").any()
+    afp_negative = subgroups[subgroups["subgroup"].str.startswith("AFP-negative") & (subgroups["comparison"] == POOLED)]
+    by_model = afp_negative.set_index("model")["auc"]
+    assert by_model["mirna_panel"] > 0.85 > by_model["AFP"]  # below 20 ng/mL AFP cannot separate; miRNAs can
+    assert 'id="fig-subgroup-forest"' in html and 'id="fig-hr-forest"' in html
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]

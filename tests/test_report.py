@@ -105,3 +105,18 @@ def test_report_methods_and_versions(hemolysis_confounded):
     # AFP box plot, hemolysis index, one volcano and one ROC plot
     assert html.count('class="plotly-graph-div"') == 4
     assert 'id="fig-roc-hcc-vs-healthy"' in html
+
+
+def test_forest_plot_rows_intervals_and_null_line():
+    rows = pd.DataFrame({"mirna": ["hsa-miR-215-5p", "hsa-miR-139-5p"], "hr": [2.7, 0.6],
+                         "hr_ci_low": [2.0, 0.4], "hr_ci_high": [3.7, 0.9]})
+    figure = figures.forest(rows, label="mirna", estimate="hr", low="hr_ci_low", high="hr_ci_high", null=1.0,
+                            log_x=True, title="HR", x_title="hazard ratio")
+    trace = figure.data[0]
+    assert list(trace.x) == [2.7, 0.6] and list(trace.y) == [1, 0]  # first row drawn at the top
+    assert list(trace.error_x.array) == pytest.approx([1.0, 0.3])
+    assert list(trace.error_x.arrayminus) == pytest.approx([0.7, 0.2])
+    assert list(trace.marker.color) == ["#d62728", "#1f77b4"]  # above / below no effect
+    assert figure.layout.xaxis.type == "log"
+    assert figure.layout.shapes[0].x0 == 1.0  # the no-effect line
+    assert list(figure.layout.yaxis.ticktext) == ["miR-215-5p", "miR-139-5p"]

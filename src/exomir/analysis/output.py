@@ -9,7 +9,8 @@ from exomir.analysis.tables import to_csv_text
 from exomir.cohort import exclusions
 
 #: Tables in the order they are written; those not computed in a run are simply absent.
-TABLE_NAMES = ("differential", "roc", "survival", "qc", "evidence", "enrichment", "afp_cutoff", "panels", "exclusions")
+TABLE_NAMES = ("differential", "roc", "survival", "qc", "evidence", "enrichment", "afp_cutoff", "panels",
+               "panel_subgroups", "exclusions")
 
 
 def write_results(result: AnalysisResult, folder: str | Path) -> dict[str, Path]:

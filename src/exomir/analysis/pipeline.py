@@ -89,7 +89,7 @@ def run_analysis(adata: ad.AnnData, settings: AnalysisSettings | None = None, **
         advance("quality control")
         _normalize(result)
         advance(f"normalization ({_normalization_name(result.adata)})")
-        de_frames, roc_frames, panel_frames = [], [], []
+        de_frames, roc_frames, panel_frames, subgroup_frames = [], [], [], []
         for comparison in comparisons:
             de_frames.append(_differential(result, comparison))
             advance(f"differential expression {comparison.name}")
@@ -97,7 +97,8 @@ def run_analysis(adata: ad.AnnData, settings: AnalysisSettings | None = None, **
             advance(f"ROC {comparison.name}")
             panel = _panels(result, comparison)
             if panel is not None:
-                panel_frames.append(panel)
+                panel_frames.append(panel[0])
+                subgroup_frames.append(panel[1])
             advance(f"panels {comparison.name}")
         order = [c.name for c in comparisons]
         result.tables["differential"] = stable_sort(pd.concat(de_frames, ignore_index=True),
@@ -111,6 +112,9 @@ def run_analysis(adata: ad.AnnData, settings: AnalysisSettings | None = None, **
         if panel_frames:
             panels = pd.concat(panel_frames, ignore_index=True)
             result.tables["panels"] = stable_sort(panels, ["comparison"], first=order)
+            subgroups = pd.concat(subgroup_frames, ignore_index=True)
+            if len(subgroups):
+                result.tables["panel_subgroups"] = stable_sort(subgroups, ["comparison"], first=order)
         if settings.afp:
             result.tables["afp_cutoff"] = _afp_cutoff(result)
         _roc_curves(result)
@@ -214,8 +218,9 @@ def _roc(result: AnalysisResult, comparison: Comparison) -> pd.DataFrame:
     return table
 
 
-def _panels(result: AnalysisResult, comparison: Comparison) -> pd.DataFrame | None:
-    """Nested-CV penalized logistic panels (miRNAs alone, miRNAs + AFP, AFP alone) of ``exomir.stats.panel``."""
+def _panels(result: AnalysisResult, comparison: Comparison) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """Nested-CV penalized logistic panels (miRNAs alone, miRNAs + AFP, AFP alone) of ``exomir.stats.panel``:
+    the summary and the results in the early-stage and AFP-negative subgroups."""
     from exomir.stats.panel import panel_analysis
 
     settings = result.settings
@@ -236,7 +241,9 @@ def _panels(result: AnalysisResult, comparison: Comparison) -> pd.DataFrame | No
             return None
     summary = analysis.summary.copy()
     summary["comparison"] = comparison.name
-    return summary
+    subgroups = analysis.subgroups.copy()
+    subgroups["comparison"] = comparison.name
+    return summary, subgroups
 
 
 def _afp_cutoff(result: AnalysisResult) -> pd.DataFrame:

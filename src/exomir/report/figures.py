@@ -127,6 +127,29 @@ def km_figure(mirna: str, curves: pd.DataFrame, at_risk: pd.DataFrame | None, su
     return figure
 
 
+def forest(frame: pd.DataFrame, *, label: str, estimate: str, low: str, high: str, null: float, title: str,
+           x_title: str, log_x: bool = False) -> go.Figure:
+    """A forest plot: one row per item (first row at the top), the estimate with its interval and a
+    dotted line at the no-effect value (HR 1, AUC 0.5)."""
+    rows = frame.reset_index(drop=True)
+    y = list(range(len(rows)))[::-1]
+    point = rows[estimate].to_numpy(dtype=float)
+    lower, upper = rows[low].to_numpy(dtype=float), rows[high].to_numpy(dtype=float)
+    figure = go.Figure(go.Scatter(
+        x=point, y=y, mode="markers", showlegend=False,
+        marker=dict(symbol="square", size=9, color=np.where(point >= null, "#d62728", "#1f77b4")),
+        error_x=dict(type="data", symmetric=False, array=upper - point, arrayminus=point - lower, thickness=1.4, width=0),
+        customdata=np.column_stack([lower, upper]),
+        text=[_short(v) for v in rows[label]],
+        hovertemplate="%{text}<br>%{x:.3g} (%{customdata[0]:.3g}–%{customdata[1]:.3g})<extra></extra>",
+    ))
+    figure.add_vline(x=null, line_dash="dot", line_color="#888")
+    figure.update_yaxes(tickvals=y, ticktext=[_short(v) for v in rows[label]], showgrid=False, automargin=True)
+    figure.update_xaxes(type="log" if log_x else "linear", title_text=x_title)
+    figure.update_layout(title=title, height=140 + 24 * len(rows), **LAYOUT)
+    return figure
+
+
 def afp_by_group(obs: pd.DataFrame, group: str, afp: str, cutoff: float) -> go.Figure:
     """AFP per group on a log scale with the clinical cut-off."""
     figure = go.Figure()

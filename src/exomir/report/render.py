@@ -16,6 +16,7 @@ from exomir.cohort import exclusions, meta
 from exomir.report import figures
 
 PACKAGES = ("numpy", "scipy", "pandas", "anndata", "pydeseq2", "lifelines", "statsmodels", "scikit-learn", "plotly")
+TOP_FOREST = 15  # rows of a forest plot
 TOP_TABLE = 10
 
 
@@ -95,6 +96,7 @@ def build_context(result) -> dict[str, Any]:
                                                  "auc_optimism_corrected", "sensitivity", "specificity",
                                                  "vs_afp_auc_difference", "vs_afp_pvalue", "n_features", "features"],
                               max_rows=40) if "panels" in tables else None,
+        "panel_subgroups": _subgroups_context(tables.get("panel_subgroups")),
         "survival": _survival_context(result),
         "evidence": _evidence_table(tables.get("evidence"), de, roc),
         "enrichment": _html_table(_enrichment_rows(tables["enrichment"]),
@@ -184,8 +186,53 @@ def _survival_context(result) -> dict[str, Any] | None:
         "n": int(table["n"].max()) if "n" in table and len(table) else 0,
         "events": int(table["events"].max()) if "events" in table and len(table) else 0,
         "table": _html_table(table.head(TOP_TABLE), ["mirna", "hr", "hr_ci_low", "hr_ci_high", "pvalue", "padj",
-                                                     "cutpoint", "logrank_p", "n", "events"]),
+                                                     "cutpoint", "logrank_p", "maxstat_cutpoint", "maxstat_p",
+                                                     "n", "events"]),
+        "forest": _hr_forest(table, settings.endpoint),
         "km": kms,
+    }
+
+
+def _hr_forest(table: pd.DataFrame, endpoint: str) -> Markup | None:
+    """Forest plot of the Cox hazard ratios of the strongest prognostic miRNAs (the table's order)."""
+    columns = ["hr", "hr_ci_low", "hr_ci_high"]
+    if not set(columns) <= set(table.columns):
+        return None
+    rows = table[np.isfinite(table[columns].to_numpy(dtype=float)).all(axis=1)].head(TOP_FOREST)
+    if rows.empty:
+        return None
+    figure = figures.forest(rows, label="mirna", estimate="hr", low="hr_ci_low", high="hr_ci_high", null=1.0,
+                            log_x=True, title=f"{endpoint}: hazard ratio per log2 unit (Cox, 95% CI)",
+                            x_title="hazard ratio (log scale)")
+    return Markup(figures.to_div(figure, "hr-forest"))
+
+
+_MODEL_LABELS = {"mirna_panel": "miRNAs", "mirna_afp_panel": "miRNAs + AFP", "AFP": "AFP"}
+
+
+def _short_subgroup(name: str) -> str:
+    name = str(name)
+    if name.startswith("early_stage"):
+        return "early stage"
+    if name.startswith("AFP-negative"):
+        return "AFP < 20 ng/mL"
+    return name
+
+
+def _subgroups_context(subgroups: pd.DataFrame | None) -> dict[str, Any] | None:
+    """Panels and AFP in the early-stage and AFP-negative subgroups: a table and an AUC forest plot."""
+    if subgroups is None or subgroups.empty:
+        return None
+    rows = subgroups.copy()
+    rows["row"] = (rows["comparison"] + " · " + rows["subgroup"].map(_short_subgroup) + " · "
+                   + rows["model"].map(lambda m: _MODEL_LABELS.get(m, m)))
+    shown = rows[np.isfinite(rows[["auc", "auc_ci_low", "auc_ci_high"]].to_numpy(dtype=float)).all(axis=1)]
+    figure = figures.forest(shown, label="row", estimate="auc", low="auc_ci_low", high="auc_ci_high", null=0.5,
+                            title="AUC in subgroups (out-of-fold, DeLong 95% CI)", x_title="AUC") if len(shown) else None
+    return {
+        "table": _html_table(rows, ["comparison", "subgroup", "model", "n_case", "n_control", "auc", "auc_ci_low",
+                                    "auc_ci_high", "vs_afp_auc_difference", "vs_afp_pvalue"], max_rows=60),
+        "forest": Markup(figures.to_div(figure, "subgroup-forest")) if figure is not None else None,
     }
 
 
