@@ -206,6 +206,9 @@ def test_evidence_writes_need_the_token(workspace, tmp_path, monkeypatch):
     writable = TestClient(create_app(WebSettings.from_environment()))
     assert writable.get("/api/health").json()["read_only"] is False
     assert writable.post("/api/evidence", json=body).status_code == 403
+    # without the token the answer is 403 whatever the body: no validation details for strangers
+    assert writable.post("/api/evidence", json={}).status_code == 403
+    assert read_only.post("/api/evidence", json={"name": 1}).status_code == 403
     assert writable.post("/api/evidence", json=body, headers={"Authorization": "Bearer wrong"}).status_code == 403
     assert writable.post("/api/evidence", json=body, headers={"Authorization": "s3cret-token"}).status_code == 403
     before = len(writable.get("/api/mirna/miR-21").json()["records"])

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from fastapi import FastAPI, File, Form, Header, HTTPException, Path as PathParam, Query, Request, UploadFile
+from fastapi import Depends, FastAPI, File, Form, Header, HTTPException, Path as PathParam, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -367,16 +367,19 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         return Response(csv, media_type="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="exomir-scores-{model_id}.csv"'})
 
-    @app.post("/api/evidence", response_model=EvidenceReceipt, tags=["knowledge base"],
-              responses={403: {"model": Problem}, 422: {"model": Problem}})  # fmt: skip
-    def api_add_evidence(submission: EvidenceSubmission,
-                         authorization: Annotated[str | None, Header()] = None) -> dict:
-        """Add a lab's own evidence records (needs the server's EXOMIR_API_TOKEN as a bearer token)."""
+    def require_token(authorization: Annotated[str | None, Header()] = None) -> None:
+        """Writes need the server's token; checked before the body, so no token means 403 whatever is sent."""
         if settings.read_only:
             raise HTTPException(403, "this server is read-only (no EXOMIR_API_TOKEN set)")
         given = (authorization or "").removeprefix("Bearer ").strip() if (authorization or "").startswith("Bearer ") else ""
         if not given or not hmac.compare_digest(given.encode(), str(settings.api_token).encode()):
             raise HTTPException(403, "a valid bearer token is needed to add evidence")
+
+    @app.post("/api/evidence", response_model=EvidenceReceipt, tags=["knowledge base"],
+              dependencies=[Depends(require_token)],
+              responses={403: {"model": Problem}, 422: {"model": Problem}})  # fmt: skip
+    def api_add_evidence(submission: EvidenceSubmission) -> dict:
+        """Add a lab's own evidence records (needs the server's EXOMIR_API_TOKEN as a bearer token)."""
         from exomir.kb import import_lab_file, read_evidence
 
         with tempfile.TemporaryDirectory(prefix="exomir-evidence-") as folder:
