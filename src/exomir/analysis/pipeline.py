@@ -5,7 +5,6 @@ owns the method; this module only decides what is run on which samples and colle
 
 from __future__ import annotations
 
-import inspect
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,7 +70,7 @@ class AnalysisResult:
     comparisons: list[Comparison]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     roc_curves: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)
-    km_curves: dict[str, Any] = field(default_factory=dict)
+    km_curves: dict[str, Any] = field(default_factory=dict)  # miRNA → survival.KMCurves
     notes: list[str] = field(default_factory=list)
 
 
@@ -201,8 +200,7 @@ def _differential(result: AnalysisResult, comparison: Comparison) -> pd.DataFram
     from exomir.stats.differential import differential_expression
 
     group, case, control = comparison.call_arguments(result.adata)
-    table = _call(differential_expression, result.adata, group, case, control,
-                  covariates=tuple(result.settings.covariates), seed=result.settings.seed)
+    table = differential_expression(result.adata, group, case, control, covariates=tuple(result.settings.covariates))
     table = table.copy()
     table["comparison"] = comparison.name
     return table
@@ -212,8 +210,7 @@ def _roc(result: AnalysisResult, comparison: Comparison) -> pd.DataFrame:
     from exomir.stats.roc import roc_screen
 
     group, case, control = comparison.call_arguments(result.adata)
-    table = _call(roc_screen, result.adata, group, case, control, afp=result.settings.afp,
-                  seed=result.settings.seed).copy()
+    table = roc_screen(result.adata, group, case, control, afp=result.settings.afp, seed=result.settings.seed).copy()
     table["comparison"] = comparison.name
     return table
 
@@ -233,8 +230,8 @@ def _panels(result: AnalysisResult, comparison: Comparison) -> tuple[pd.DataFram
         warnings.filterwarnings("ignore", message="overflow encountered in exp")
         warnings.filterwarnings("ignore", message="invalid value encountered in scalar divide")
         try:
-            analysis = _call(panel_analysis, result.adata, group, case, control, afp=settings.afp,
-                             stage=settings.stage, seed=settings.seed, **settings.panel_options)
+            analysis = panel_analysis(result.adata, group, case, control, afp=settings.afp,
+                                      stage=settings.stage, seed=settings.seed, **settings.panel_options)
         except InputError as exc:
             # panels are an addition to the single-marker results, not a reason to lose them
             _note(result, f"panels {comparison.name}: not fitted ({exc})")
@@ -325,17 +322,11 @@ def _survival(result: AnalysisResult) -> None:
         raise InputError(f"only {int(usable.sum())} samples have both {settings.time!r} and {settings.event!r}",
                          column=settings.time, expected="at least 10 samples with survival data")
     subset = _detected_enough(adata, adata[usable].copy(), settings.survival_min_detected)
-    table = _call(survival.survival_screen, subset, settings.time, settings.event, endpoint=settings.endpoint,
-                  seed=settings.seed)
+    table = survival.survival_screen(subset, settings.time, settings.event, endpoint=settings.endpoint)
     result.tables["survival"] = stable_sort(table, ["endpoint", "pvalue", "mirna"])
     top = result.tables["survival"].dropna(subset=["pvalue"]).head(TOP_KM)["mirna"].tolist()
-    km = getattr(survival, "km_curves", None)
-    if km is None:
-        _note(result, "Kaplan-Meier curves: exomir.stats.survival.km_curves is not part of this build")
-        return
     for mirna in top:
-        result.km_curves[mirna] = _call(km, subset, settings.time, settings.event, mirna=mirna,
-                                        endpoint=settings.endpoint)
+        result.km_curves[mirna] = survival.km_curves(subset, settings.time, settings.event, mirna=mirna)
 
 
 def _detected_enough(adata: ad.AnnData, subset: ad.AnnData, min_fraction: float) -> ad.AnnData:
@@ -409,17 +400,6 @@ def _top_hits(differential: pd.DataFrame, n: int) -> pd.DataFrame:
     """The ``n`` best significant miRNAs of each comparison (the table is already sorted)."""
     significant = differential[differential["padj"] < SIGNIFICANCE]
     return significant.groupby("comparison", sort=False).head(n).reset_index(drop=True)
-
-
-def _call(function, *args, **kwargs):
-    """Call ``function`` with the keyword options it accepts (``seed`` only where there is chance)."""
-    try:
-        parameters = inspect.signature(function).parameters
-    except (TypeError, ValueError):
-        return function(*args, **kwargs)
-    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        kwargs = {k: v for k, v in kwargs.items() if k in parameters}
-    return function(*args, **kwargs)
 
 
 def _note(result: AnalysisResult, text: str) -> None:

@@ -176,8 +176,6 @@ def _survival_context(result) -> dict[str, Any] | None:
     kms = []
     for mirna, km in result.km_curves.items():
         curves, at_risk = _km_frames(km)
-        if curves is None:
-            continue
         summary = table[table["mirna"] == mirna].iloc[0].to_dict() if (table["mirna"] == mirna).any() else None
         figure = figures.km_figure(mirna, curves, at_risk, summary, endpoint=settings.endpoint, time_label=settings.time)
         kms.append(Markup(figures.to_div(figure, f"km-{_anchor(mirna)}")))
@@ -196,8 +194,6 @@ def _survival_context(result) -> dict[str, Any] | None:
 def _hr_forest(table: pd.DataFrame, endpoint: str) -> Markup | None:
     """Forest plot of the Cox hazard ratios of the strongest prognostic miRNAs (the table's order)."""
     columns = ["hr", "hr_ci_low", "hr_ci_high"]
-    if not set(columns) <= set(table.columns):
-        return None
     rows = table[np.isfinite(table[columns].to_numpy(dtype=float)).all(axis=1)].head(TOP_FOREST)
     if rows.empty:
         return None
@@ -236,22 +232,10 @@ def _subgroups_context(subgroups: pd.DataFrame | None) -> dict[str, Any] | None:
     }
 
 
-def _km_frames(km) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    """Accept what ``survival.km_curves`` returns: a frame, a (curves, at_risk) pair, or a mapping."""
-    if km is None:
-        return None, None
-    if isinstance(km, pd.DataFrame):
-        return km, None
-    if isinstance(km, tuple) and len(km) == 2:
-        return km[0], km[1]
-    if isinstance(km, dict):
-        return km.get("curves"), km.get("at_risk")
-    curves = getattr(km, "curves", None)
-    at_risk = getattr(km, "at_risk", None)
-    if curves is not None and "stratum" not in curves and "group" in curves:
-        curves = curves.rename(columns={"group": "stratum"})
-    if at_risk is not None:
-        at_risk = at_risk.rename(columns={"group": "stratum", "n_risk": "at_risk"})
+def _km_frames(km) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A ``survival.KMCurves`` in the column names of :func:`figures.km_figure`."""
+    curves = km.curves.rename(columns={"group": "stratum"})
+    at_risk = km.at_risk.rename(columns={"group": "stratum", "n_risk": "at_risk"})
     return curves, at_risk
 
 
