@@ -28,6 +28,9 @@ def pytest_configure(config):
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_cache(tmp_path_factory):
     os.environ["EXOMIR_CACHE"] = str(tmp_path_factory.mktemp("exomir-cache"))
+    # lab evidence (user data) and `exomir setup`'s config never touch the real user folders
+    os.environ["EXOMIR_DATA_DIR"] = str(tmp_path_factory.mktemp("exomir-data"))
+    os.environ["EXOMIR_CONFIG_DIR"] = str(tmp_path_factory.mktemp("exomir-config"))
     yield
 
 

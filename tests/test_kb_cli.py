@@ -78,7 +78,7 @@ def test_enrich_command(app, tmp_path):
 
 def test_import_lab_and_validation_error_exit_code(tmp_path):
     shared_path("mirbase_v22")
-    env = dict(os.environ, EXOMIR_CACHE=str(tmp_path / "cache"))
+    env = dict(os.environ, EXOMIR_CACHE=str(tmp_path / "cache"), EXOMIR_DATA_DIR=str(tmp_path / "data"))
     lab = tmp_path / "mylab.csv"
     lab.write_text("id,mirna,direction,comparison,effect,reference,source\n"
                    "mylab-1,miR-224,up,HCC vs LC,Our cohort saw exosomal miR-224 higher in HCC than cirrhosis.,[1] Our lab 2025,cohort B\n")

@@ -58,7 +58,10 @@ def test_annotations(evidence):
     r = evidence.loc["hsa-miR-92b-3p"]
     assert (r["n_records"], r["parental_cells"], r["recipient_cells"], r["targets"], r["hallmarks"]) == (
         3, "hcc_cell", "nk_cell", "CD69", "immune_escape")
-    assert r["references"] == "[116]"
+    assert r["references"] == "[116] Nakano T et al., Am J Transplant 2019;19(12):3250-3262 doi:10.1111/ajt.15490"
+    assert (r["pmids"], r["dois"], r["retracted_records"]) == ("", "10.1111/ajt.15490", "")
+    r = evidence.loc["hsa-miR-122-5p"]  # three papers (Sohn 2015, Wang 2018, Wang 2020) behind its eight records
+    assert r["pmids"].split(";") == ["26380927", "29573235", "32210570"]
     r = evidence.loc["hsa-miR-1247-3p"]
     assert (r["conflict_kinds"], r["parental_cells"], r["pathways"]) == ("parental_cell", "hcc_cell;fibroblast", "nfkb")
     assert evidence.loc["hsa-miR-122-5p", "n_records"] == 8

@@ -117,7 +117,8 @@ def test_html_is_self_contained_and_reproducible(graph, table):
     payload = page.split('<script type="application/json" id="data">')[1].split("</script>")[0]
     data = json.loads(payload)
     assert len(data["nodes"]) == graph.number_of_nodes() and len(data["edges"]) == graph.number_of_edges()
-    assert data["records"]["t1-mir-1247-3p"]["reference"] == "[91]"
+    assert data["records"]["t1-mir-1247-3p"]["reference"] == (
+        "[91] Fang T et al., Nat Commun 2018;9:191 PMID 29335551 doi:10.1038/s41467-017-02583-0")
 
 
 @pytest.mark.browser

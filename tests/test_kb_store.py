@@ -47,9 +47,10 @@ def kb():
 
 @pytest.fixture
 def private_cache(tmp_path, monkeypatch):
-    """A cache of its own, so registered lab files do not leak into other tests."""
+    """A cache and user data folder of its own, so registered lab files do not leak into other tests."""
     shared_path("mirbase_v22")
     monkeypatch.setenv("EXOMIR_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("EXOMIR_DATA_DIR", str(tmp_path / "data"))
     return tmp_path
 
 

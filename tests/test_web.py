@@ -197,7 +197,8 @@ RECORD = {"id": "lab-mir-21-serum", "mirna": "miR-21", "direction": "up", "compa
 
 
 def test_evidence_writes_need_the_token(workspace, tmp_path, monkeypatch):
-    monkeypatch.setenv("EXOMIR_CACHE", str(tmp_path / "cache"))  # lab files go to this test's own cache
+    monkeypatch.setenv("EXOMIR_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("EXOMIR_DATA_DIR", str(tmp_path / "data"))  # lab files go to this test's own user data folder
     body = {"name": "mylab", "records": [RECORD]}
     read_only = TestClient(create_app(WebSettings()))
     assert read_only.post("/api/evidence", json=body, headers={"Authorization": "Bearer x"}).status_code == 403

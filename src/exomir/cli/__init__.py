@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 
 from exomir.cli._app import app
-from exomir.cli import names, kb, quantify, analysis, meta, model, serve  # noqa: E402,F401  (registration)
+from exomir.cli import names, kb, quantify, analysis, meta, model, serve, setup  # noqa: E402,F401  (registration)
 from exomir.errors import ExomirError
 
 

@@ -189,25 +189,78 @@ def network(
 @kb_app.command("import-lab")
 def import_lab(
     file: Path = typer.Argument(..., help="Evidence file in the record form (YAML, CSV or TSV)."),
-    name: str = typer.Option(None, "--name", help="Provenance name (default: the file name)."),
+    name: str = typer.Option(None, "--name", help="Lab evidence name (default: the file name)."),
+    append: bool = typer.Option(False, "--append", help="Add these records to the lab evidence of the same name."),
+    replace: bool = typer.Option(False, "--replace", help="Replace the lab evidence of the same name with this file."),
 ) -> None:
-    """Validate a lab's own evidence file and add it to every later knowledge-base query."""
+    """Validate a lab's own evidence file and add it to every later knowledge-base query.
+
+    The file is kept in the user data folder (EXOMIR_DATA_DIR), not the cache. Under a name
+    already in use the import is refused unless --append or --replace says what to do.
+    """
     from exomir.kb import import_lab_file, load_store, read_evidence
 
-    dest = import_lab_file(file, name=name)
-    n = len(read_evidence(dest).records)
+    if append and replace:
+        raise InputError("--append and --replace cannot be used together")
+    mode = "append" if append else "replace" if replace else "refuse"
+    n = len(read_evidence(file, name=name).records)
+    dest = import_lab_file(file, name=name, mode=mode)
+    total = len(read_evidence(dest).records)
     load_store()
-    typer.echo(f"imported {n} record(s) from {file} as {dest.stem!r}")
+    verb = {"append": "appended", "replace": "replaced with", "refuse": "imported"}[mode]
+    typer.echo(f"{verb} {n} record(s) from {file} as {dest.stem!r} ({total} in {dest})")
+
+
+lab_app = typer.Typer(help="The lab evidence imported with `exomir kb import-lab`.", no_args_is_help=True)
+kb_app.add_typer(lab_app, name="lab")
+
+
+@lab_app.command("list")
+def lab_list(fmt: str = _FORMAT) -> None:
+    """Every imported lab evidence file: name, records, file, checksum."""
+    from exomir.kb.store import lab_dir, lab_sources
+
+    frame = lab_sources()
+    if fmt.lower() in {"text", "table"}:
+        if frame.empty:
+            typer.echo(f"no lab evidence imported (folder {lab_dir()})")
+        for _, r in frame.iterrows():
+            typer.echo(f"{r['name']}  {r['records']} record(s)  {r['file']}")
+            typer.echo(f"    ids: {r['record_ids'].replace(';', ', ')}")
+    else:
+        _emit_plain(frame, fmt)
+
+
+@lab_app.command("remove")
+def lab_remove(name: str = typer.Argument(..., help="The lab evidence name shown by `exomir kb lab list`.")) -> None:
+    """Remove an imported lab evidence file; later queries no longer include its records."""
+    from exomir.kb import load_store, read_evidence
+    from exomir.kb.store import lab_file, lab_name, remove_lab_file
+
+    existing = lab_file(lab_name(name))
+    n = len(read_evidence(existing).records) if existing is not None else 0
+    path = remove_lab_file(name)
+    load_store()
+    typer.echo(f"removed lab evidence {name!r} ({n} record(s), {path})")
 
 
 @kb_app.command("validate")
 def validate(files: list[Path] = typer.Argument(..., help="Evidence files to check.")) -> None:
-    """Check evidence files against the schema (errors name file, line, record and field)."""
-    from exomir.kb import read_evidence
+    """Check evidence files against the schema: every problem of every record (file, line, record, field)."""
+    from exomir.kb.sources import check_evidence
 
+    total = 0
     for path in files:
-        source = read_evidence(path)
-        typer.echo(f"{path}: {len(source.records)} valid record(s)")
+        source, problems = check_evidence(path)
+        for problem in problems:
+            typer.echo(f"error: {problem}", err=True)
+        total += len(problems)
+        if source is not None:
+            typer.echo(f"{path}: {len(source.records)} valid record(s)")
+        else:
+            typer.echo(f"{path}: {len(problems)} problem(s)", err=True)
+    if total:
+        raise typer.Exit(2)
 
 
 @kb_app.command("enrich")

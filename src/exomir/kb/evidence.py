@@ -20,6 +20,7 @@ COLUMNS = [
     "mirna", "mimat", "comparison", "observed_direction", "literature_direction", "literature_basis",
     "agreement", "n_records", "conflict", "conflict_kinds", "parental_cells", "recipient_cells", "targets",
     "pathways", "hallmarks", "clinical_roles", "references", "record_ids", "kb_name",
+    "pmids", "dois", "retracted_records",
 ]
 
 
@@ -112,5 +113,8 @@ def evidence_for(differential: pd.DataFrame, *, kb=None) -> pd.DataFrame:
             "references": " | ".join(refs),
             "record_ids": ";".join(records["id"]),
             "kb_name": records["name"].iloc[0] if len(records) else "",
+            "pmids": ";".join(_split(records["pmid"])),
+            "dois": ";".join(_split(records["doi"])),
+            "retracted_records": ";".join(records.loc[records["retraction"].astype(bool), "id"]),
         })
     return pd.DataFrame(rows, columns=COLUMNS)

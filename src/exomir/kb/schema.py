@@ -9,6 +9,7 @@ the claim comes from. Lists may be written as a YAML list or as a ``;``-separate
 from __future__ import annotations
 
 import re
+from enum import Enum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
@@ -62,20 +63,95 @@ class Metrics(BaseModel):
         return self.sensitivity is None and self.specificity is None and self.auc is None
 
 
+class IdStatus(str, Enum):
+    """Whether the primary paper's identifier was checked against a source that was read."""
+
+    verified = "verified"
+    not_identified = "not identified"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _pmid_text(value: Any) -> Any:
+    """PMIDs come as numbers from YAML and CSV (``31553714``) and as text (``PMID:31553714``)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, str):
+        text = value.strip()
+        text = re.sub(r"^(?:pmid|pubmed)\s*:?\s*", "", text, flags=re.IGNORECASE)
+        return text or None
+    return value
+
+
+def _doi_text(value: Any) -> Any:
+    """A DOI as written or as a link: ``https://doi.org/10.x/y`` and ``doi:10.x/y`` become ``10.x/y``."""
+    if isinstance(value, str):
+        text = re.sub(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", "", value.strip(), flags=re.IGNORECASE)
+        return text or None
+    return value
+
+
+PmidStr = Annotated[str | None, BeforeValidator(_pmid_text)]
+DoiStr = Annotated[str | None, BeforeValidator(_doi_text)]
+_PMID = re.compile(r"^[1-9][0-9]{0,8}$")
+_DOI = re.compile(r"^10\.[0-9]{4,9}/\S+$")
+
+
 class Reference(BaseModel):
-    """The cited paper: the review's reference number(s) and the first author/year it gives."""
+    """The cited paper: the review's reference number(s), the citation, and the primary paper's
+    PMID/DOI with how each was verified (``pmid_source``/``doi_source`` name the source read).
+
+    ``id_status`` is ``verified`` when a PMID or DOI was checked against a source that was read,
+    ``not identified`` (with ``id_note`` saying why) when none could be confirmed.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     numbers: IntList = Field(default_factory=list)
     citation: OptStr = None
-    pmid: OptStr = None
-    doi: OptStr = None
+    title: OptStr = None
+    pmid: PmidStr = None
+    pmid_source: OptStr = None
+    doi: DoiStr = None
+    doi_source: OptStr = None
+    id_status: IdStatus | None = None
+    id_note: OptStr = None
+    retraction: OptStr = None
+
+    @field_validator("pmid")
+    @classmethod
+    def _pmid_form(cls, value: str | None) -> str | None:
+        if value is not None and not _PMID.match(value):
+            raise ValueError(f"{value!r} is not a PubMed ID (digits only, e.g. 31553714)")
+        return value
+
+    @field_validator("doi")
+    @classmethod
+    def _doi_form(cls, value: str | None) -> str | None:
+        if value is not None and not _DOI.match(value):
+            raise ValueError(f"{value!r} is not a DOI (10.<registrant>/<suffix>, e.g. 10.1002/cam4.1390)")
+        return value
 
     @model_validator(mode="after")
     def _something(self) -> Reference:
         if not self.numbers and not self.citation and not self.pmid and not self.doi:
             raise ValueError("a reference needs a number, a citation, a PMID or a DOI")
+        if self.id_status == IdStatus.verified:
+            if not (self.pmid or self.doi):
+                raise ValueError("id_status 'verified' needs a pmid or a doi")
+            for key in ("pmid", "doi"):
+                if getattr(self, key) and not getattr(self, f"{key}_source"):
+                    raise ValueError(f"a verified {key} needs {key}_source: the source it was checked against")
+        if self.id_status == IdStatus.not_identified:
+            if self.pmid or self.doi:
+                raise ValueError("id_status 'not identified' cannot carry a pmid or doi")
+            if not self.id_note:
+                raise ValueError("id_status 'not identified' needs id_note saying what was tried")
         return self
 
     def text(self) -> str:
@@ -89,6 +165,8 @@ class Reference(BaseModel):
             parts.append(f"PMID {self.pmid}")
         if self.doi:
             parts.append(f"doi:{self.doi}")
+        if self.retraction:
+            parts.append("(retracted)")
         return " ".join(parts)
 
 
@@ -181,4 +259,6 @@ EXPORT_COLUMNS = [
     "clinical_role", "biofluid", "sensitivity", "specificity", "auc", "threshold", "approximate",
     "panel", "reference", "reference_numbers", "citation", "pmid", "doi", "source", "notes",
     "provenance", "resolution",
+    # how the primary paper's identifiers were verified (added after the GUIDE §4 set)
+    "title", "pmid_source", "doi_source", "id_status", "id_note", "retraction",
 ]

@@ -24,7 +24,8 @@ from exomir.kb.schema import EvidenceRecord
 # Columns of an export that are computed, not curated: accepted on import and ignored.
 _COMPUTED = {"name", "provenance", "resolution", "reference_numbers"}
 _METRIC_COLUMNS = {"sensitivity", "specificity", "auc", "threshold", "approximate"}
-_REFERENCE_COLUMNS = {"reference", "citation", "pmid", "doi"}
+_ID_COLUMNS = ("title", "pmid", "pmid_source", "doi", "doi_source", "id_status", "id_note", "retraction")
+_REFERENCE_COLUMNS = {"reference", "citation", *_ID_COLUMNS}
 
 
 @dataclass(frozen=True)
@@ -66,18 +67,34 @@ def file_sha256(path: str | Path) -> str:
 
 
 def read_evidence(path: str | Path, *, name: str | None = None) -> EvidenceSource:
-    """Read and validate one evidence file (``.yaml``/``.yml``, ``.csv`` or ``.tsv``)."""
+    """Read and validate one evidence file (``.yaml``/``.yml``, ``.csv`` or ``.tsv``).
+
+    The first problem is raised as an :class:`InputError` (saying how many more there are);
+    :func:`check_evidence` lists them all.
+    """
+    source, problems = check_evidence(path, name=name)
+    if problems:
+        first = problems[0]
+        if len(problems) > 1:
+            more = len(problems) - 1
+            raise InputError(
+                f"{first.problem} (and {more} more problem{'s' if more > 1 else ''} in this file: "
+                f"`exomir kb validate {path}` lists them all)",
+                path=first.path, line=first.line, record=first.record, column=first.column, expected=first.expected,
+            )
+        raise first
+    assert source is not None
+    return source
+
+
+def check_evidence(path: str | Path, *, name: str | None = None) -> tuple[EvidenceSource | None, list[InputError]]:
+    """Validate one evidence file and return ``(source, problems)``: every problem of every record
+    (file, line, record id, field), in file order. ``source`` is ``None`` when there are problems."""
     path = Path(path)
-    if not path.exists():
-        raise InputError("evidence file not found", path=path)
-    suffix = path.suffix.lower()
-    if suffix in {".yaml", ".yml"}:
-        raw, lines, meta = _yaml_records(path)
-    elif suffix in {".csv", ".tsv"}:
-        raw, lines = _table_records(path, "\t" if suffix == ".tsv" else ",")
-        meta = {}
-    else:
-        raise InputError("unknown evidence file type", path=path, expected=".yaml, .yml, .csv or .tsv")
+    try:
+        raw, lines, meta = _load(path)
+    except InputError as exc:
+        return None, [exc]
     prov = Provenance(
         name=str(meta.get("name") or name or path.stem),
         path=_display_path(path),
@@ -85,42 +102,58 @@ def read_evidence(path: str | Path, *, name: str | None = None) -> EvidenceSourc
         document=str(meta.get("document") or ""),
     )
     records: list[EvidenceRecord] = []
+    problems: list[InputError] = []
     seen: dict[str, int] = {}
     for index, (item, line) in enumerate(zip(raw, lines), start=1):
         label = item.get("id") if isinstance(item, dict) and item.get("id") else f"#{index}"
         if not isinstance(item, dict):
-            raise InputError("a record must be a mapping of field: value", path=path, line=line, record=label)
+            problems.append(InputError("a record must be a mapping of field: value", path=path, line=line, record=label))
+            continue
         try:
             record = EvidenceRecord.model_validate(item)
         except ValidationError as exc:
-            raise _as_input_error(exc, path, line, label) from None
+            problems.extend(_as_input_errors(exc, path, line, label))
+            continue
         if record.id in seen:
-            raise InputError(
+            problems.append(InputError(
                 f"duplicate record id (first used on line {seen[record.id]})", path=path, line=line, record=record.id, column="id"
-            )
+            ))
+            continue
         seen[record.id] = line
         records.append(record)
-    if not records:
-        raise InputError("no evidence records in the file", path=path)
-    return EvidenceSource(prov, records)
+    if not raw:
+        problems.append(InputError("no evidence records in the file", path=path))
+    return (None if problems else EvidenceSource(prov, records)), problems
 
 
-def _as_input_error(exc: ValidationError, path: Path, line: int, label: str) -> InputError:
-    # A misspelt field also makes the real one "missing": name the misspelling first.
+def _load(path: Path) -> tuple[list[Any], list[int], dict]:
+    if not path.exists():
+        raise InputError("evidence file not found", path=path)
+    suffix = path.suffix.lower()
+    if suffix in {".yaml", ".yml"}:
+        return _yaml_records(path)
+    if suffix in {".csv", ".tsv"}:
+        raw, lines = _table_records(path, "\t" if suffix == ".tsv" else ",")
+        return raw, lines, {}
+    raise InputError("unknown evidence file type", path=path, expected=".yaml, .yml, .csv or .tsv")
+
+
+def _as_input_errors(exc: ValidationError, path: Path, line: int, label: str) -> list[InputError]:
+    """One message per problem of a record; a misspelt field is named before the "missing" field
+    it leaves behind."""
     errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
-    first = errors[0]
-    loc = ".".join(str(part) for part in first["loc"] if not isinstance(part, int)) or "record"
-    msg = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        msg = "unknown field"
-    elif first["type"] == "missing":
-        msg = "required field is missing"
-    elif first["type"] == "enum":
-        msg = f"{first.get('input')!r} is not allowed; {msg.lower()}"
-    more = len(errors) - 1
-    if more:
-        msg += f" (and {more} more problem{'s' if more > 1 else ''} in this record)"
-    return InputError(msg, path=path, line=line, record=label, column=loc)
+    out = []
+    for error in errors:
+        loc = ".".join(str(part) for part in error["loc"] if not isinstance(part, int)) or "record"
+        msg = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            msg = "unknown field"
+        elif error["type"] == "missing":
+            msg = "required field is missing"
+        elif error["type"] == "enum":
+            msg = f"{error.get('input')!r} is not allowed; {msg.lower()}"
+        out.append(InputError(msg, path=path, line=line, record=label, column=loc))
+    return out
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -217,10 +250,13 @@ def _row_to_record(row: dict[str, str | None]) -> dict:
         text = match.group(2).strip()
     if (row.get("reference_numbers") or "").strip() and "numbers" not in ref:
         ref["numbers"] = _numbers(row["reference_numbers"])
-    citation = (row.get("citation") or "").strip() or text
+    if "citation" in row:  # an export: the citation column is the citation, blank or not
+        citation = (row.get("citation") or "").strip()
+    else:  # a hand-made table: the reference text after the numbers, without the identifiers it spells out
+        citation = re.sub(r"\s*(?:PMID \S+|doi:\S+|\(retracted\))", "", text).strip()
     if citation:
         ref["citation"] = citation
-    for key in ("pmid", "doi"):
+    for key in _ID_COLUMNS:
         if (row.get(key) or "").strip():
             ref[key] = row[key].strip()
     if ref:

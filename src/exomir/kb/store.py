@@ -3,20 +3,22 @@
 The store is built on first use into the cache (``EXOMIR_CACHE``/kb) under a name made of the
 fingerprint of its sources (the files' SHA-256, the schema version, the miRBase in use), so a
 changed evidence file or an added lab file simply builds a new store. Lab files registered with
-``exomir kb import-lab`` live in the cache's ``kb/lab`` folder and are always included.
+``exomir kb import-lab`` are the user's own data: they live in the user data folder
+(``EXOMIR_DATA_DIR``/lab), which no cache purge touches, and are always included. Lab files left
+in the cache by earlier versions are moved there on first use.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from exomir.atomic import atomic_path
 from exomir.errors import InputError
@@ -25,9 +27,10 @@ from exomir.kb.naming import candidate_mimats, name_key, resolve_names
 from exomir.kb.schema import EXPORT_COLUMNS, NOT_HGNC, EvidenceRecord
 from exomir.kb.sources import EvidenceSource, builtin_evidence_files, file_sha256, read_evidence
 from exomir.progress import info, warn
-from exomir.refdata import cache_dir
+from exomir.refdata import cache_dir, configured, data_dir
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
+EVIDENCE_SUFFIXES = {".yaml", ".yml", ".csv", ".tsv"}
 
 _LINK_TABLES = {
     "record_cells": "record_id TEXT, role TEXT, cell TEXT",
@@ -48,15 +51,44 @@ def kb_dir() -> Path:
 
 
 def lab_dir() -> Path:
-    """Where ``exomir kb import-lab`` keeps the lab evidence files that join every store."""
-    path = kb_dir() / "lab"
+    """Where ``exomir kb import-lab`` keeps the lab evidence files that join every store
+    (user data, outside the cache)."""
+    path = data_dir() / "lab"
     path.mkdir(parents=True, exist_ok=True)
+    _migrate_cached_lab_files(path)
     return path
+
+
+def _migrate_cached_lab_files(dest: Path) -> None:
+    """Move lab files that earlier versions kept in the cache (``kb/lab``) to the user data folder.
+
+    A file whose name is already taken in the new folder is left where it is, with a warning:
+    neither copy is dropped silently.
+    """
+    old = cache_dir() / "kb" / "lab"
+    if not old.is_dir() or old.resolve() == dest.resolve():
+        return
+    for path in sorted(p for p in old.iterdir() if p.suffix.lower() in EVIDENCE_SUFFIXES):
+        target = dest / path.name
+        if target.exists():
+            if file_sha256(target) == file_sha256(path):
+                path.unlink()
+            else:
+                warn(f"lab evidence {path.name} exists both in {old} and {dest}; the cached copy is left in place, not used")
+            continue
+        with atomic_path(target) as tmp:
+            shutil.copyfile(path, tmp)
+        path.unlink()
+        info(f"moved lab evidence {path.name} from the cache to {dest}")
+
+
+def _lab_files() -> list[Path]:
+    return sorted(p for p in lab_dir().iterdir() if p.suffix.lower() in EVIDENCE_SUFFIXES)
 
 
 def evidence_files(extra: Iterable[str | Path] = ()) -> list[Path]:
     """The files a store is built from: built-in, registered lab files, then ``extra``."""
-    lab = sorted(p for p in lab_dir().iterdir() if p.suffix.lower() in {".yaml", ".yml", ".csv", ".tsv"})
+    lab = _lab_files()
     files = builtin_evidence_files() + lab
     for path in extra:
         path = Path(path)
@@ -69,22 +101,87 @@ def evidence_files(extra: Iterable[str | Path] = ()) -> list[Path]:
 def fingerprint(files: Sequence[Path]) -> str:
     h = hashlib.sha256()
     h.update(f"schema {SCHEMA_VERSION}\n".encode())
-    h.update(f"mirbase {os.environ.get('EXOMIR_MIRBASE', '')}\n".encode())
+    h.update(f"mirbase {configured('EXOMIR_MIRBASE')[0] or ''}\n".encode())
     for path in files:
         h.update(f"{path.name} {file_sha256(path)}\n".encode())
     return h.hexdigest()
 
 
-def import_lab_file(path: str | Path, *, name: str | None = None) -> Path:
-    """Validate a lab's evidence file and register it so every later store includes it."""
+def lab_name(name: str) -> str:
+    """A lab evidence name as a file stem: letters, digits, ``._-``; anything else is an error."""
+    text = str(name).strip()
+    if not text or not all(ch.isalnum() or ch in "._-" for ch in text) or text.startswith("."):
+        raise InputError(f"{name!r} is not a usable lab evidence name", expected="letters, digits, '.', '_' or '-'")
+    return text
+
+
+def lab_file(name: str) -> Path | None:
+    return next((p for p in _lab_files() if p.stem == name), None)
+
+
+def import_lab_file(path: str | Path, *, name: str | None = None, mode: str = "refuse") -> Path:
+    """Validate a lab's evidence file and register it so every later store includes it.
+
+    Under a lab name already in use, ``mode`` decides: ``refuse`` (the default) raises an
+    :class:`InputError` and changes nothing; ``append`` adds the new records to the existing lab
+    evidence (a record id already used there is an error); ``replace`` swaps the file.
+    """
     path = Path(path)
+    if mode not in {"refuse", "append", "replace"}:
+        raise InputError(f"unknown import mode {mode!r}", expected="refuse, append or replace")
+    name = lab_name(name or path.stem)
     source = read_evidence(path, name=name)
+    existing = lab_file(name)
+    if existing is not None and mode == "refuse":
+        n = len(read_evidence(existing).records)
+        raise InputError(
+            f"lab evidence {name!r} already exists ({n} record(s)); nothing was changed",
+            path=path, expected="another --name, or --append to add these records, or --replace to swap the file",
+        )
+    others = [p for p in evidence_files() if p != existing]
+    if existing is not None and mode == "append":
+        old = read_evidence(existing)
+        _check_unique_ids([read_evidence(p) for p in others] + [old, source])
+        dest = lab_dir() / f"{name}.yaml"
+        records = [r.model_dump(mode="json", exclude_none=True, exclude_defaults=True) for r in old.records + source.records]
+        for record in records:  # required fields kept even when they equal a default
+            record.setdefault("marker_type", "mirna")
+        doc = {"provenance": {"name": name, "document": old.provenance.document or source.provenance.document},
+               "records": records}
+        with atomic_path(dest) as tmp:
+            tmp.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        read_evidence(dest)  # the merged file must read back as valid evidence
+        if existing != dest:
+            existing.unlink()
+        return dest
     # Check ids against everything already known before registering.
-    _check_unique_ids([read_evidence(p) for p in evidence_files()] + [source])
-    dest = lab_dir() / f"{name or path.stem}{path.suffix.lower()}"
+    _check_unique_ids([read_evidence(p) for p in others] + [source])
+    dest = lab_dir() / f"{name}{path.suffix.lower()}"
     with atomic_path(dest) as tmp:
         shutil.copyfile(path, tmp)
+    if existing is not None and existing != dest:
+        existing.unlink()
     return dest
+
+
+def lab_sources() -> pd.DataFrame:
+    """The registered lab evidence: name, file, number of records, checksum."""
+    rows = []
+    for path in _lab_files():
+        source = read_evidence(path)
+        rows.append({"name": path.stem, "records": len(source.records), "file": str(path),
+                     "sha256": source.provenance.sha256, "record_ids": ";".join(r.id for r in source.records)})
+    return pd.DataFrame(rows, columns=["name", "records", "file", "sha256", "record_ids"])
+
+
+def remove_lab_file(name: str) -> Path:
+    """Unregister a lab's evidence (the file is deleted from the user data folder)."""
+    path = lab_file(lab_name(name))
+    if path is None:
+        known = ", ".join(p.stem for p in _lab_files()) or "none"
+        raise InputError(f"no lab evidence named {name!r}", expected=f"one of: {known}")
+    path.unlink()
+    return path
 
 
 def _check_unique_ids(sources: list[EvidenceSource]) -> None:
@@ -172,6 +269,12 @@ def _record_row(record: EvidenceRecord, prov: str, resolution: dict) -> dict:
         "citation": record.reference.citation or "",
         "pmid": record.reference.pmid or "",
         "doi": record.reference.doi or "",
+        "title": record.reference.title or "",
+        "pmid_source": record.reference.pmid_source or "",
+        "doi_source": record.reference.doi_source or "",
+        "id_status": str(record.reference.id_status) if record.reference.id_status else "",
+        "id_note": record.reference.id_note or "",
+        "retraction": record.reference.retraction or "",
         "source": record.source,
         "notes": record.notes or "",
         "provenance": prov,

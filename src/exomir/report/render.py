@@ -258,6 +258,10 @@ def _evidence_table(evidence: pd.DataFrame | None, de: pd.DataFrame, roc: pd.Dat
     preferred = ["mirna", "comparison", "log2fc", "padj", "auc", "literature_direction", "agreement", "conflict",
                  "n_records", "parental_cells", "recipient_cells", "targets", "pathways", "hallmarks",
                  "clinical_roles", "references"]
+    if "references" in table:  # PMIDs and DOIs as links (kb.links formats them for the report and the web app)
+        from exomir.kb.links import reference_html
+
+        table["references"] = [Markup(reference_html(row, text_key="references")) for _, row in table.iterrows()]
     columns = [c for c in preferred if c in table.columns] or None
     return _html_table(table, columns, max_rows=80)
 
@@ -455,7 +459,7 @@ def _html_table(frame: pd.DataFrame | None, columns: list[str] | None, *, max_ro
         cells = []
         for column in shown.columns:
             value = row[column]
-            text = escape(_format(column, value))
+            text = value if isinstance(value, Markup) else escape(_format(column, value))
             if column == "mirna" and str(value) in flagged:
                 text = Markup(f'{text} <span class="flag" title="hemolysis-sensitive miRNA">⚠ hemolysis</span>')
             numeric = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
