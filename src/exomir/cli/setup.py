@@ -77,6 +77,22 @@ def _fetch(key: str) -> Path:
     return folder
 
 
+_SET_FOR_CHECKS: list[str] = []
+
+
+def _use_now(key: str, path: Path) -> None:
+    """Checking miRTarBase or HMDD resolves miRNA names, which needs miRBase: a miRBase just given
+    is used for the checks that follow, during this command only (an environment variable still wins)."""
+    import os
+
+    from exomir import refdata
+
+    var = refdata.RESOURCES[key]
+    if var not in os.environ:
+        os.environ[var] = str(path)
+        _SET_FOR_CHECKS.append(var)
+
+
 @app.command("setup")
 def setup(
     mirbase: Path = typer.Option(None, "--mirbase", help="A miRBase release folder (mature.fa, hairpin.fa, aliases.txt...)."),
@@ -93,6 +109,16 @@ def setup(
     (EXOMIR_MIRBASE, EXOMIR_MIRTARBASE, EXOMIR_HMDD, EXOMIR_GENESETS) override the config;
     EXOMIR_CONFIG_DIR moves the config folder.
     """
+    import os
+
+    try:
+        _setup(mirbase, mirtarbase, hmdd, genesets, download, forget)
+    finally:
+        while _SET_FOR_CHECKS:
+            os.environ.pop(_SET_FOR_CHECKS.pop(), None)
+
+
+def _setup(mirbase, mirtarbase, hmdd, genesets, download, forget) -> None:
     from exomir import refdata
 
     given = {"mirbase": mirbase, "mirtarbase": mirtarbase, "hmdd": hmdd, "genesets": genesets}
@@ -114,6 +140,7 @@ def setup(
         except (InputError, ReferenceDataError, OSError) as exc:
             raise InputError(f"cannot use it as {key}: {exc}", path=path) from None
         changed[key] = str(path)
+        _use_now(key, path)
         typer.echo(f"{key}: {path}\n    {summary}")
     if download:
         for key in refdata.RESOURCES:
@@ -122,6 +149,7 @@ def setup(
             path = _fetch(key)
             summary = _CHECKS[key](path)
             changed[key] = str(path)
+            _use_now(key, path)
             typer.echo(f"{key}: downloaded to {path}\n    {summary}")
     if changed or forget:
         config.update(changed)

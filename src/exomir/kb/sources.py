@@ -113,14 +113,17 @@ def check_evidence(path: str | Path, *, name: str | None = None) -> tuple[Eviden
             record = EvidenceRecord.model_validate(item)
         except ValidationError as exc:
             problems.extend(_as_input_errors(exc, path, line, label))
-            continue
-        if record.id in seen:
+            record = None
+        key = str(item.get("id") or "")
+        if key and key in seen:  # checked on every record, valid or not, so one run shows every problem
             problems.append(InputError(
-                f"duplicate record id (first used on line {seen[record.id]})", path=path, line=line, record=record.id, column="id"
+                f"duplicate record id (first used on line {seen[key]})", path=path, line=line, record=key, column="id"
             ))
             continue
-        seen[record.id] = line
-        records.append(record)
+        if key:
+            seen[key] = line
+        if record is not None:
+            records.append(record)
     if not raw:
         problems.append(InputError("no evidence records in the file", path=path))
     return (None if problems else EvidenceSource(prov, records)), problems
