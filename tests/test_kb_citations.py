@@ -150,3 +150,18 @@ def test_store_and_export_carry_the_verification(tmp_path):
     back = {r.id: r.reference for r in read_evidence(path).records}
     assert back["t2-mir-21"] == kb.record("t2-mir-21").reference
     assert back["angio-mir-26a"].id_note == kb.record("angio-mir-26a").reference.id_note
+
+
+def test_report_evidence_table_links_the_papers():
+    shared_path("mirbase_v22")
+    from exomir.kb import evidence_for
+    from exomir.report.render import _evidence_table
+
+    de = pd.DataFrame({"mirna": ["miR-21", "miR-638"], "comparison": ["HCC_vs_LC"] * 2, "log2fc": [1.2, -0.8],
+                       "padj": [0.01, 0.2]})
+    roc = pd.DataFrame({"mirna": ["miR-21", "miR-638"], "comparison": ["HCC_vs_LC"] * 2, "auc": [0.8, 0.6]})
+    html = str(_evidence_table(evidence_for(de), de, roc))
+    assert 'href="https://pubmed.ncbi.nlm.nih.gov/24963487/"' in html  # Wang 2014, serum exosomal miR-21
+    assert 'href="https://doi.org/10.1155/2014/864894"' in html
+    assert 'href="https://doi.org/10.2147/OTT.S253151"' in html and "(retracted)" in html  # miR-638, retracted
+    assert html.count("<a ") == html.count("</a>") and "&lt;a" not in html
