@@ -74,6 +74,7 @@ def score(
 ) -> None:
     """Score new samples: calibrated probability of HCC, class at the locked threshold, contributions, QC warnings."""
     from exomir.model import load_model, score_files, write_scores
+    from exomir.model.score import NOT_CALLED
 
     if quiet:
         set_quiet(True)
@@ -83,5 +84,7 @@ def score(
     case = locked.content["task"]["positive_class"]
     called = int((scores["class"] == case).sum())
     warned = int((scores["n_warnings"] > 0).sum())
+    uncalled = int((scores["class"] == NOT_CALLED).sum())
     info(f"{out}: {len(scores)} samples scored, {called} called {case} at threshold "
-         f"{locked.locked_threshold['probability_threshold']:.3f}; {warned} with QC warnings")  # fmt: skip
+         f"{locked.locked_threshold['probability_threshold']:.3f}; {warned} with QC warnings"
+         + (f"; {uncalled} not called (too many panel features missing)" if uncalled else ""))  # fmt: skip

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from exomir.model.locked import LockedModel, load_model, model_from_text, save_model, verify
+from exomir.model.locked import LockedModel, load_model, model_from_text, read_key, save_model, sign_model, verify
 from exomir.model.score import RESULT_COLUMNS, score_cohort, score_files, write_scores
 from exomir.model.train import train_model
 
@@ -17,9 +17,11 @@ __all__ = [
     "RESULT_COLUMNS",
     "load_model",
     "model_from_text",
+    "read_key",
     "save_model",
     "score_cohort",
     "score_files",
+    "sign_model",
     "train_model",
     "verify",
     "write_scores",

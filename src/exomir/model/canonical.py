@@ -2,7 +2,8 @@
 
 Keys are sorted, floats are rounded to 12 significant digits and written in Python's
 shortest round-trip form, NaN and infinities are refused (written as ``null`` by the caller),
-and the SHA-256 checksum covers the canonical text of everything except the checksum itself.
+and the SHA-256 checksum covers the canonical text of everything except the checksum itself
+(and an HMAC signature added later, see :mod:`exomir.model.locked`).
 Loading a file and saving it again therefore reproduces it byte for byte.
 """
 
@@ -17,6 +18,7 @@ import numpy as np
 
 SIGNIFICANT_DIGITS = 12
 CHECKSUM_KEY = "checksum"
+SIGNATURE_KEY = "signature"  # added after sealing, so outside the checksum
 
 
 def plain(value: Any) -> Any:
@@ -48,13 +50,13 @@ def dumps(content: dict) -> str:
 
 
 def checksum(content: dict) -> str:
-    """SHA-256 of the canonical text of ``content`` without its checksum entry."""
-    body = {k: v for k, v in content.items() if k != CHECKSUM_KEY}
+    """SHA-256 of the canonical text of ``content`` without its checksum (and signature) entries."""
+    body = {k: v for k, v in content.items() if k not in (CHECKSUM_KEY, SIGNATURE_KEY)}
     return hashlib.sha256(dumps(body).encode("utf-8")).hexdigest()
 
 
 def seal(content: dict) -> dict:
     """``content`` made plain with its checksum added."""
-    body = plain({k: v for k, v in content.items() if k != CHECKSUM_KEY})
+    body = plain({k: v for k, v in content.items() if k not in (CHECKSUM_KEY, SIGNATURE_KEY)})
     body[CHECKSUM_KEY] = {"algorithm": "sha256", "value": checksum(body)}
     return body

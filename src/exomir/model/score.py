@@ -19,7 +19,15 @@ from exomir.model.locked import LockedModel, load_model
 from exomir.model.preprocessing import apply_preprocessing, match_columns
 
 RESULT_COLUMNS = ["sample", "probability", "class", "threshold", "linear_predictor", "probability_uncalibrated",
-                  "hemolysis", "n_warnings", "qc_warnings"]  # fmt: skip
+                  "hemolysis", "n_warnings", "qc_warnings", "imputed_share"]  # fmt: skip
+MAX_IMPUTED_SHARE = 0.5  # a sample with more of its panel filled in by rules than measured is not called
+NOT_CALLED = "not called"
+# OWASP: a cell starting with one of these is run as a formula by spreadsheet programs
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class TooManySamples(InputError):
+    """More samples than the caller agreed to score (checked after reading, before scoring)."""
 
 
 def _transform(values: np.ndarray, kind: str) -> np.ndarray:
@@ -31,9 +39,14 @@ def _transform(values: np.ndarray, kind: str) -> np.ndarray:
     raise InputError(f"unknown feature transform {kind!r} in the model file")
 
 
-def score_cohort(model: LockedModel, adata: ad.AnnData, *, measure_given: str = "auto") -> pd.DataFrame:
+def score_cohort(model: LockedModel, adata: ad.AnnData, *, measure_given: str = "auto",
+                 max_imputed_share: float = MAX_IMPUTED_SHARE) -> pd.DataFrame:
     """One row per sample of ``adata``: see :data:`RESULT_COLUMNS`, then ``value_<feature>``
-    (after the locked preprocessing) and ``contribution_<feature>`` (coefficient × standardized value)."""
+    (after the locked preprocessing) and ``contribution_<feature>`` (coefficient × standardized value).
+
+    A sample whose share of panel features filled in by a missing-value rule (an empty count
+    cell read as 0 reads, a missing value replaced by the training median) is above
+    ``max_imputed_share`` gets no probability and the class ``"not called"``."""
     from exomir.cohort import measure_of
 
     measure = measure_of(adata)
@@ -60,6 +73,7 @@ def score_cohort(model: LockedModel, adata: ad.AnnData, *, measure_given: str = 
     samples = [str(s) for s in adata.obs_names]
     if not samples:
         raise InputError("the table has no samples")
+    imputed = _missing_cells(adata, measure, [found[f["name"]] for f in mirnas])
     values, notes = apply_preprocessing(model.content["preprocessing"], adata, found)
     for f in clinical:
         values[f["name"]] = pd.to_numeric(adata.obs[f["column"]], errors="coerce").astype(float).to_numpy()
@@ -73,6 +87,8 @@ def score_cohort(model: LockedModel, adata: ad.AnnData, *, measure_given: str = 
         raw = values[f["name"]].to_numpy(dtype=np.float64)
         x = _transform(raw, f["transform"])
         absent = ~np.isfinite(x)
+        if f["kind"] == "clinical" or measure != "counts":
+            imputed += absent  # counts: the empty cell was already counted (read as 0 reads)
         for i in np.flatnonzero(absent):
             notes[samples[i]].append(f"{_label(f)} missing: training median used (model rule)")
         x = np.where(absent, f["impute_value"], x)
@@ -86,23 +102,46 @@ def score_cohort(model: LockedModel, adata: ad.AnnData, *, measure_given: str = 
         shown[f"value_{f['name']}"] = x
         contributions[f"contribution_{f['name']}"] = contribution
     cal = model.content["calibration"]
-    probability = 1.0 / (1.0 + np.exp(-(cal["intercept"] + cal["slope"] * lp)))
+    share = imputed / len(features)
+    uncalled = share > max_imputed_share
+    for i in np.flatnonzero(uncalled):
+        notes[samples[i]].append(f"not called: {int(imputed[i])} of {len(features)} panel features were missing and "
+                                 f"filled in by rule (more than {max_imputed_share:.0%})")  # fmt: skip
+    lp = np.where(uncalled, np.nan, lp)
+    with np.errstate(over="ignore"):
+        probability = 1.0 / (1.0 + np.exp(-(cal["intercept"] + cal["slope"] * lp)))
+        uncalibrated = 1.0 / (1.0 + np.exp(-lp))
     cut = model.locked_threshold
     task = model.content["task"]
     out["probability"] = probability
-    out["class"] = np.where(probability >= cut["probability_threshold"], task["positive_class"], task["negative_class"])
+    called = np.where(probability >= cut["probability_threshold"], task["positive_class"], task["negative_class"])
+    out["class"] = np.where(uncalled, NOT_CALLED, called)
     out["threshold"] = cut["probability_threshold"]
     out["linear_predictor"] = lp
-    out["probability_uncalibrated"] = 1.0 / (1.0 + np.exp(-lp))
+    out["probability_uncalibrated"] = uncalibrated
     out["hemolysis"] = hemolysis
     out["n_warnings"] = [len(notes[s]) for s in samples]
     out["qc_warnings"] = ["; ".join(notes[s]) for s in samples]
+    out["imputed_share"] = share
     for name, column in shown.items():
         out[name] = column
     for name, column in contributions.items():
         out[name] = column
     out.attrs["model"] = model.summary()
     return out
+
+
+def _missing_cells(adata: ad.AnnData, measure: str, columns: list[str]) -> np.ndarray:
+    """Per sample, how many panel miRNA cells of a count table are empty (read as 0 reads by the
+    model's rule). Cq non-detects are measurements (below the LOD) and are not counted here."""
+    if measure != "counts" or not columns:
+        return np.zeros(adata.n_obs)
+    from exomir.stats._common import matrix_of
+
+    raw = matrix_of(adata, "counts" if "counts" in adata.layers else None)
+    position = {str(c): j for j, c in enumerate(adata.var_names)}
+    block = np.asarray(raw[:, [position[c] for c in columns]], dtype=np.float64)
+    return (~np.isfinite(block)).sum(axis=1).astype(float)
 
 
 def _label(feature: dict) -> str:
@@ -139,8 +178,11 @@ def score_files(
     *,
     measure: str = "auto",
     sample_column: str | None = None,
+    max_samples: int | None = None,
+    max_imputed_share: float = MAX_IMPUTED_SHARE,
 ) -> pd.DataFrame:
-    """Read a table (and clinical data) with exomir's readers and score it with a model file."""
+    """Read a table (and clinical data) with exomir's readers and score it with a model file
+    (refusing more than ``max_samples`` samples before any is scored)."""
     from exomir.io import load_cohort
 
     locked = model if isinstance(model, LockedModel) else load_model(model)
@@ -149,12 +191,36 @@ def score_files(
         raise InputError(f"the model needs clinical column(s) {numeric}", expected="a clinical table (--clinical FILE) with that column")
     adata = load_cohort(expression, clinical, measure=measure, sample_column=sample_column,
                         numeric=numeric if clinical is not None else ())  # fmt: skip
-    return score_cohort(locked, adata, measure_given=measure)
+    if max_samples is not None and adata.n_obs > max_samples:
+        raise TooManySamples(f"{adata.n_obs} samples is more than are scored at once ({max_samples})")
+    return score_cohort(locked, adata, measure_given=measure, max_imputed_share=max_imputed_share)
+
+
+def defuse_formula(value):
+    """A text cell a spreadsheet would run as a formula, prefixed with ``'`` (OWASP CSV injection).
+    A carriage return inside a cell becomes a line feed, which the CSV writer quotes (it would
+    leave a lone CR bare, and CR-only readers would start a new row there)."""
+    if not isinstance(value, str):
+        return value
+    if value.startswith(FORMULA_START):
+        value = "'" + value
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def defused(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every text cell (and column name) made safe to open in a spreadsheet."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(defuse_formula)
+    out.columns = [defuse_formula(str(c)) for c in out.columns]
+    return out
 
 
 def scores_csv_text(scores: pd.DataFrame) -> str:
-    """The scores as CSV text with fixed float formatting (same input, same bytes)."""
-    return scores.to_csv(index=False, lineterminator="\n", float_format="%.6g")
+    """The scores as CSV text with fixed float formatting (same input, same bytes); text cells that
+    a spreadsheet would read as a formula (sample names like ``=HYPERLINK(...)``) are prefixed."""
+    return defused(scores).to_csv(index=False, lineterminator="\n", float_format="%.6g")
 
 
 def write_scores(scores: pd.DataFrame, path: str | Path) -> Path:
