@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pandas as pd
 import pytest
@@ -45,7 +46,8 @@ def client(workspace):
 
 def test_health_and_openapi(client):
     health = client.get("/api/health").json()
-    assert health == {"status": "ok", "version": health["version"], "read_only": True, "models": 1, "reports": 2}
+    assert health == {"status": "ok", "version": health["version"], "read_only": True, "models": 1, "reports": 2,
+                      "refused_models": []}
     schema = client.get("/openapi.json").json()
     for path in ("/api/mirna/{name}", "/api/search", "/api/score", "/api/network", "/api/reports", "/api/evidence"):
         assert path in schema["paths"]
@@ -109,11 +111,17 @@ def test_search(client):
     assert page.status_code == 200 and "/mirna/hsa-miR-122-5p" in page.text
 
 
+EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//([^/"' >]+)""", re.IGNORECASE)
+CITATION_HOSTS = {"pubmed.ncbi.nlm.nih.gov", "doi.org"}
+
+
 def test_pages_are_self_contained(client):
-    for url in ("/", "/search", "/mirna/miR-21", "/network", "/reports", "/score"):
+    for url in ("/", "/search", "/mirna/miR-21", "/mirna/miR-10a-5p", "/network", "/reports", "/score", "/docs"):
         response = client.get(url)
         assert response.status_code == 200, url
-        assert "http://" not in response.text and "https://" not in response.text, url  # no CDN, nothing external
+        # no CDN, nothing loaded from elsewhere: the only outside addresses are links to the cited papers
+        assert set(EXTERNAL.findall(response.text)) <= CITATION_HOSTS, url
+        assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=[\"']?(https?:)?//", response.text), url
         assert "default-src 'self'" in response.headers["content-security-policy"]
     network = client.get("/network/full").text
     assert "<svg" in network or "svg" in network and "hsa-miR-21-5p" in network
@@ -177,15 +185,18 @@ def test_score_refusals_and_limits(client, workspace):
 
 
 def test_models_found_in_results_and_tampered_ones_ignored(workspace, tmp_path):
-    from exomir.errors import InputError
-
     good = save_model(workspace["model"], tmp_path / "good" / "panel.json")
     content = workspace["model"].content | {"measure": "cq"}
     (tmp_path / "bad.json").write_text(canonical.dumps(content))
     app = create_app(WebSettings(results=tmp_path))
     assert [m.path for m in app.state.exomir.models.values()] == [str(good)]
-    with pytest.raises(InputError, match="checksum"):
-        create_app(WebSettings(models=(tmp_path / "bad.json",)))
+    # a refused model never stops the server: it starts without it and says which file and why
+    started = TestClient(create_app(WebSettings(models=(tmp_path / "bad.json", good))))
+    health = started.get("/api/health").json()
+    assert health["models"] == 1 and [r["file"] for r in health["refused_models"]] == ["bad.json"]
+    assert "checksum mismatch" in health["refused_models"][0]["reason"]
+    assert str(tmp_path) not in str(health)  # the server's folders are not shown
+    assert [m["id"] for m in started.get("/api/models").json()] == [workspace["model"].checksum[:16]]
     empty = TestClient(create_app(WebSettings()))
     assert empty.post("/api/score", files={"expression": ("x.csv", b"a,b\n1,2\n", "text/csv")}).status_code == 404
     assert "no locked model" in empty.get("/score").text

@@ -32,6 +32,7 @@ def web_app(tmp_path_factory):
     ("GET", "/api/health"), ("GET", "/api/mirnas"), ("GET", "/api/mirna/{name}"), ("GET", "/api/search"),
     ("GET", "/api/conflicts"), ("GET", "/api/network"), ("GET", "/api/reports"), ("GET", "/api/models"),
     ("POST", "/api/score"), ("GET", "/api/scores/{result_id}"), ("POST", "/api/evidence"),
+    ("GET", "/api/network.graphml"),
 ])  # fmt: skip
 def test_api_conforms_to_its_schema(web_app, method_path):
     method, path = method_path
@@ -52,4 +53,4 @@ def test_api_conforms_to_its_schema(web_app, method_path):
 def test_every_api_operation_is_exercised(web_app):
     schema = schemathesis.openapi.from_asgi("/openapi.json", web_app)
     paths = {(op.ok().method.upper(), op.ok().path) for op in schema.get_all_operations()}
-    assert len(paths) == 11
+    assert len(paths) == 12

@@ -27,11 +27,16 @@ from pydantic import BaseModel, Field
 
 from exomir import __version__
 from exomir.errors import ExomirError, InputError
+from exomir.model.score import TooManySamples
+from exomir.progress import warn
 from exomir.kb.vocab import Cell, ClinicalRole, Direction, Hallmark, Pathway, labels_of
 from exomir.web import knowledge
+from exomir.web.apidocs import api_reference
+from exomir.web.limits import BodyLimit
 from exomir.web.reports import scan_reports
 from exomir.web.scoring import ResultStore, TooLarge, check_limits, find_models, score_upload, scores_csv, scores_records
 from exomir.web.settings import WebSettings
+from exomir.web.views import ViewCache
 
 HERE = Path(__file__).parent
 RID = re.compile(r"^[0-9a-f]{32}$")
@@ -51,12 +56,18 @@ class Problem(BaseModel):
     detail: str
 
 
+class RefusedModelInfo(BaseModel):
+    file: str
+    reason: str
+
+
 class Health(BaseModel):
     status: str
     version: str
     read_only: bool
     models: int
     reports: int
+    refused_models: list[RefusedModelInfo]
 
 
 class MirnaEntry(BaseModel):
@@ -67,6 +78,9 @@ class MirnaEntry(BaseModel):
 
 class MirnaView(BaseModel):
     query: str
+    curated: bool
+    identity: dict[str, Any]
+    hmdd: dict[str, Any]
     names: list[str]
     mimats: list[str]
     records: list[dict[str, Any]]
@@ -89,6 +103,7 @@ class ReportInfo(BaseModel):
     path: str
     title: str
     size: int
+    modified: str
     url: str
 
 
@@ -138,7 +153,8 @@ ERRORS = {404: {"model": Problem}, 413: {"model": Problem}, 422: {"model": Probl
 
 
 class State:
-    """Lazily built knowledge base, network, reports and models; rebuilt after a write."""
+    """Lazily built knowledge base, network, reports and models. Views derived from the
+    knowledge base are computed once and kept until the store changes (a write clears them)."""
 
     def __init__(self, settings: WebSettings) -> None:
         self.settings = settings
@@ -146,9 +162,10 @@ class State:
         self._kb = None
         self._graph = None
         self._network_html: str | None = None
+        self.views = ViewCache()
         self.results = ResultStore()
         self.reports = scan_reports(settings.results)
-        self.models = find_models(settings.models, settings.results)
+        self.models, self.refused = find_models(settings.models, settings.results)
 
     def kb(self):
         with self._lock:
@@ -177,9 +194,14 @@ class State:
         with self._lock:
             return fn(*args, **kwargs)
 
+    def view(self, key: tuple, fn):
+        """A derived view, computed once (under the store's lock) until the store changes."""
+        return self.views.get(key, lambda: self.query(fn))
+
     def refresh_kb(self) -> None:
         with self._lock:
             self._kb = self._graph = self._network_html = None
+            self.views.clear()
 
     def refresh_files(self) -> None:
         self.reports = scan_reports(self.settings.results)
@@ -189,14 +211,21 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     """The FastAPI application (``exomir serve`` runs it with uvicorn)."""
     settings = settings or WebSettings.from_environment()
     state = State(settings)
+    for refused in state.refused:
+        warn(f"model not offered for scoring: {refused.reason}")
     app = FastAPI(
         title="exomir",
         version=__version__,
         description="Exosomal miRNA evidence in hepatocellular carcinoma, transfer network, reports and locked-model scoring.",
+        docs_url=None,  # the stock page loads its scripts from a CDN: blocked by our CSP and offline
+        redoc_url=None,
     )
     app.state.exomir = state
+    # two tables plus form overhead at most; counted as the body streams in (chunked or not)
+    app.add_middleware(BodyLimit, max_bytes=2 * settings.max_upload_bytes + 65536)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["label"] = labels_of
+    templates.env.filters["links"] = knowledge.citation_links
     templates.env.globals.update(version=__version__, read_only=settings.read_only)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
@@ -205,13 +234,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
     @app.middleware("http")
     async def _headers(request: Request, call_next):
-        length = request.headers.get("content-length", "")
-        # refuse oversized bodies before they are read: two tables plus form overhead at most
-        if request.method == "POST" and length.isdigit() and int(length) > 2 * settings.max_upload_bytes + 65536:
-            response = JSONResponse({"detail": f"request body of {int(length) // 1024} KiB is over this server's limit"},
-                                    status_code=413)  # fmt: skip
-        else:
-            response = await call_next(request)
+        response = await call_next(request)
         for key, value in SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)
         return response
@@ -230,6 +253,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         return handler
 
     app.add_exception_handler(InputError, _explain(422, "Cannot use this input"))
+    app.add_exception_handler(TooManySamples, _explain(413, "Too large"))
     app.add_exception_handler(TooLarge, _explain(413, "Too large"))
     app.add_exception_handler(ExomirError, _explain(422, "exomir could not do this"))
 
@@ -256,21 +280,29 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     @app.get("/api/health", response_model=Health, tags=["api"])
     def api_health() -> Health:
         """Server status: version, whether writes are possible, models and reports on offer."""
+        refused = [RefusedModelInfo(file=r.path.name, reason=r.reason.replace(str(r.path), r.path.name))
+                   for r in state.refused]  # fmt: skip
         return Health(status="ok", version=__version__, read_only=settings.read_only,
-                      models=len(state.models), reports=len(state.reports))  # fmt: skip
+                      models=len(state.models), reports=len(state.reports), refused_models=refused)  # fmt: skip
 
     @app.get("/api/mirnas", response_model=list[MirnaEntry], tags=["knowledge base"])
     def api_mirnas() -> list[dict]:
         """Every miRNA in the knowledge base with its number of evidence records."""
-        return state.query(lambda: knowledge.mirna_names(state.kb()))
+        return state.view(("mirnas",), lambda: knowledge.mirna_names(state.kb()))
+
+    def _mirna(name: str) -> dict:
+        view = state.view(("mirna", name), lambda: knowledge.mirna_view(state.kb(), state.graph(), name))
+        if view is None:
+            view = state.views.get(("identity", name), lambda: knowledge.identity_view(name))
+        if not view.get("names"):
+            raise HTTPException(404, view["why"])
+        return view
 
     @app.get("/api/mirna/{name}", response_model=MirnaView, responses=ERRORS, tags=["knowledge base"])
     def api_mirna(name: Annotated[str, PathParam(min_length=1, max_length=80)]) -> dict:
-        """All evidence about one miRNA (any name form: miR-21, hsa-miR-21-5p, MIMAT0000076)."""
-        view = state.query(lambda: knowledge.mirna_view(state.kb(), state.graph(), name))
-        if view is None:
-            raise HTTPException(404, f"no evidence records for {name!r}")
-        return view
+        """All evidence about one miRNA (any name form: miR-21, hsa-miR-21-5p, MIMAT0000076); a valid
+        miRBase miRNA outside the curated set gets its identity, miRTarBase targets and HMDD associations."""
+        return _mirna(name)
 
     @app.get("/api/search", response_model=SearchResult, responses=ERRORS, tags=["knowledge base"])
     def api_search(
@@ -283,33 +315,44 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         direction: Direction | None = None,
     ) -> dict:
         """Evidence records matching a query and every filter given."""
-        frame = state.query(knowledge.search, state.kb(), q, target=target, cell=_code(cell), pathway=_code(pathway),
-                            hallmark=_code(hallmark), role=_code(role), direction=_code(direction))  # fmt: skip
-        return {"count": len(frame), "records": knowledge.records_json(frame)}
+        filters = dict(target=target, cell=_code(cell), pathway=_code(pathway), hallmark=_code(hallmark),
+                       role=_code(role), direction=_code(direction))  # fmt: skip
+        records = state.view(("search", q, *sorted(filters.items())),
+                             lambda: knowledge.records_json(knowledge.search(state.kb(), q, **filters)))  # fmt: skip
+        return {"count": len(records), "records": records}
 
     @app.get("/api/conflicts", response_model=list[dict[str, Any]], tags=["knowledge base"])
     def api_conflicts() -> list[dict]:
         """Claims that disagree (kept side by side, never merged)."""
-        frame = state.query(lambda: state.kb().conflicts())
-        return [{k: knowledge._clean(v) for k, v in row.items()} for _, row in frame.iterrows()]
+        return state.view(("conflicts",), lambda: [{k: knowledge.clean(v) for k, v in row.items()}
+                                                    for _, row in state.kb().conflicts().iterrows()])  # fmt: skip
 
     @app.get("/api/network", response_model=dict[str, Any], responses=ERRORS, tags=["knowledge base"])
     def api_network(hallmark: Hallmark | None = None, cell: Cell | None = None) -> dict:
         """The transfer network as Cytoscape JSON (optionally only one hallmark or cell type)."""
         from exomir.kb import build_network, cytoscape_json
 
-        if hallmark or cell:
-            graph = build_network(state.query(lambda: state.kb().table()), hallmark=_code(hallmark), cell=_code(cell))
-        else:
-            graph = state.graph()
-        return cytoscape_json(graph)
+        def compute():
+            if hallmark or cell:
+                return cytoscape_json(build_network(state.kb().table(), hallmark=_code(hallmark), cell=_code(cell)))
+            return cytoscape_json(state.graph())
+
+        return state.view(("network", _code(hallmark), _code(cell)), compute)
+
+    @app.get("/api/network.graphml", responses={200: {"content": {"application/xml": {}}}}, tags=["knowledge base"],
+             response_class=Response)  # fmt: skip
+    def api_network_graphml() -> Response:
+        """The transfer network as GraphML (Cytoscape, Gephi, yEd)."""
+        text = state.view(("graphml",), lambda: knowledge.graphml(state.graph()))
+        return Response(text, media_type="application/xml",
+                        headers={"Content-Disposition": 'attachment; filename="exomir-network.graphml"'})  # fmt: skip
 
     @app.get("/api/reports", response_model=list[ReportInfo], tags=["reports"])
     def api_reports() -> list[dict]:
         """Reports found in the server's results folder, by opaque id."""
         state.refresh_files()
-        return [{"id": r.id, "path": r.relative, "title": r.title, "size": r.size, "url": f"/reports/{r.id}"}
-                for r in state.reports.values()]  # fmt: skip
+        return [{"id": r.id, "path": r.relative, "title": r.title, "size": r.size, "modified": r.modified,
+                 "url": f"/reports/{r.id}"} for r in state.reports.values()]  # fmt: skip
 
     @app.get("/api/models", response_model=list[ModelInfo], tags=["scoring"])
     def api_models() -> list[dict]:
@@ -318,7 +361,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
     def _model(model_id: str | None):
         if not state.models:
-            raise HTTPException(404, "this server has no locked model (start it with --model FILE)")
+            raise HTTPException(404, "this server offers no locked model for scoring")
         if model_id is None or model_id == "":
             return next(iter(state.models.values()))
         if model_id not in state.models:
@@ -329,8 +372,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         if upload is None:
             return None
         data = await upload.read(settings.max_upload_bytes + 1)
-        check_limits(data, max_bytes=settings.max_upload_bytes, max_lines=settings.max_lines)
-        return data
+        return check_limits(data, max_bytes=settings.max_upload_bytes, max_lines=settings.max_lines)
 
     async def _score(expression: UploadFile, clinical: UploadFile | None, model_id: str | None) -> tuple:
         from starlette.concurrency import run_in_threadpool
@@ -371,7 +413,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         """Writes need the server's token; checked before the body, so no token means 403 whatever is sent."""
         if settings.read_only:
             raise HTTPException(403, "this server is read-only (no EXOMIR_API_TOKEN set)")
-        given = (authorization or "").removeprefix("Bearer ").strip() if (authorization or "").startswith("Bearer ") else ""
+        scheme, _, given = (authorization or "").strip().partition(" ")
+        given = given.strip() if scheme.lower() == "bearer" else ""  # RFC 7235: the scheme is case-insensitive
         if not given or not hmac.compare_digest(given.encode(), str(settings.api_token).encode()):
             raise HTTPException(403, "a valid bearer token is needed to add evidence")
 
@@ -403,11 +446,18 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     def favicon():
         return FileResponse(HERE / "static" / "icon.svg", media_type="image/svg+xml")
 
+    @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+    def docs_page(request: Request):
+        reference = state.views.get(("apidocs",), lambda: api_reference(app.openapi()))
+        return page(request, "docs.html", api=reference)
+
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home(request: Request):
-        with state._lock:
+        def compute():
             kb = state.kb()
-            mirnas, n_records, n_conflicts = knowledge.mirna_names(kb), len(kb.table()), len(kb.conflicts())
+            return knowledge.mirna_names(kb), len(kb.table()), len(kb.conflicts())
+
+        mirnas, n_records, n_conflicts = state.view(("home",), compute)
         return page(request, "index.html", mirnas=mirnas, n_records=n_records, n_conflicts=n_conflicts,
                     n_reports=len(state.reports), n_models=len(state.models))  # fmt: skip
 
@@ -417,26 +467,25 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
                     target: str | None = Query(None, max_length=40)):  # fmt: skip
         from exomir.kb.vocab import Cell, Hallmark
 
-        frame = state.query(knowledge.search, state.kb(), q, hallmark=hallmark, cell=cell, target=target)
+        records = state.view(("search-page", q, hallmark, cell, target), lambda: knowledge.records_json(
+            knowledge.search(state.kb(), q, hallmark=hallmark, cell=cell, target=target)))  # fmt: skip
         return page(request, "search.html", q=q or "", hallmark=hallmark or "", cell=cell or "", target=target or "",
-                    records=knowledge.records_json(frame), hallmarks=[(h.value, h.label) for h in Hallmark],
+                    records=records, hallmarks=[(h.value, h.label) for h in Hallmark],
                     cells=[(c.value, c.label) for c in Cell])  # fmt: skip
 
     @app.get("/mirna/{name}", response_class=HTMLResponse, include_in_schema=False)
     def mirna_page(request: Request, name: str = PathParam(max_length=80)):
-        view = state.query(lambda: knowledge.mirna_view(state.kb(), state.graph(), name))
-        if view is None:
-            raise HTTPException(404, f"the knowledge base holds no evidence about {name!r}")
-        return page(request, "mirna.html", v=view)
+        return page(request, "mirna.html", v=_mirna(name))
 
     @app.get("/network", response_class=HTMLResponse, include_in_schema=False)
     def network_page(request: Request):
-        graph = state.graph()
-        return page(request, "network.html", n_nodes=graph.number_of_nodes(), n_edges=graph.number_of_edges())
+        n_nodes, n_edges = state.view(("network-size",), lambda: (state.graph().number_of_nodes(),
+                                                                  state.graph().number_of_edges()))  # fmt: skip
+        return page(request, "network.html", n_nodes=n_nodes, n_edges=n_edges)
 
     @app.get("/network/full", response_class=HTMLResponse, include_in_schema=False)
     def network_full():
-        return HTMLResponse(state.network_html())
+        return HTMLResponse(state.view(("network-html",), state.network_html))
 
     @app.get("/reports", response_class=HTMLResponse, include_in_schema=False)
     def reports_page(request: Request):

@@ -14,11 +14,13 @@ from exomir.kb.network import KINDS
 RECORD_FIELDS = ["id", "mirna", "name", "mimat", "marker_type", "direction", "comparison", "parental_cell",
                  "parental_detail", "recipient_cell", "recipient_detail", "target", "regulates", "pathway",
                  "hallmark", "tumour_role", "effect", "clinical_role", "biofluid", "sensitivity", "specificity",
-                 "auc", "reference", "source", "provenance"]  # fmt: skip
+                 "auc", "reference", "pmid", "doi", "source", "provenance"]  # fmt: skip
+HCC = "Carcinoma, Hepatocellular"
+MAX_HMDD_ROWS = 200
 SEARCH_FILTERS = ("target", "cell", "pathway", "hallmark", "role", "direction")
 
 
-def _clean(value):
+def clean(value):
     if value is None:
         return None
     if isinstance(value, float) and math.isnan(value):
@@ -30,7 +32,24 @@ def _clean(value):
 
 def records_json(frame: pd.DataFrame) -> list[dict]:
     cols = [c for c in RECORD_FIELDS if c in frame.columns]
-    return [{c: _clean(row[c]) for c in cols} for _, row in frame.iterrows()]
+    return [{c: clean(row[c]) for c in cols} for _, row in frame.iterrows()]
+
+
+def citation_links(record: dict) -> list[tuple[str, str]]:
+    """(label, address) of each PMID and DOI a record carries (several may be ``;``-joined)."""
+    import re
+    from urllib.parse import quote
+
+    links = []
+    for pmid in re.split(r"[;,\s]+", str(record.get("pmid") or "")):
+        pmid = pmid.strip().removeprefix("PMID:").strip()
+        if pmid.isdigit():
+            links.append((f"PMID {pmid}", f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/"))
+    for doi in re.split(r"[;\s]+", str(record.get("doi") or "")):
+        doi = doi.strip().removeprefix("doi:").removeprefix("https://doi.org/")
+        if doi.startswith("10."):
+            links.append((f"doi:{doi}", "https://doi.org/" + quote(doi, safe="/:;()._-")))
+    return links
 
 
 def split(value) -> list[str]:
@@ -130,6 +149,82 @@ def validated_targets(mimats: list[str]) -> dict:
     return {"available": True, "note": f"miRTarBase ({table.provenance.get('release', '')})", "genes": genes}
 
 
+def _mirbase():
+    """The configured miRBase release (never downloaded by the web app), or None."""
+    from exomir.refdata import local_source
+
+    folder = local_source(None, "EXOMIR_MIRBASE")
+    if folder is None:
+        return None
+    from exomir.identity import load_mirbase
+
+    return load_mirbase(folder)
+
+
+def hmdd_view(mimats: list[str]) -> dict:
+    """HMDD miRNA–disease associations of the accessions: HCC rows in full, other diseases counted."""
+    from exomir.refdata import local_source
+
+    path = local_source(None, "EXOMIR_HMDD")
+    if path is None or _mirbase() is None:
+        return {"available": False, "note": "HMDD not configured on this server", "hcc": [], "n_total": 0,
+                "other_diseases": []}  # fmt: skip
+    from exomir.kb.external import hmdd_for, load_hmdd
+
+    table = load_hmdd(path)
+    rows = pd.concat([hmdd_for(table, m, disease=None) for m in mimats]).drop_duplicates() if mimats else table.table.iloc[:0]
+    hcc = rows[rows["disease"].str.lower().str.startswith(HCC.lower())]
+    others = rows.loc[~rows.index.isin(hcc.index), "disease"].value_counts()
+    hcc_rows = [{k: clean(r[k]) for k in ("mir", "disease", "pmid", "description", "evidence", "direction")}
+                for _, r in hcc.sort_values(["evidence", "pmid"]).head(MAX_HMDD_ROWS).iterrows()]  # fmt: skip
+    return {"available": True, "note": f"HMDD ({table.provenance.get('release', '')})", "hcc": hcc_rows,
+            "n_hcc": len(hcc), "n_total": len(rows),
+            "other_diseases": [{"disease": d, "n": int(n)} for d, n in others.head(15).items()]}  # fmt: skip
+
+
+def identity_view(name: str) -> dict:
+    """A miRNA outside the curated set: its miRBase identity, miRTarBase targets and HMDD
+    associations. Without a miRBase identity (a made-up name), ``names`` is empty and ``why`` says so."""
+    mirbase = _mirbase()
+    if mirbase is None:
+        return {"names": [], "why": f"the knowledge base holds no evidence about {name!r} (and miRBase is not "
+                                    "configured on this server, so the name cannot be checked)"}  # fmt: skip
+    from exomir.identity import resolver_for
+
+    hit = resolver_for(mirbase).resolve_one(name)
+    if hit.status not in ("exact", "alias") or not hit.mimat.startswith("MIMAT") or not hit.name.startswith("hsa-"):
+        extra = f"; did you mean {hit.candidates.replace(';', ', ')}?" if hit.status == "ambiguous" and hit.candidates else ""
+        return {"names": [], "why": f"{name!r} is not a human mature miRNA of miRBase {mirbase.release}, and the "
+                                    f"knowledge base holds no evidence about it{extra}"}  # fmt: skip
+    return {
+        "query": name,
+        "curated": False,
+        "identity": {"mimat": hit.mimat, "name": hit.name, "sequence": hit.sequence, "status": hit.status,
+                     "precursor": hit.precursor, "note": hit.note, "mirbase_release": mirbase.release},
+        "hmdd": hmdd_view([hit.mimat]),
+        "names": [hit.name],
+        "mimats": [hit.mimat],
+        "records": [],
+        "directions": {},
+        "conflicts": [],
+        "targets": {"review": [], "regulates": [], "validated": validated_targets([hit.mimat])},
+        "cells": {"parental": [], "recipient": []},
+        "hallmarks": [],
+        "pathways": [],
+        "network": {"nodes": [], "edges": [], "width": 0, "height": 0, "kinds": list(KINDS)},
+    }
+
+
+def graphml(graph: nx.DiGraph) -> str:
+    """The network as GraphML text, nodes and edges in a fixed order (same store, same bytes)."""
+    ordered = nx.DiGraph()
+    for n, d in sorted(graph.nodes(data=True)):
+        ordered.add_node(n, **{k: v if isinstance(v, (str, int, float)) else str(v) for k, v in sorted(d.items())})
+    for u, v, d in sorted(graph.edges(data=True), key=lambda e: (e[0], e[1])):
+        ordered.add_edge(u, v, **{k: x if isinstance(x, (str, int, float)) else str(x) for k, x in sorted(d.items())})
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + "\n".join(nx.generate_graphml(ordered)) + "\n"
+
+
 def mirna_view(kb, graph: nx.DiGraph, name: str) -> dict | None:
     """Everything the knowledge base holds about one miRNA, or None when it holds nothing."""
     frame = kb.show(name)
@@ -146,11 +241,14 @@ def mirna_view(kb, graph: nx.DiGraph, name: str) -> dict | None:
     directions = {d: int((frame["direction"] == d).sum()) for d in ("up", "down") if (frame["direction"] == d).any()}
     return {
         "query": name,
+        "curated": True,
+        "identity": {},
+        "hmdd": hmdd_view(mimats),
         "names": names,
         "mimats": mimats,
         "records": records_json(frame),
         "directions": directions,
-        "conflicts": [{k: _clean(v) for k, v in row.items()} for _, row in mine.iterrows()],
+        "conflicts": [{k: clean(v) for k, v in row.items()} for _, row in mine.iterrows()],
         "targets": {"review": literature_targets, "regulates": regulated, "validated": validated_targets(mimats)},
         "cells": cells,
         "hallmarks": sorted({h for v in frame["hallmark"] for h in split(v)}),

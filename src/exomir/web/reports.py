@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 MAX_DEPTH = 4
@@ -23,6 +25,19 @@ class Report:
     path: Path
     size: int
     title: str
+    modified: str = ""  # ISO 8601, UTC
+    label: str = ""  # the title, with its folder when another report has the same title
+
+    @property
+    def modified_text(self) -> str:
+        return self.modified[:16].replace("T", " ") + " UTC" if self.modified else ""
+
+    @property
+    def size_text(self) -> str:
+        for unit, scale in (("MB", 1e6), ("kB", 1e3)):
+            if self.size >= scale:
+                return f"{self.size / scale:.1f} {unit}"
+        return f"{self.size} B"
 
 
 def report_id(relative: str) -> str:
@@ -47,5 +62,10 @@ def scan_reports(root: Path | None) -> dict[str, Report]:
         match = _TITLE.search(head)
         title = match.group(1).decode("utf-8", "replace").strip() if match else str(relative.parent)
         rel = relative.as_posix()
-        found[report_id(rel)] = Report(report_id(rel), rel, path, path.stat().st_size, title)
-    return found
+        stat = path.stat()
+        modified = datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc).isoformat(timespec="seconds")
+        found[report_id(rel)] = Report(report_id(rel), rel, path, stat.st_size, title, modified, title)
+    # identical titles (every analysis is "exomir report") are told apart by their folder
+    repeats = Counter(r.title for r in found.values())
+    return {k: replace(r, label=f"{r.title} · {Path(r.relative).parent.as_posix()}") if repeats[r.title] > 1 else r
+            for k, r in found.items()}

@@ -3,11 +3,15 @@ and scored tables kept briefly for download under random ids."""
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
+import re
 import secrets
 import tempfile
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -24,12 +28,26 @@ class TooLarge(Exception):
     """An upload beyond the server's size or row limits (HTTP 413)."""
 
 
-def find_models(paths: tuple[Path, ...], results: Path | None) -> dict[str, LockedModel]:
-    """Models given explicitly (refused loudly when broken) and any intact ``*.json`` model under
-    ``results`` (other JSON files are skipped). Keyed by the first 16 hex digits of the checksum."""
+@dataclass(frozen=True)
+class RefusedModel:
+    """A model file the server was given but will not score with, and why."""
+
+    path: Path
+    reason: str
+
+
+def find_models(paths: tuple[Path, ...], results: Path | None) -> tuple[dict[str, LockedModel], list[RefusedModel]]:
+    """Models given explicitly and any intact ``*.json`` model under ``results`` (other JSON files
+    are skipped), keyed by the first 16 hex digits of the checksum; and the given files refused
+    (damaged, unsound or unsigned), with the reason. A refused file never stops the server."""
     models: dict[str, LockedModel] = {}
+    refused: list[RefusedModel] = []
     for path in paths:
-        model = load_model(path)
+        try:
+            model = load_model(path)
+        except InputError as exc:
+            refused.append(RefusedModel(Path(path), str(exc)))
+            continue
         models[model.checksum[:16]] = model
     if results is not None and results.is_dir():
         for path in sorted(results.rglob("*.json")):
@@ -43,7 +61,7 @@ def find_models(paths: tuple[Path, ...], results: Path | None) -> dict[str, Lock
             except InputError:
                 continue  # a tampered or foreign file is never offered for scoring
             models.setdefault(model.checksum[:16], model)
-    return models
+    return models, refused
 
 
 def safe_suffix(filename: str | None) -> str:
@@ -55,19 +73,63 @@ def safe_suffix(filename: str | None) -> str:
     return ".csv"
 
 
-def check_limits(data: bytes, *, max_bytes: int, max_lines: int) -> None:
+GZIP_MAGIC = b"\x1f\x8b"
+OTHER_COMPRESSION = {b"BZh": "bzip2", b"\xfd7zXZ": "xz", b"PK\x03\x04": "zip", b"\x28\xb5\x2f\xfd": "zstd"}
+
+
+def count_lines(data: bytes) -> int:
+    """Line ends of any convention: \\n, \\r\\n and a lone \\r (old Mac files) each end one line."""
+    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+
+
+def widest_header(data: bytes) -> int:
+    """Fields of the first line (comma or tab separated), counted without parsing the table."""
+    end = min((i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0), default=len(data))
+    first = data[:end]
+    return max(first.count(b","), first.count(b"\t"), first.count(b";")) + 1
+
+
+def inflate(data: bytes, *, max_bytes: int) -> bytes:
+    """A gzip upload decompressed, stopping as soon as it exceeds ``max_bytes`` (so a small bomb
+    never costs more than the limit); other compressions are refused."""
+    for magic, kind in OTHER_COMPRESSION.items():
+        if data.startswith(magic):
+            raise InputError(f"{kind}-compressed uploads are not accepted", expected="a CSV/TSV table, plain or gzip")
+    if not data.startswith(GZIP_MAGIC):
+        return data
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as handle:
+            plain = handle.read(max_bytes + 1)  # reads output in bounded steps
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise InputError(f"the gzip upload is damaged ({exc})", expected="a complete gzip file") from None
+    if len(plain) > max_bytes:
+        raise TooLarge(f"the gzip upload expands to more than {max_bytes:,} bytes (limit of this server)")
+    if plain.startswith(GZIP_MAGIC):
+        raise InputError("a gzip file inside a gzip file is not accepted", expected="a table compressed once")
+    return plain
+
+
+def check_limits(data: bytes, *, max_bytes: int, max_lines: int, max_columns: int | None = None) -> bytes:
+    """The table an upload holds (gzip inflated within the limit), refused when it exceeds the
+    server's bytes, lines or columns (counted before anything is parsed)."""
     if len(data) > max_bytes:
         raise TooLarge(f"upload of more than {max_bytes:,} bytes refused (limit of this server)")
-    if data.count(b"\n") > max_lines:
-        raise TooLarge(f"table of more than {max_lines} lines refused (limit of this server)")
+    data = inflate(data, max_bytes=max_bytes)
+    if count_lines(data) > max_lines:
+        raise TooLarge(f"table of more than {max_lines:,} lines refused (limit of this server)")
+    max_columns = max_lines if max_columns is None else max_columns
+    if widest_header(data) > max_columns:
+        raise TooLarge(f"table of more than {max_columns:,} columns refused (limit of this server)")
     if not data.strip():
         raise InputError("the uploaded table is empty")
+    return data
 
 
 def score_upload(model: LockedModel, expression: bytes, expression_name: str | None, clinical: bytes | None,
                  clinical_name: str | None, *, max_samples: int) -> pd.DataFrame:
     """Write the upload into a private temporary folder under server-chosen names and score it."""
     from exomir.model import score_files
+    from exomir.model.score import TooManySamples
 
     with tempfile.TemporaryDirectory(prefix="exomir-upload-") as folder:
         expr_path = Path(folder) / f"expression{safe_suffix(expression_name)}"
@@ -77,16 +139,25 @@ def score_upload(model: LockedModel, expression: bytes, expression_name: str | N
             clin_path = Path(folder) / f"clinical{safe_suffix(clinical_name)}"
             clin_path.write_bytes(clinical)
         try:
-            scores = score_files(model, expr_path, clin_path)
+            return score_files(model, expr_path, clin_path, max_samples=max_samples)
+        except TooManySamples as exc:
+            raise TooLarge(f"{exc} (limit of this server); nothing was scored") from None
         except InputError as exc:
             # the temporary names mean nothing to the person who uploaded: show what they sent
             text = str(exc).replace(str(expr_path), expression_name or "uploaded table")
             if clin_path is not None:
                 text = text.replace(str(clin_path), clinical_name or "uploaded clinical table")
-            raise InputError(text) from None
-    if len(scores) > max_samples:
-        raise TooLarge(f"{len(scores)} samples is more than this server scores at once ({max_samples})")
-    return scores
+            raise InputError(without_flags(text)) from None
+
+
+def without_flags(text: str) -> str:
+    """A scorer message in the words of the web form: the command line's options mean nothing here."""
+    for flag, words in (("a --clinical table", "a clinical table"), ("(--clinical FILE)", "(the clinical upload)"),
+                        ("--clinical FILE", "the clinical upload"), ("--clinical", "the clinical upload"),
+                        ("is --sample-column the right column?", "does the clinical table's first column hold the sample IDs?"),
+                        ("--measure", "the measure")):  # fmt: skip
+        text = text.replace(flag, words)
+    return re.sub(r"(?<![\w-])--[a-z][a-z-]*( [A-Z]+)?", "an option of the command line", text)
 
 
 def scores_csv(scores: pd.DataFrame) -> bytes:
