@@ -235,3 +235,76 @@ def test_evidence_writes_need_the_token(workspace, tmp_path, monkeypatch):
     response = writable.post("/api/evidence", json={"name": "../../etc", "records": [RECORD]},
                              headers={"Authorization": "Bearer s3cret-token"})  # fmt: skip
     assert response.status_code == 422
+
+
+def test_docs_page_needs_no_script(client):
+    page = client.get("/docs")
+    assert page.status_code == 200
+    for op in ("GET /api/mirna/{name}", "POST /api/score", "POST /api/evidence", "GET /api/network.graphml"):
+        assert op in page.text.replace("</span> <code>", " ").replace("<code>", ""), op
+    assert "<script" not in page.text  # nothing to load, nothing the CSP could block
+    assert "Authorization: Bearer" in page.text and "schema-ScoreResult" in page.text
+    assert client.get("/redoc").status_code == 404
+
+
+def test_a_valid_mirna_outside_the_curated_set_gets_a_page(client):
+    from conftest import shared_path
+
+    shared_path("mirbase_v22")
+    data = client.get("/api/mirna/miR-10a-5p").json()
+    assert data["curated"] is False and data["records"] == []
+    assert data["identity"]["mimat"] == "MIMAT0000253" and data["identity"]["sequence"] == "UACCCUGUAGAUCCGAAUUUGUG"
+    if data["targets"]["validated"]["available"]:
+        assert "HOXA1" in data["targets"]["validated"]["genes"]  # miRTarBase strong evidence for miR-10a-5p
+    if data["hmdd"]["available"]:
+        assert data["hmdd"]["n_hcc"] >= 1 and all(r["mir"] == "hsa-mir-10a" for r in data["hmdd"]["hcc"])
+    html = client.get("/mirna/miR-10a-5p").text
+    assert "No exosomal evidence in the curated set" in html and "MIMAT0000253" in html
+    assert "https://pubmed.ncbi.nlm.nih.gov/" in html  # HMDD papers are linked
+    made_up = client.get("/api/mirna/miR-99999")
+    assert made_up.status_code == 404 and "not a human mature miRNA of miRBase" in made_up.json()["detail"]
+    curated = client.get("/api/mirna/miR-21").json()
+    assert curated["curated"] is True and curated["identity"] == {}
+
+
+def test_citation_links():
+    from exomir.web.knowledge import citation_links
+
+    assert citation_links({"pmid": "29962816;27002617", "doi": "10.1186/s12943-018-0887-z"}) == [
+        ("PMID 29962816", "https://pubmed.ncbi.nlm.nih.gov/29962816/"),
+        ("PMID 27002617", "https://pubmed.ncbi.nlm.nih.gov/27002617/"),
+        ("doi:10.1186/s12943-018-0887-z", "https://doi.org/10.1186/s12943-018-0887-z")]
+    assert citation_links({"pmid": "not identified", "doi": ""}) == []
+    assert citation_links({"doi": "10.1000/<script>"})[0][1] == "https://doi.org/10.1000/%3Cscript%3E"
+
+
+def test_reports_list_tells_reports_apart(tmp_path):
+    import os
+
+    from exomir.web.reports import scan_reports
+
+    for folder, size in (("run1", 10), ("run2", 5000)):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "report.html").write_text("<title>exomir report</title>" + "x" * size)
+    os.utime(tmp_path / "run1" / "report.html", (1_700_000_000, 1_700_000_000))
+    reports = sorted(scan_reports(tmp_path).values(), key=lambda r: r.relative)
+    assert [r.label for r in reports] == ["exomir report · run1", "exomir report · run2"]
+    assert reports[0].modified == "2023-11-14T22:13:20+00:00" and reports[0].modified_text == "2023-11-14 22:13 UTC"
+    assert reports[1].size_text == "5.0 kB"
+    html = TestClient(create_app(WebSettings(results=tmp_path))).get("/reports").text
+    assert "exomir report · run1" in html and "2023-11-14 22:13 UTC" in html and "5.0 kB" in html
+
+
+def test_network_graphml_download(client):
+    import xml.etree.ElementTree as ET
+
+    import networkx as nx
+
+    response = client.get("/api/network.graphml")
+    assert response.status_code == 200 and "attachment" in response.headers["content-disposition"]
+    graph = nx.parse_graphml(response.text)
+    cyto = client.get("/api/network").json()
+    assert graph.number_of_nodes() == len(cyto["elements"]["nodes"]) and graph.number_of_edges() == len(cyto["elements"]["edges"])
+    assert graph.nodes["mirna:hsa-miR-21-5p"]["kind"] == "mirna"
+    ET.fromstring(response.content)  # well-formed XML
+    assert client.get("/api/network.graphml").content == response.content  # same store, same bytes

@@ -257,8 +257,23 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.add_exception_handler(TooLarge, _explain(413, "Too large"))
     app.add_exception_handler(ExomirError, _explain(422, "exomir could not do this"))
 
+    def token_problem(authorization: str | None) -> str | None:
+        """Why a write is not allowed (None when the bearer token is the server's)."""
+        if settings.read_only:
+            return "this server is read-only (it accepts no evidence)"
+        scheme, _, given = (authorization or "").strip().partition(" ")
+        given = given.strip() if scheme.lower() == "bearer" else ""  # RFC 7235: the scheme is case-insensitive
+        if not given or not hmac.compare_digest(given.encode(), str(settings.api_token).encode()):
+            return "a valid bearer token is needed to add evidence"
+        return None
+
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(request: Request, exc: RequestValidationError):
+        # a body that is not even JSON fails before the token dependency runs: strangers still get 403
+        if request.method == "POST" and request.url.path == "/api/evidence":
+            problem = token_problem(request.headers.get("authorization"))
+            if problem:
+                return JSONResponse({"detail": problem}, status_code=403)
         parts = []
         for err in exc.errors():
             where = ".".join(str(x) for x in err.get("loc", ()))
@@ -411,12 +426,9 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
     def require_token(authorization: Annotated[str | None, Header()] = None) -> None:
         """Writes need the server's token; checked before the body, so no token means 403 whatever is sent."""
-        if settings.read_only:
-            raise HTTPException(403, "this server is read-only (no EXOMIR_API_TOKEN set)")
-        scheme, _, given = (authorization or "").strip().partition(" ")
-        given = given.strip() if scheme.lower() == "bearer" else ""  # RFC 7235: the scheme is case-insensitive
-        if not given or not hmac.compare_digest(given.encode(), str(settings.api_token).encode()):
-            raise HTTPException(403, "a valid bearer token is needed to add evidence")
+        problem = token_problem(authorization)
+        if problem:
+            raise HTTPException(403, problem)
 
     @app.post("/api/evidence", response_model=EvidenceReceipt, tags=["knowledge base"],
               dependencies=[Depends(require_token)],

@@ -10,6 +10,7 @@ import re
 import secrets
 import tempfile
 import threading
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,7 +101,7 @@ def inflate(data: bytes, *, max_bytes: int) -> bytes:
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(data)) as handle:
             plain = handle.read(max_bytes + 1)  # reads output in bounded steps
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
         raise InputError(f"the gzip upload is damaged ({exc})", expected="a complete gzip file") from None
     if len(plain) > max_bytes:
         raise TooLarge(f"the gzip upload expands to more than {max_bytes:,} bytes (limit of this server)")
