@@ -274,7 +274,7 @@ def test_citation_links():
         ("PMID 29962816", "https://pubmed.ncbi.nlm.nih.gov/29962816/"),
         ("PMID 27002617", "https://pubmed.ncbi.nlm.nih.gov/27002617/"),
         ("doi:10.1186/s12943-018-0887-z", "https://doi.org/10.1186/s12943-018-0887-z")]
-    assert citation_links({"pmid": "not identified", "doi": ""}) == []
+    assert citation_links({"pmid": "", "doi": ""}) == []
     assert citation_links({"doi": "10.1000/<script>"})[0][1] == "https://doi.org/10.1000/%3Cscript%3E"
 
 
@@ -308,3 +308,13 @@ def test_network_graphml_download(client):
     assert graph.nodes["mirna:hsa-miR-21-5p"]["kind"] == "mirna"
     ET.fromstring(response.content)  # well-formed XML
     assert client.get("/api/network.graphml").content == response.content  # same store, same bytes
+
+
+def test_evidence_pages_link_their_papers(client):
+    records = client.get("/api/mirna/miR-210").json()["records"]
+    pmids = {r["pmid"] for r in records if r.get("pmid")}
+    assert "29858059" in pmids  # the record's verified PMID reaches the API
+    html = client.get("/mirna/miR-210").text
+    assert 'href="https://pubmed.ncbi.nlm.nih.gov/29858059/"' in html
+    search = client.get("/search", params={"q": "miR-210"}).text
+    assert 'href="https://pubmed.ncbi.nlm.nih.gov/29858059/"' in search

@@ -9,6 +9,7 @@ from functools import lru_cache
 import networkx as nx
 import pandas as pd
 
+from exomir.kb.links import reference_links as citation_links  # noqa: F401  (the templates' "links" filter)
 from exomir.kb.network import KINDS
 
 RECORD_FIELDS = ["id", "mirna", "name", "mimat", "marker_type", "direction", "comparison", "parental_cell",
@@ -33,23 +34,6 @@ def clean(value):
 def records_json(frame: pd.DataFrame) -> list[dict]:
     cols = [c for c in RECORD_FIELDS if c in frame.columns]
     return [{c: clean(row[c]) for c in cols} for _, row in frame.iterrows()]
-
-
-def citation_links(record: dict) -> list[tuple[str, str]]:
-    """(label, address) of each PMID and DOI a record carries (several may be ``;``-joined)."""
-    import re
-    from urllib.parse import quote
-
-    links = []
-    for pmid in re.split(r"[;,\s]+", str(record.get("pmid") or "")):
-        pmid = pmid.strip().removeprefix("PMID:").strip()
-        if pmid.isdigit():
-            links.append((f"PMID {pmid}", f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/"))
-    for doi in re.split(r"[;\s]+", str(record.get("doi") or "")):
-        doi = doi.strip().removeprefix("doi:").removeprefix("https://doi.org/")
-        if doi.startswith("10."):
-            links.append((f"doi:{doi}", "https://doi.org/" + quote(doi, safe="/:;()._-")))
-    return links
 
 
 def split(value) -> list[str]:
