@@ -179,3 +179,76 @@ def test_refusal_is_shown_in_the_page(server, browser, tmp_path):
     page.wait_for_selector("h1")
     assert page.inner_text("h1") == "Demo"
     context.close()
+
+
+def test_api_docs_page_works_offline_under_the_csp(server, page, shots):
+    # the page fixture fails the test on any console error, which is where CSP violations go
+    page.goto(f"{server['url']}/docs")
+    page.wait_for_selector("section.op")
+    assert "JSON API" in page.inner_text("h1")
+    assert page.locator("section.op").count() >= 12
+    assert page.locator("script[src]").count() == 0
+    page.click("#api-toc a:has-text('POST /api/score')")
+    assert "multipart/form-data" in page.inner_text("#post-api-score")
+    page.goto(f"{server['url']}/docs")
+    page.screenshot(path=str(shots / "web-docs.png"))
+
+
+def test_network_zoom_search_and_export(server, page, shots):
+    import xml.etree.ElementTree as ET
+
+    import networkx as nx
+
+    page.goto(f"{server['url']}/network")
+    frame = page.frame_locator("iframe.network")
+    nodes = frame.locator("g.node")
+    nodes.first.wait_for()
+    n_nodes = nodes.count()
+    frame.locator("#find").fill("miR-21")
+    assert frame.locator("#found").inner_text().endswith("found") and frame.locator("#found").inner_text() != "none found"
+    assert frame.locator("g.node.match").count() >= 1
+    assert all("mir-21" in t.lower() for t in frame.locator("g.node.match text").all_text_contents())
+    frame.locator("#find").press("Enter")
+    frame.locator("#panel .rec").first.wait_for()
+    assert "miR-21" in frame.locator("#panel h2").inner_text()
+    assert frame.locator("g.node.match").count() >= 1  # the found nodes stay marked after a selection
+    width = frame.locator("#net").bounding_box()["width"]
+    frame.locator("#zoom-in").click()
+    frame.locator("#zoom-in").click()
+    assert frame.locator("#zoom-level").inner_text() == "156%"
+    assert frame.locator("#net").bounding_box()["width"] > 1.5 * width
+    page.screenshot(path=str(shots / "web-network.png"))
+    frame.locator("#zoom-fit").click()
+    assert frame.locator("#zoom-level").inner_text() == "100%"
+
+    with page.expect_download() as info:
+        frame.locator("#export-svg").click()
+    svg = Path(info.value.path()).read_text()
+    root = ET.fromstring(svg)
+    assert root.tag.endswith("svg") and "hsa-miR-21-5p" in svg and svg.count('class="node') == n_nodes
+    with page.expect_download() as info:
+        frame.locator("#export-png").click()
+    png = Path(info.value.path()).read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+    with page.expect_download() as info:
+        frame.locator("#export-graphml").click()
+    graph = nx.read_graphml(info.value.path())
+    assert graph.number_of_nodes() == n_nodes and graph.nodes["mirna:hsa-miR-21-5p"]["kind"] == "mirna"
+    assert info.value.suggested_filename == "exomir-network.graphml"
+
+
+def test_page_of_a_mirna_outside_the_curated_set(server, page, shots):
+    if not os.environ.get("EXOMIR_MIRBASE"):
+        if ON_CI:
+            pytest.fail("CI must configure miRBase (../shared/data/mirbase_v22)")
+        pytest.skip("needs miRBase (EXOMIR_MIRBASE or ../shared/data/mirbase_v22)")
+    page.goto(f"{server['url']}/mirna/miR-10a-5p")
+    page.wait_for_selector("#not-curated")
+    text = page.inner_text("main")
+    assert "No exosomal evidence in the curated set" in text and "MIMAT0000253" in text
+    assert "UACCCUGUAGAUCCGAAUUUGUG" in text
+    if os.environ.get("EXOMIR_HMDD"):
+        assert page.locator("#hmdd tbody tr").count() >= 1
+        assert page.locator("#hmdd a[href^='https://pubmed.ncbi.nlm.nih.gov/']").count() >= 1
+    page.screenshot(path=str(shots / "web-mirna-10a.png"), full_page=True)
+    assert page.request.get(f"{server['url']}/mirna/miR-99999").status == 404  # a made-up name still is unknown

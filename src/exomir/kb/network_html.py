@@ -2,8 +2,9 @@
 
 The layout is computed here (columns: cells, miRNAs, genes, pathways, hallmarks; rows ordered
 by the mean position of their neighbours), so the same evidence always gives the same bytes.
-A small inline script draws SVG, filters by hallmark or cell type and shows the evidence of a
-clicked node.
+A small inline script draws SVG, filters by hallmark or cell type, finds nodes by name, zooms
+and pans, shows the evidence of a clicked node (with links to its papers) and exports the
+drawing as SVG or PNG and the graph as GraphML, all without a server.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def _payload(graph: nx.DiGraph, table: pd.DataFrame) -> dict:
         records[rec["id"]] = {k: (None if pd.isna(rec[k]) else rec[k]) for k in (
             "mirna", "name", "direction", "comparison", "parental_cell", "parental_detail", "recipient_cell",
             "recipient_detail", "target", "regulates", "pathway", "hallmark", "effect", "clinical_role",
-            "reference", "source", "provenance", "notes")}
+            "reference", "pmid", "doi", "source", "provenance", "notes") if k in rec.index}
     height = max(n["y"] for n in nodes) + 40 if nodes else 200
     return {"nodes": nodes, "edges": edges, "records": records, "height": height,
             "hallmarks": [[h.value, h.label] for h in Hallmark],
@@ -84,7 +85,14 @@ body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#2
 header{padding:10px 16px;border-bottom:1px solid #ddd;display:flex;gap:18px;align-items:center;flex-wrap:wrap}
 h1{font-size:17px;margin:0}
 main{display:flex;align-items:flex-start}
-#wrap{flex:1;overflow:auto;height:calc(100vh - 52px)}
+#wrap{flex:1;overflow:auto;height:calc(100vh - 52px);cursor:grab}
+#wrap.panning{cursor:grabbing}
+.tools{display:flex;gap:6px;align-items:center;flex-wrap:wrap}
+.tools button{font:inherit;font-size:13px;padding:3px 9px;border:1px solid #bbb;background:#f6f6f6;border-radius:4px;cursor:pointer}
+.tools input{font:inherit;font-size:13px;padding:3px 6px;width:170px}
+#found{font-size:12px;color:#555;min-width:70px}
+.node.match circle{stroke:#111;stroke-width:3}
+.match text{font-weight:bold}
 aside{width:380px;border-left:1px solid #ddd;padding:10px 14px;height:calc(100vh - 72px);overflow:auto;font-size:13px}
 .node circle{stroke:#fff;stroke-width:1.5;cursor:pointer}
 .node text{font-size:11px;cursor:pointer}
@@ -99,6 +107,10 @@ aside{width:380px;border-left:1px solid #ddd;padding:10px 14px;height:calc(100vh
 <header><h1>__TITLE__</h1>
 <label>Hallmark <select id="hallmark"><option value="">all</option></select></label>
 <label>Cell type <select id="cell"><option value="">all</option></select></label>
+<span class="tools"><input id="find" type="search" placeholder="find a node (miR-21, PTEN…)" aria-label="find a node" list="labels">
+<datalist id="labels"></datalist><span id="found"></span></span>
+<span class="tools"><button id="zoom-in" title="zoom in">+</button><button id="zoom-out" title="zoom out">−</button><button id="zoom-fit" title="whole width">fit</button><span id="zoom-level">100%</span></span>
+<span class="tools">Export <button id="export-svg">SVG</button><button id="export-png">PNG</button><button id="export-graphml">GraphML</button></span>
 <span class="legend" id="legend"></span></header>
 <main><div id="wrap"><svg id="net" width="100%" xmlns="http://www.w3.org/2000/svg"></svg></div>
 <aside id="panel"><p class="muted">Click a node to see the evidence behind it. Arrows: cell → miRNA (secretes),
@@ -140,11 +152,11 @@ function split(v){return (v||'').split(';').filter(Boolean);}
 function active(){const h=hs.value,c=cs.value;const out=new Set();
  Object.entries(D.records).forEach(([id,r])=>{if(h&&!split(r.hallmark).includes(h))return;
   if(c&&!split(r.parental_cell).concat(split(r.recipient_cell)).includes(c))return;out.add(id);});return out;}
-let selected=null;
+let selected=null;let matched=new Set();
 function redraw(){const act=active();
  D.edges.forEach((e,i)=>{const on=e.records.some(r=>act.has(r));const hl=selected&&(e.s===selected.id||e.t===selected.id);
   edgeEls[i].setAttribute('class','edge'+(on?'':' dim')+(hl&&on?' hl':''));});
- D.nodes.forEach((n,i)=>{const on=n.records.some(r=>act.has(r));nodeEls[i].setAttribute('class','node'+(on?'':' dim'));});
+ D.nodes.forEach((n,i)=>{const on=n.records.some(r=>act.has(r));nodeEls[i].setAttribute('class','node'+(on?'':' dim')+(matched.has(i)?' match':''));});
  if(selected)show(selected,true);}
 function esc(s){return String(s==null?'':s).replace(/[&<>"]/g,ch=>({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;'}[ch]));}
 function show(n,keep){selected=n;if(!keep){redraw();return;}const act=active();
@@ -155,10 +167,62 @@ function show(n,keep){selected=n;if(!keep){redraw();return;}const act=active();
   `<br>${esc(r.effect)}<br><span class="muted">`+
   (r.parental_cell?`from ${esc(r.parental_detail||r.parental_cell)} `:'')+(r.recipient_cell?`to ${esc(r.recipient_detail||r.recipient_cell)} `:'')+
   (r.target?`· targets ${esc(r.target)} `:'')+(r.regulates?`· regulates ${esc(r.regulates)} `:'')+
-  `<br>${esc(r.reference)} · ${esc(r.source)} · ${esc(r.provenance)} · ${esc(id)}</span>`+
+  `<br>${esc(r.reference)} · ${esc(r.source)} · ${esc(r.provenance)} · ${esc(id)}</span>`+links(r)+
   (r.notes?`<br><i>${esc(r.notes)}</i>`:'')+`</div>`;});
  document.getElementById('panel').innerHTML=h;}
 hs.addEventListener('change',redraw);cs.addEventListener('change',redraw);redraw();
+function links(r){const out=[];split(r.pmid).forEach(p=>{if(/^[1-9][0-9]{0,8}$/.test(p.trim()))
+  out.push(`<a href="https://pubmed.ncbi.nlm.nih.gov/${p.trim()}/" target="_blank" rel="noopener noreferrer">PMID ${esc(p.trim())}</a>`);});
+ split(r.doi).forEach(d=>{d=d.trim();if(/^10\.[0-9]{4,9}\/\S+$/.test(d))
+  out.push(`<a href="https://doi.org/${esc(encodeURI(d))}" target="_blank" rel="noopener noreferrer">doi:${esc(d)}</a>`);});
+ return out.length?'<br>'+out.join(' · '):'';}
+// ---- zoom and pan: the drawing's width is scaled and the frame scrolls
+const wrap=document.getElementById('wrap');let zoom=1;const zl=document.getElementById('zoom-level');
+function setZoom(z,cx,cy){const old=zoom;zoom=Math.min(8,Math.max(0.25,z));
+ const r=wrap.getBoundingClientRect();cx=cx==null?r.width/2:cx;cy=cy==null?r.height/2:cy;
+ const fx=(wrap.scrollLeft+cx)/old,fy=(wrap.scrollTop+cy)/old;
+ svg.style.width=(100*zoom)+'%';svg.style.minWidth=(760*zoom)+'px';zl.textContent=Math.round(zoom*100)+'%';
+ wrap.scrollLeft=fx*zoom-cx;wrap.scrollTop=fy*zoom-cy;}
+document.getElementById('zoom-in').onclick=()=>setZoom(zoom*1.25);
+document.getElementById('zoom-out').onclick=()=>setZoom(zoom/1.25);
+document.getElementById('zoom-fit').onclick=()=>setZoom(1);
+wrap.addEventListener('wheel',e=>{if(!e.ctrlKey&&!e.metaKey)return;e.preventDefault();
+ const r=wrap.getBoundingClientRect();setZoom(zoom*(e.deltaY<0?1.15:1/1.15),e.clientX-r.left,e.clientY-r.top);},{passive:false});
+let pan=null;
+wrap.addEventListener('mousedown',e=>{if(e.target.closest('.node'))return;pan={x:e.clientX,y:e.clientY,l:wrap.scrollLeft,t:wrap.scrollTop};wrap.classList.add('panning');});
+window.addEventListener('mousemove',e=>{if(!pan)return;wrap.scrollLeft=pan.l-(e.clientX-pan.x);wrap.scrollTop=pan.t-(e.clientY-pan.y);});
+window.addEventListener('mouseup',()=>{pan=null;wrap.classList.remove('panning');});
+// ---- find a node by name
+const find=document.getElementById('find'),found=document.getElementById('found'),dl=document.getElementById('labels');
+[...new Set(D.nodes.map(n=>n.label))].sort().forEach(l=>{const o=document.createElement('option');o.value=l;dl.appendChild(o);});
+function matches(){const q=find.value.trim().toLowerCase();return q?D.nodes.map((n,i)=>[n,i]).filter(([n])=>n.label.toLowerCase().includes(q)):[];}
+function mark(){const m=matches();matched=new Set(m.map(([,i])=>i));
+ nodeEls.forEach((g,i)=>g.classList.toggle('match',matched.has(i)));
+ found.textContent=find.value.trim()?(m.length?`${m.length} found`:'none found'):'';return m;}
+find.addEventListener('input',()=>{const m=mark();if(m.length)nodeEls[m[0][1]].scrollIntoView({block:'center',inline:'center'});});
+find.addEventListener('keydown',e=>{if(e.key!=='Enter')return;const m=mark();if(m.length){const [n,i]=m[0];
+ nodeEls[i].scrollIntoView({block:'center',inline:'center'});show(n);}});
+// ---- export: the drawing as SVG or PNG, the graph as GraphML (built here, so a saved page exports too)
+function save(blob,name){const a=document.createElement('a');a.href=URL.createObjectURL(blob);a.download=name;
+ document.body.appendChild(a);a.click();setTimeout(()=>{URL.revokeObjectURL(a.href);a.remove();},1000);}
+function svgText(){const c=svg.cloneNode(true);const vb=svg.viewBox.baseVal;c.setAttribute('width',vb.width);c.setAttribute('height',vb.height);
+ c.removeAttribute('style');const st=document.createElementNS(NS,'style');
+ st.textContent='text{font-family:sans-serif}.node circle{stroke:#fff;stroke-width:1.5}.node text{font-size:11px}.edge{fill:none;stroke-opacity:.45;stroke-width:1.2}.dim{opacity:.08}.hl{stroke-opacity:1;stroke-width:2.4}.node.match circle{stroke:#111;stroke-width:3}';
+ c.insertBefore(st,c.firstChild);const bg=document.createElementNS(NS,'rect');bg.setAttribute('width','100%');bg.setAttribute('height','100%');bg.setAttribute('fill','#fff');
+ c.insertBefore(bg,st.nextSibling);return new XMLSerializer().serializeToString(c);}
+document.getElementById('export-svg').onclick=()=>save(new Blob([svgText()],{type:'image/svg+xml'}),'exomir-network.svg');
+document.getElementById('export-png').onclick=()=>{const vb=svg.viewBox.baseVal,img=new Image(),k=2;
+ img.onload=()=>{const cv=document.createElement('canvas');cv.width=vb.width*k;cv.height=vb.height*k;const cx=cv.getContext('2d');
+  cx.drawImage(img,0,0,cv.width,cv.height);cv.toBlob(b=>save(b,'exomir-network.png'),'image/png');};
+ img.src='data:image/svg+xml;charset=utf-8,'+encodeURIComponent(svgText());};
+function xml(s){return String(s==null?'':s).replace(/[&<>"']/g,ch=>({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&apos;'}[ch]));}
+document.getElementById('export-graphml').onclick=()=>{let g='<?xml version="1.0" encoding="utf-8"?>\n<graphml xmlns="http://graphml.graphdrawing.org/xmlns">\n'+
+ '<key id="label" for="node" attr.name="label" attr.type="string"/>\n<key id="kind" for="node" attr.name="kind" attr.type="string"/>\n'+
+ '<key id="records" for="all" attr.name="records" attr.type="string"/>\n<key id="ekind" for="edge" attr.name="kind" attr.type="string"/>\n'+
+ '<key id="references" for="edge" attr.name="references" attr.type="string"/>\n<graph edgedefault="directed">\n';
+ D.nodes.forEach(n=>{g+=`<node id="${xml(n.id)}"><data key="label">${xml(n.label)}</data><data key="kind">${xml(n.kind)}</data><data key="records">${xml(n.records.join(';'))}</data></node>\n`;});
+ D.edges.forEach(e=>{g+=`<edge source="${xml(e.s)}" target="${xml(e.t)}"><data key="ekind">${xml(e.kind)}</data><data key="records">${xml(e.records.join(';'))}</data><data key="references">${xml(e.refs)}</data></edge>\n`;});
+ save(new Blob([g+'</graph>\n</graphml>\n'],{type:'application/xml'}),'exomir-network.graphml');};
 })();
 </script></body></html>
 """
