@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 T = TypeVar("T")
 
 _state = {"quiet": False}
+_logs: list[list[str]] = []  # open recordings (a results folder's run.log)
 _aliases: dict[str, str] = {}  # staging folder → the folder the user asked for
 console = Console(stderr=True)
 
@@ -33,6 +34,27 @@ def _shown(message: str) -> str:
     return message
 
 
+@contextlib.contextmanager
+def recording() -> Iterator[list[str]]:
+    """Collect every message of the block, quiet or not, with the time it was said: the lines of
+    a results folder's ``run.log``."""
+    lines: list[str] = []
+    _logs.append(lines)
+    try:
+        yield lines
+    finally:
+        _logs.remove(lines)
+
+
+def _log(kind: str, message: str) -> None:
+    if _logs:
+        import time
+
+        line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {kind:<7} {_shown(message)}"
+        for lines in _logs:
+            lines.append(line)
+
+
 def set_quiet(quiet: bool) -> None:
     _state["quiet"] = quiet
 
@@ -43,12 +65,14 @@ def is_quiet() -> bool:
 
 def info(message: str) -> None:
     """A one-line status message on stderr (not shown when quiet)."""
+    _log("info", message)
     if not _state["quiet"]:
         console.print(_shown(message), highlight=False)
 
 
 def warn(message: str) -> None:
     """A warning on stderr; shown even when quiet, because it says something was excluded."""
+    _log("warning", message)
     console.print(f"[yellow]warning:[/yellow] {_shown(message)}", highlight=False)
 
 
@@ -79,6 +103,7 @@ def steps(description: str, total: int) -> Iterator:
 
         def advance(label: str | None = None) -> None:
             if label:
+                _log("step", f"{description}: {label}")
                 bar.update(task, description=f"{description}: {label}")
             bar.advance(task)
             if label and (_state["quiet"] is False) and not sys.stderr.isatty():

@@ -14,6 +14,7 @@ from pathlib import Path
 from exomir.analysis.comparisons import Comparison, plan_comparisons, split_values
 from exomir.analysis.pipeline import AnalysisResult, AnalysisSettings, run_analysis
 from exomir.analysis.output import TABLE_NAMES, write_results
+from exomir.errors import InputError
 
 __all__ = [
     "AnalysisResult",
@@ -49,25 +50,62 @@ def analyze(
     panel_options: dict | None = None,
     seed: int = 0,
     calibrator: str | Sequence[str] | None = None,
+    reference: Iterable[str] | str | None = None,
+    spike_in: str | None = None,
+    folds: int | None = None,
+    figures: bool = False,
 ) -> AnalysisResult:
     """Read, analyze and write the results folder ``out`` (nothing is left behind on failure).
 
     ``expression`` is one file, or several qPCR exports (the plates of one study; ``calibrator``
-    names the inter-plate calibrator sample(s)).
+    names the inter-plate calibrator sample(s)). ``normalization="reference"`` normalizes Cq values
+    to the ``reference`` miRNAs, ``"spike"`` to the ``spike_in`` assay. ``folds`` sets the outer
+    and inner folds of the panels' nested cross-validation (small cohorts). ``figures`` also
+    writes every report figure as SVG into ``out/figures`` (needs Chromium). Every results folder
+    holds ``params.json`` (these options, versions and input checksums: ``exomir analyze
+    --params`` re-runs it) and ``run.log``.
     """
+    import time as _time
+
+    from exomir.analysis.params import analysis_params, log_text, params_text
     from exomir.atomic import staged_directory
     from exomir.io import load_cohort
+    from exomir.progress import recording
 
+    options = {k: v for k, v in locals().items() if k in _OPTION_NAMES}
+    started = _time.perf_counter()
+    if figures:
+        from exomir.report.export import find_chromium
+
+        find_chromium()  # before the work: say now, not after minutes, that the export cannot run
+    if folds is not None:
+        if folds < 2:
+            raise InputError(f"--folds {folds}: cross-validation needs at least 2 folds", expected="an integer ≥ 2")
+        panel_options = {**dict(panel_options or {}), "outer_folds": folds, "inner_folds": folds}
     settings = AnalysisSettings(
         group=group, case=case, controls=tuple(split_values(controls)), measure=measure,
-        normalization=normalization, afp=afp, time=time, event=event, endpoint=endpoint,
+        normalization=normalization, reference=tuple(split_values(reference)), spike_in=spike_in, afp=afp,
+        time=time, event=event, endpoint=endpoint,
         covariates=tuple(split_values(covariates)), sample_column=sample_column, stage=stage, panels=panels,
         panel_options=dict(panel_options or {}), seed=seed,
     )  # fmt: skip
     numeric = [c for c in (afp, time, event) if c]
-    with staged_directory(out) as staging:
+    with staged_directory(out) as staging, recording() as log:
+        params = analysis_params(options)
+        (staging / "params.json").write_text(params_text(params), encoding="utf-8", newline="")
         adata = load_cohort(expression, clinical, measure=measure, sample_column=sample_column, group=group,
                             numeric=numeric, calibrator=calibrator)
         result = run_analysis(adata, settings)
-        write_results(result, staging)
+        written = write_results(result, staging)
+        if figures:
+            from exomir.report.export import export_figures
+
+            export_figures(written["report"], staging / "figures")
+        (staging / "run.log").write_text(log_text(log, elapsed=_time.perf_counter() - started), encoding="utf-8",
+                                         newline="")
     return result
+
+
+_OPTION_NAMES = ("expression", "clinical", "measure", "normalization", "group", "case", "controls", "afp", "time",
+                 "event", "endpoint", "covariates", "sample_column", "stage", "panels", "panel_options", "seed",
+                 "calibrator", "reference", "spike_in", "folds", "figures")

@@ -35,6 +35,8 @@ class AnalysisSettings:
     controls: tuple[str, ...] = ()
     measure: str = "auto"
     normalization: str = "auto"
+    reference: tuple[str, ...] = ()  # reference miRNAs of --normalization reference
+    spike_in: str | None = None  # spike-in assay of --normalization spike
     afp: str | None = None
     afp_cutoff: float = 20.0
     stage: str | None = None
@@ -71,6 +73,7 @@ class AnalysisResult:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     roc_curves: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)
     km_curves: dict[str, Any] = field(default_factory=dict)  # miRNA → survival.KMCurves
+    panel_analyses: dict[str, Any] = field(default_factory=dict)  # comparison → stats.panel.PanelAnalysis
     notes: list[str] = field(default_factory=list)
 
 
@@ -98,7 +101,7 @@ def run_analysis(adata: ad.AnnData, settings: AnalysisSettings | None = None, **
             if panel is not None:
                 panel_frames.append(panel[0])
                 subgroup_frames.append(panel[1])
-            advance(f"panels {comparison.name}")
+            advance(f"panels {comparison.name}" if settings.panels else None)
         order = [c.name for c in comparisons]
         result.tables["differential"] = stable_sort(pd.concat(de_frames, ignore_index=True),
                                                     ["comparison", "padj", "pvalue", "mirna"], first=order)
@@ -171,7 +174,7 @@ def _normalize(result: AnalysisResult) -> None:
         from exomir.preprocess.qpcr import censor_nondetects
 
         adata = censor_nondetects(adata, lod=settings.nondetect_lod, max_fraction=settings.nondetect_max_fraction)
-    adata = normalize(adata, settings.normalization)
+    adata = normalize(adata, settings.normalization, references=settings.reference, spike_in=settings.spike_in)
     result.adata = _without_controls(adata)
 
 
@@ -234,13 +237,27 @@ def _panels(result: AnalysisResult, comparison: Comparison) -> tuple[pd.DataFram
                                       stage=settings.stage, seed=settings.seed, **settings.panel_options)
         except InputError as exc:
             # panels are an addition to the single-marker results, not a reason to lose them
-            _note(result, f"panels {comparison.name}: not fitted ({exc})")
+            _note(result, f"panels {comparison.name}: not fitted ({exc}){_folds_hint(result, comparison)}")
             return None
+    result.panel_analyses[comparison.name] = analysis  # the report draws the panel-vs-AFP figures from it
     summary = analysis.summary.copy()
     summary["comparison"] = comparison.name
     subgroups = analysis.subgroups.copy()
     subgroups["comparison"] = comparison.name
     return summary, subgroups
+
+
+def _folds_hint(result: AnalysisResult, comparison: Comparison) -> str:
+    """What to do when the nested CV has too few samples: the most folds the smaller group allows."""
+    labels = comparison.labels(result.adata.obs)
+    smaller = int(min((labels == "case").sum(), (labels == "control").sum()))
+    asked = result.settings.panel_options.get("outer_folds", 5)
+    usable = [k for k in range(2, 11) if smaller >= k and smaller * (k - 1) // k >= k]
+    if not usable:
+        return (f"; {smaller} samples in the smaller group are too few for cross-validated panels "
+                "(at least 4 per group are needed, with --folds 2)")
+    best = max(usable)
+    return f"; with {smaller} samples in the smaller group, use --folds {best} or fewer" if best < asked else ""
 
 
 def _afp_cutoff(result: AnalysisResult) -> pd.DataFrame:

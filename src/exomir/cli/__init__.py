@@ -7,14 +7,35 @@ from __future__ import annotations
 
 import sys
 
-from exomir.cli._app import app
+from exomir.cli._app import app, plain_metavars
 from exomir.cli import names, kb, quantify, analysis, meta, model, serve, setup  # noqa: E402,F401  (registration)
+
+plain_metavars(app)
 from exomir.errors import ExomirError
+
+
+def command():
+    """The click command of ``exomir`` whose help shows plain metavars (FASTQ..., TEXT), never
+    Python types: typer adds a type such as ``<list[Path]>`` beside every argument."""
+    import types
+
+    import typer
+    from typer.core import TyperArgument
+
+    root = typer.main.get_command(app)
+    pending = [root]
+    while pending:
+        current = pending.pop()
+        pending.extend(getattr(current, "commands", {}).values())
+        for param in current.params:
+            if isinstance(param, TyperArgument):
+                param.display_type_rich = types.MethodType(lambda self, ctx: None, param)
+    return root
 
 
 def main() -> None:
     try:
-        app()
+        command()(prog_name="exomir")
     except ExomirError as exc:
         from exomir.progress import console
 

@@ -32,3 +32,35 @@ def root(
 ) -> None:
     """Exosomal microRNA liquid biopsy for hepatocellular carcinoma."""
     set_quiet(quiet)
+
+
+_METAVARS = {int: "INTEGER", float: "NUMBER", str: "TEXT"}
+
+
+def plain_metavars(typer_app: typer.Typer) -> None:
+    """Give every option and argument without a metavar of its own a plain one (PATH, TEXT,
+    INTEGER): typer would otherwise show Python types such as ``<list[Path]>`` in ``--help``."""
+    import inspect
+    import typing
+    from pathlib import Path
+
+    from typer.models import ArgumentInfo, OptionInfo
+
+    commands = list(typer_app.registered_commands)
+    for group in typer_app.registered_groups:
+        plain_metavars(group.typer_instance)
+    for command in commands:
+        hints = typing.get_type_hints(command.callback)
+        for name, parameter in inspect.signature(command.callback).parameters.items():
+            info = parameter.default
+            if not isinstance(info, (OptionInfo, ArgumentInfo)) or info.metavar is not None:
+                continue
+            kind = hints.get(name)
+            args = [a for a in typing.get_args(kind) if a is not type(None)]
+            while typing.get_origin(kind) in (list, typing.Union) or (args and typing.get_origin(kind) is not None):
+                kind = args[0] if args else str
+                args = [a for a in typing.get_args(kind) if a is not type(None)]
+            if kind is bool:
+                continue
+            label = "PATH" if kind is Path else _METAVARS.get(kind, "TEXT")
+            info.metavar = name.upper() if isinstance(info, ArgumentInfo) else label

@@ -37,53 +37,106 @@ def simulate(
 
 @app.command()
 def analyze(
+    ctx: typer.Context,
     expression: list[Path] = typer.Option(
-        ..., "--expression", "-e",
+        None, "--expression", "-e", metavar="FILE",
         help="Expression table (CSV/TSV, qPCR export, GEO matrix, .h5ad); repeat for the plates of one qPCR study.",
     ),
-    clinical: Path | None = typer.Option(None, "--clinical", "-c", help="Clinical table, joined on the sample ID."),
-    out: Path = typer.Option(..., "--out", "-o", help="Results folder (written all or nothing)."),
-    measure: str = typer.Option("auto", "--measure", help="counts | cq | log | auto."),
-    normalization: str = typer.Option("auto", "--normalization",
-                                      help="auto | none | median_of_ratios | cpm | tmm | global_mean."),
-    group: str = typer.Option("group", "--group", help="Clinical column with the diagnostic group."),
-    case: str = typer.Option("HCC", "--case", help="The case group."),
-    control: list[str] = typer.Option(None, "--control",
+    clinical: Path | None = typer.Option(None, "--clinical", "-c", metavar="FILE",
+                                         help="Clinical table, joined on the sample ID."),
+    out: Path = typer.Option(..., "--out", "-o", metavar="DIR", help="Results folder (written all or nothing)."),
+    params: Path | None = typer.Option(None, "--params", metavar="FILE",
+                                       help="Re-run the analysis recorded in a results folder's params.json "
+                                            "(options given here as well override the recorded ones)."),
+    measure: str = typer.Option("auto", "--measure", metavar="KIND", help="counts | cq | log | auto."),
+    normalization: str = typer.Option("auto", "--normalization", metavar="METHOD",
+                                      help="auto | none | median_of_ratios | cpm | tmm | global_mean | reference "
+                                           "(with --reference) | spike (with --spike)."),
+    reference: list[str] = typer.Option(None, "--reference", metavar="MIRNA",
+                                        help="Reference miRNA(s) of --normalization reference, repeatable or "
+                                             "comma-separated (e.g. miR-16-5p,miR-93-5p)."),
+    spike: str | None = typer.Option(None, "--spike", metavar="ASSAY",
+                                     help="Spike-in assay of --normalization spike (e.g. cel-miR-39-3p)."),
+    group: str = typer.Option("group", "--group", metavar="COLUMN", help="Clinical column with the diagnostic group."),
+    case: str = typer.Option("HCC", "--case", metavar="GROUP", help="The case group."),
+    control: list[str] = typer.Option(None, "--control", metavar="GROUP",
                                       help="Control group(s), repeatable or comma-separated; A+B pools groups. "
                                            "Default: every other group."),
-    afp: str | None = typer.Option(None, "--afp", help="Clinical column with AFP (ng/mL)."),
-    time: str | None = typer.Option(None, "--time", help="Clinical column with follow-up time."),
-    event: str | None = typer.Option(None, "--event", help="Clinical column with the event (1 = event, 0 = censored)."),
-    endpoint: str = typer.Option("DFS", "--endpoint", help="Name of the survival endpoint (DFS, OS, ...)."),
-    covariate: list[str] = typer.Option(None, "--covariate", help="Clinical column(s) to adjust differential expression for."),
-    sample_column: str | None = typer.Option(None, "--sample-column",
+    afp: str | None = typer.Option(None, "--afp", metavar="COLUMN", help="Clinical column with AFP (ng/mL)."),
+    time: str | None = typer.Option(None, "--time", metavar="COLUMN", help="Clinical column with follow-up time."),
+    event: str | None = typer.Option(None, "--event", metavar="COLUMN",
+                                     help="Clinical column with the event (1 = event, 0 = censored)."),
+    endpoint: str = typer.Option("DFS", "--endpoint", metavar="NAME", help="Name of the survival endpoint (DFS, OS, ...)."),
+    covariate: list[str] = typer.Option(None, "--covariate", metavar="COLUMN",
+                                        help="Clinical column(s) to adjust differential expression for."),
+    sample_column: str | None = typer.Option(None, "--sample-column", metavar="COLUMN",
                                              help="Clinical column with the sample IDs (default: the first column)."),
-    stage: str | None = typer.Option(None, "--stage", help="Clinical column with tumour stage (early-stage panel subgroup)."),
+    stage: str | None = typer.Option(None, "--stage", metavar="COLUMN",
+                                     help="Clinical column with tumour stage (early-stage panel subgroup)."),
     panels: bool = typer.Option(True, "--panels/--no-panels", help="Fit nested-CV miRNA panels with and against AFP."),
-    seed: int = typer.Option(0, "--seed", help="Random seed for resampling steps."),
-    calibrator: list[str] = typer.Option(None, "--calibrator",
+    folds: int | None = typer.Option(None, "--folds", metavar="N", min=2,
+                                     help="Outer and inner folds of the panels' nested cross-validation (default 5); "
+                                          "fewer for small cohorts."),
+    seed: int = typer.Option(0, "--seed", metavar="N", help="Random seed for resampling steps."),
+    calibrator: list[str] = typer.Option(None, "--calibrator", metavar="SAMPLE",
                                          help="Inter-plate calibrator sample(s) of qPCR exports (aligns the plates)."),
+    figures: bool = typer.Option(False, "--figures", help="Also write every report figure as SVG into DIR/figures "
+                                                          "(needs Chromium: /usr/bin/chromium or EXOMIR_CHROMIUM)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output (warnings still shown)."),
 ) -> None:
-    """Analyze a cohort: QC, normalization, differential expression, ROC vs AFP, survival, evidence, report."""
+    """Analyze a cohort: QC, normalization, differential expression, ROC vs AFP, survival, evidence, report.
+
+    Writes params.json (every option, versions, input checksums) and run.log into the results folder.
+    """
     from exomir.analysis import analyze as run
 
     if quiet:
         set_quiet(True)
     started = _time.perf_counter()
-    run(expression if len(expression) > 1 else expression[0], clinical, out, measure=measure, normalization=normalization, group=group, case=case,
-        controls=control or None, afp=afp, time=time, event=event, endpoint=endpoint, covariates=covariate or None,
-        sample_column=sample_column, stage=stage, panels=panels, seed=seed, calibrator=calibrator or None)
+    given = {
+        "expression": list(expression) if expression else None, "clinical": clinical, "measure": measure,
+        "normalization": normalization, "reference": reference or None, "spike_in": spike, "group": group,
+        "case": case, "controls": control or None, "afp": afp, "time": time, "event": event, "endpoint": endpoint,
+        "covariates": covariate or None, "sample_column": sample_column, "stage": stage, "panels": panels,
+        "folds": folds, "seed": seed, "calibrator": calibrator or None, "figures": figures,
+    }  # fmt: skip
+    if params is not None:
+        options = _from_params(ctx, params, given)
+    else:
+        if not expression:
+            raise typer.BadParameter("give an expression table (or --params params.json)", param_hint="--expression")
+        options = given
+    if isinstance(options["expression"], list) and len(options["expression"]) == 1:
+        options["expression"] = options["expression"][0]
+    run(out=out, **options)
     info(f"wrote {out}/report.html, {out}/cohort.h5ad and {out}/tables/ in {_time.perf_counter() - started:.1f} s")
+
+
+#: CLI parameter → keyword of exomir.analysis.analyze, where they differ
+_PARAMETER_OF = {"reference": "reference", "spike_in": "spike", "controls": "control", "covariates": "covariate"}
+
+
+def _from_params(ctx: typer.Context, path: Path, given: dict) -> dict:
+    """The recorded options, with those given on this command line in their place."""
+    import click
+
+    from exomir.analysis.params import read_params
+
+    options = read_params(path)
+    for key, value in given.items():
+        source = ctx.get_parameter_source(_PARAMETER_OF.get(key, key))
+        if source is click.core.ParameterSource.COMMANDLINE:
+            options[key] = value
+    return options
 
 
 @app.command()
 def demo(
-    out: Path = typer.Option(Path("demo"), "--out", "-o", help="Results folder."),
-    n: int = typer.Option(400, "--n", help="Number of simulated samples."),
-    n_mirnas: int = typer.Option(300, "--n-mirnas", help="Number of simulated miRNAs."),
-    measure: str = typer.Option("counts", "--measure", help="counts or cq."),
-    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    out: Path = typer.Option(Path("demo"), "--out", "-o", metavar="DIR", help="Results folder."),
+    n: int = typer.Option(400, "--n", metavar="N", help="Number of simulated samples."),
+    n_mirnas: int = typer.Option(300, "--n-mirnas", metavar="N", help="Number of simulated miRNAs."),
+    measure: str = typer.Option("counts", "--measure", metavar="KIND", help="counts or cq."),
+    seed: int = typer.Option(0, "--seed", metavar="N", help="Random seed."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Simulate a cohort and analyze it: HCC vs LC, CHB and healthy donors, with AFP and DFS."""

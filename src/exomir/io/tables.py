@@ -111,8 +111,12 @@ class ExpressionTable:
     def report(self) -> str:
         """A few lines saying what was read and decided."""
         n_s, n_m = self.values.shape
+        source = str(self.path)
+        if "plates" in self.extra:  # several plates: name each, not only the first file
+            plates = str(self.extra["plates"]).split("; ")
+            source = f"{len(plates)} plates ({self.extra.get('plate_samples') or ', '.join(plates)}); together"
         lines = [
-            f"{self.path}: {n_s} samples × {n_m} miRNAs ({self.orientation}: {self.orientation_reason})",
+            f"{source}: {n_s} samples × {n_m} miRNAs ({self.orientation}: {self.orientation_reason})",
             f"measure {self.measure}: {self.measure_reason}",
         ]
         if self.nondetects:
@@ -496,6 +500,9 @@ def _from_qpcr(qpcr, paths: list[Path], measure: str, calibrator: str | Sequence
     table.extra["qpcr_format"] = data.format
     if len(paths) > 1:
         table.extra["plates"] = "; ".join(str(p) for p in paths)
+        wells = data.wells[data.wells["sample"].astype(str).isin(set(cq.index))]
+        per_plate = wells.groupby("plate", sort=False)["sample"].nunique()
+        table.extra["plate_samples"] = "; ".join(f"{plate}: {int(n)} samples" for plate, n in per_plate.items())
     if calibrator:
         table.extra["calibrator"] = calibrator if isinstance(calibrator, str) else "; ".join(calibrator)
     return table

@@ -3,6 +3,7 @@
 * counts: DESeq2's median-of-ratios size factors (default), counts per million, or edgeR's TMM,
   each followed by log2(x + 1);
 * Cq: ΔCq against the global mean of the detected miRNAs (``exomir.preprocess.qpcr.global_mean_dcq``),
+  against chosen reference miRNAs (``reference``) or against an exogenous spike-in (``spike``),
   stored as −ΔCq so that higher means more abundant on every scale;
 * ``none`` leaves the values as given, so results can be compared with other tools.
 
@@ -11,23 +12,29 @@ The step and its parameters are recorded in ``uns["exomir"]["steps"]``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import anndata as ad
 import numpy as np
 
-from exomir.cohort import measure_of, meta, record_step
+from exomir.cohort import measure_of, meta, record_exclusion, record_step
 from exomir.errors import InputError
 from exomir.progress import warn
 
-METHODS = ("auto", "none", "median_of_ratios", "cpm", "tmm", "global_mean")
+METHODS = ("auto", "none", "median_of_ratios", "cpm", "tmm", "global_mean", "reference", "spike")
+CQ_METHODS = ("global_mean", "reference", "spike")
 COUNT_METHODS = ("median_of_ratios", "cpm", "tmm")
 AUTO = {"counts": "median_of_ratios", "cq": "global_mean", "log": "none"}
 
 
-def normalize(adata: ad.AnnData, method: str = "auto", *, pseudocount: float = 1.0) -> ad.AnnData:
+def normalize(adata: ad.AnnData, method: str = "auto", *, pseudocount: float = 1.0,
+              references: Sequence[str] = (), spike_in: str | None = None) -> ad.AnnData:
     """Normalize ``adata`` in place (``X`` becomes log2 scale) and return it.
 
     ``method``: ``auto`` (counts → median_of_ratios, Cq → global_mean, log → none), ``none``,
-    ``median_of_ratios``, ``cpm``, ``tmm`` or ``global_mean``.
+    ``median_of_ratios``, ``cpm``, ``tmm``, ``global_mean``, ``reference`` (Cq against the mean
+    of the ``references`` miRNAs) or ``spike`` (Cq against the exogenous ``spike_in``). The last
+    two return a new Cohort without the normalizer columns (recorded as exclusions).
     """
     if method not in METHODS:
         raise InputError(f"unknown normalization {method!r}", expected=" | ".join(METHODS))
@@ -39,12 +46,14 @@ def normalize(adata: ad.AnnData, method: str = "auto", *, pseudocount: float = 1
         return adata
     if chosen in COUNT_METHODS and measure != "counts":
         raise InputError(f"normalization {chosen!r} needs read counts, but the values are {measure}",
-                         expected="global_mean or none" if measure == "cq" else "none")
+                         expected="global_mean, reference, spike or none" if measure == "cq" else "none")
     if chosen == "global_mean":
         if measure != "cq":
             raise InputError(f"normalization 'global_mean' is for Cq values, but the values are {measure}",
                              expected="median_of_ratios, cpm, tmm or none")
         return _global_mean(adata, requested=method)
+    if chosen in ("reference", "spike"):
+        return _against_controls(adata, chosen, references=references, spike_in=spike_in)
 
     counts = _counts(adata)
     library = counts.sum(axis=1)
@@ -182,4 +191,38 @@ def _global_mean(adata: ad.AnnData, *, requested: str) -> ad.AnnData:
     described = str(meta(adata).get("normalization") or "global mean ΔCq")
     meta(adata)["normalization"] = f"{described}; X = −ΔCq (higher = more abundant)"
     record_step(adata, "normalize", method="global_mean", requested=requested, measure="cq", x_scale="neg_delta_cq")
+    return adata
+
+
+def _against_controls(adata: ad.AnnData, method: str, *, references: Sequence[str], spike_in: str | None) -> ad.AnnData:
+    """ΔCq against chosen reference miRNAs or a spike-in, as −ΔCq (higher = more, as on every scale)."""
+    from exomir.preprocess.qpcr import reference_dcq, spike_in_dcq
+
+    measure = measure_of(adata)
+    if measure != "cq":
+        raise InputError(f"normalization {method!r} is for Cq values, but the values are {measure}",
+                         expected="median_of_ratios, cpm, tmm or none")
+    if method == "reference" and not references:
+        raise InputError("normalization 'reference' needs the reference miRNAs",
+                         expected="--reference miR-16-5p,miR-93-5p (one or more measured miRNAs)")
+    if method == "spike" and not spike_in:
+        raise InputError("normalization 'spike' needs the spike-in assay", expected="--spike cel-miR-39-3p")
+    steps = [step.get("step") for step in meta(adata).get("steps", [])]
+    if "censor_nondetects" not in steps:
+        adata.X = np.array(adata.layers["cq"], dtype=np.float64, copy=True)
+    if method == "reference":
+        adata = reference_dcq(adata, list(references))
+        used = [str(v) for v in meta(adata)["steps"][-1]["references"]]
+        for name in used:  # a normalizer against itself is 0 (or the others' mirror): not a result
+            record_exclusion(adata, "mirna", name, "reference miRNA used as the normalizer, not tested")
+        adata = adata[:, [str(v) not in set(used) for v in adata.var_names]].copy()
+        detail = {"references": used}
+    else:
+        adata = spike_in_dcq(adata, spike_in)
+        detail = {"spike_in": str(meta(adata)["steps"][-1]["spike_in"])}
+    adata.X = -np.asarray(adata.X, dtype=np.float64)
+    meta(adata)["x_scale"] = "neg_delta_cq"
+    meta(adata)["normalization"] = str(meta(adata).get("normalization")).replace(
+        "−ΔCq is log2 abundance", "X = −ΔCq (higher = more abundant)")
+    record_step(adata, "normalize", method=method, requested=method, measure="cq", x_scale="neg_delta_cq", **detail)
     return adata

@@ -19,7 +19,14 @@ def to_div(figure: go.Figure, div_id: str) -> str:
     """The figure as an HTML ``<div>`` (the plotly library itself is embedded once by the report)."""
     # a prefix of its own, so that no heading anchor can share (and steal) the figure's id
     return figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"fig-{div_id}",
-                          config={"displaylogo": False, "responsive": True})
+                          config=plot_config(div_id))
+
+
+def plot_config(name: str) -> dict:
+    """plotly's options: the modebar camera saves an SVG named after the figure (the report adds
+    SVG and PNG buttons of its own under each figure)."""
+    return {"displaylogo": False, "responsive": True,
+            "toImageButtonOptions": {"format": "svg", "filename": name, "scale": 1}}
 
 
 def volcano(de: pd.DataFrame, comparison: str, *, alpha: float = 0.05, label_top: int = 10,
@@ -40,14 +47,51 @@ def volcano(de: pd.DataFrame, comparison: str, *, alpha: float = 0.05, label_top
             text=part["mirna"], customdata=np.stack([part["padj"].to_numpy(dtype=float)], axis=-1),
             hovertemplate="%{text}<br>log2FC %{x:.2f}<br>padj %{customdata[0]:.2e}<extra></extra>",
         ))
-    top = table.assign(_y=y).sort_values(["padj", "pvalue", "mirna"], kind="mergesort").head(label_top)
-    for _, row in top.iterrows():
-        label = _short(row["mirna"]) + (" ⚠" if row["mirna"] in flagged else "")
-        figure.add_annotation(x=row["log2fc"], y=row["_y"], text=label, showarrow=True, arrowhead=0, ax=0, ay=-18,
-                              font=dict(size=10))
+    top = table.assign(neglog10p=y).sort_values(["padj", "pvalue", "mirna"], kind="mergesort").head(label_top)
+    y_max = float(max(y.max(), 1.0)) * 1.08 if len(y) else 1.0
+    x_abs = float(np.abs(table["log2fc"]).max()) * 1.03 if len(table) else 1.0
+    for row, (x_text, y_text) in zip(top.itertuples(), volcano_label_positions(
+            top["log2fc"].to_numpy(dtype=float), top["neglog10p"].to_numpy(dtype=float), x_abs, y_max)):
+        label = _short(row.mirna) + (" ⚠" if row.mirna in flagged else "")
+        # each label sits in a column beside the points (up: right, down: left), stacked with room
+        # for one line each, and a leader line points at its miRNA: labels cannot collide
+        figure.add_annotation(x=row.log2fc, y=row.neglog10p, ax=x_text, ay=y_text, axref="x", ayref="y", text=label,
+                              showarrow=True, arrowhead=0, arrowwidth=0.8, arrowcolor="#777",
+                              xanchor="left" if x_text > 0 else "right", font=dict(size=10))
     figure.update_layout(title=f"Volcano: {comparison.replace('_', ' ')}", xaxis_title="log2 fold change (case / control)",
-                         yaxis_title="−log10 p", height=460, legend=dict(orientation="h", y=-0.2), **LAYOUT)
+                         yaxis_title="−log10 p", height=VOLCANO_HEIGHT, legend=dict(orientation="h", y=-0.2), **LAYOUT)
+    figure.update_xaxes(range=[-VOLCANO_ROOM * x_abs, VOLCANO_ROOM * x_abs])  # room for the label columns
+    figure.update_yaxes(range=[0, y_max])
     return figure
+
+
+VOLCANO_HEIGHT = 460
+VOLCANO_ROOM = 1.7  # the x axis reaches this many times the largest |log2 FC|: the rest holds the labels
+#: vertical room of one volcano label, as a share of the plot area's height (10 px text in a
+#: plot area of at most ~330 px: the legend and margins take the rest of the 460 px)
+LABEL_STEP = 16 / 330
+
+
+def volcano_label_positions(x: np.ndarray, y: np.ndarray, x_abs: float, y_max: float) -> list[tuple[float, float]]:
+    """Where the text of each volcano label goes (data coordinates): miRNAs higher in the case
+    group are labelled at the right edge of the plot, lower ones at the left edge; within a side
+    the labels keep the order of their points from top to bottom, at least one line apart."""
+    step = LABEL_STEP * y_max
+    out: list[tuple[float, float]] = [(0.0, 0.0)] * len(x)
+    for side in (1.0, -1.0):
+        members = [i for i in range(len(x)) if (x[i] >= 0) == (side > 0)]
+        members.sort(key=lambda i: -y[i])
+        placed: list[float] = []
+        top = y_max - step / 2
+        for i in members:
+            target = min(y[i], top) if not placed else min(y[i], placed[-1] - step)
+            placed.append(target)
+        if placed and placed[-1] < step / 2:  # too low: push the stack up, keeping the spacing
+            shift = step / 2 - placed[-1]
+            placed = [p + shift for p in placed]
+        for i, position in zip(members, placed):
+            out[i] = (side * x_abs, position)
+    return out
 
 
 def roc_figure(curves: Mapping[str, pd.DataFrame], roc: pd.DataFrame, comparison: str) -> go.Figure:
@@ -163,8 +207,31 @@ def afp_by_group(obs: pd.DataFrame, group: str, afp: str, cutoff: float) -> go.F
     figure.add_trace(go.Scatter(x=names, y=[cutoff] * len(names), mode="lines+text", name=f"cut-off {cutoff:g}",
                                 line=dict(dash="dash", color="#444"), text=[""] * (len(names) - 1) + [f"{cutoff:g} ng/mL"],
                                 textposition="top right", hoverinfo="skip"))
-    figure.update_layout(title="AFP by group", yaxis_type="log", yaxis_title=afp, showlegend=False, height=380, **LAYOUT)
+    positive = values[values > 0].to_numpy(dtype=float)
+    ticks = log_ticks(np.append(positive, cutoff))
+    figure.update_layout(title="AFP by group", yaxis_title=f"{afp} (log scale)", showlegend=False, height=380, **LAYOUT)
+    figure.update_yaxes(type="log", tickvals=ticks, ticktext=[tick_label(t) for t in ticks])
     return figure
+
+
+def log_ticks(values) -> list[float]:
+    """Ticks of a log axis at 1, 2 and 5 times the powers of ten that the values span (1, 2, 5
+    only where a decade alone would leave too few ticks); plotly's own minor labels on log axes
+    print 0.3 as "3", so the report sets ticks and their text itself."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values) & (values > 0)]
+    if values.size == 0:
+        return [1.0, 10.0]
+    low, high = np.floor(np.log10(values.min())), np.ceil(np.log10(values.max()))
+    high = max(high, low + 1)
+    mantissas = (1, 2, 5) if high - low <= 4 else (1,)
+    ticks = [float(f"{m * 10.0 ** e:.12g}") for e in range(int(low), int(high) + 1) for m in mantissas]
+    return [t for t in ticks if t <= 10.0 ** high]
+
+
+def tick_label(value: float) -> str:
+    """The value as written: 0.3, 2, 500, 10000 (never the mantissa alone)."""
+    return f"{value:,.10g}".replace(",", " ") if value >= 1 else f"{value:.10g}"
 
 
 def hemolysis_figure(qc: pd.DataFrame, obs: pd.DataFrame, group: str) -> go.Figure | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import re
 from importlib import metadata
 from typing import Any
 
@@ -48,13 +49,13 @@ def build_context(result) -> dict[str, Any]:
         part = de[de["comparison"] == name]
         roc_part = roc[roc["comparison"] == name]
         auc = roc_part.set_index("mirna")[["auc", "auc_ci_low", "auc_ci_high", "direction"]]
-        top = part.head(TOP_TABLE).copy()
+        top = part.copy()  # every miRNA is in the page (the filter finds it); the first ones are shown
         top["auc"] = top["mirna"].map(auc["auc"])
         top["auc_direction"] = top["mirna"].map(auc["direction"])
         labels = comparison.labels(adata.obs)
         entry = {
             "name": name,
-            "title": f"{comparison.case} vs {' + '.join(comparison.controls)}",
+            "title": entry_title(comparison),
             "anchor": _anchor(name),
             "n_case": int((labels == "case").sum()),
             "n_control": int((labels == "control").sum()),
@@ -63,13 +64,15 @@ def build_context(result) -> dict[str, Any]:
             "method": ", ".join(sorted(set(part.get("method", pd.Series(dtype=str)).astype(str)))),
             "volcano": Markup(figures.to_div(figures.volcano(de, name, flagged=flagged_names), f"volcano-{_anchor(name)}")),
             "de_table": _html_table(top, ["mirna", "log2fc", "pvalue", "padj", "auc", "auc_direction"],
-                                    flagged=flagged_names),
+                                    flagged=flagged_names, max_rows=TOP_TABLE, name=f"differential-{name}"),
             "roc": Markup(figures.to_div(figures.roc_figure(result.roc_curves.get(name, {}), roc, name),
                                          f"roc-{_anchor(name)}")) if result.roc_curves.get(name) else None,
             "roc_table": _html_table(_roc_rows(roc_part), ["mirna", "auc", "95% CI", "direction", "threshold",
-                                                          "sensitivity", "specificity"], flagged=flagged_names),
+                                                          "sensitivity", "specificity"], flagged=flagged_names,
+                                     max_rows=TOP_TABLE + 1, name=f"roc-{name}"),
             "best": _best(roc_part[roc_part["mirna"].isin(set(map(str, adata.var_names)))]),
             "afp": _afp_line(roc_part, tables.get("afp_cutoff"), name, settings),
+            "headline": _headline(getattr(result, "panel_analyses", {}).get(name), entry_title(comparison), name),
         }
         comparisons.append(entry)
 
@@ -88,24 +91,24 @@ def build_context(result) -> dict[str, Any]:
                                                                  settings.afp_cutoff), "afp-by-group"))
         if settings.afp else None,
         "afp_cutoff": _html_table(tables["afp_cutoff"], ["comparison", "rule", "n_case", "n_control", "sensitivity",
-                                                        "specificity"]) if "afp_cutoff" in tables else None,
+                                                        "specificity"], name="afp-cutoff") if "afp_cutoff" in tables else None,
         "qc": _qc_context(qc, adata, settings),
         "hemolysis_warnings": hemolysis_warnings,
         "comparisons": comparisons,
-        "panels": _html_table(tables["panels"], ["comparison", "mirna", "auc", "auc_ci_low", "auc_ci_high",
+        "panels": _html_table(_panel_rows(tables["panels"]), ["comparison", "model", "auc", "auc_ci_low", "auc_ci_high",
                                                  "auc_optimism_corrected", "sensitivity", "specificity",
                                                  "vs_afp_auc_difference", "vs_afp_pvalue", "n_features", "features"],
-                              max_rows=40) if "panels" in tables else None,
+                              max_rows=40, name="panels") if "panels" in tables else None,
         "panel_subgroups": _subgroups_context(tables.get("panel_subgroups")),
         "survival": _survival_context(result),
         "evidence": _evidence_table(tables.get("evidence"), de, roc),
         "enrichment": _html_table(_enrichment_rows(tables["enrichment"]),
                                   ["comparison", "direction", "gene_set", "library", "overlap", "set_size_in_background",
-                                   "fold_enrichment", "pvalue", "padj", "mirnas"], max_rows=30)
+                                   "fold_enrichment", "pvalue", "padj", "mirnas"], max_rows=30, name="enrichment")
         if "enrichment" in tables else None,
         "methods": _methods(result),
         "planted": _planted_table(result),
-        "exclusions": _html_table(exclusions(adata), ["what", "item", "reason"], max_rows=200),
+        "exclusions": _html_table(exclusions(adata), ["what", "item", "reason"], max_rows=200, name="exclusions"),
         "n_exclusions": len(exclusions(adata)),
         "notes": list(result.notes),
         "versions": _versions(),
@@ -113,6 +116,29 @@ def build_context(result) -> dict[str, Any]:
 
 
 # --- pieces --------------------------------------------------------------------------------
+
+
+def entry_title(comparison) -> str:
+    return f"{comparison.case} vs {' + '.join(comparison.controls)}"
+
+
+def _headline(analysis, title: str, name: str) -> dict[str, Any] | None:
+    """The panel against AFP and with AFP: ROC curves with the paired DeLong p, calibration and
+    decision curve (only when the panels were fitted with AFP)."""
+    if analysis is None or "AFP" not in analysis.out_of_fold:
+        return None
+    from exomir.report import diagnostic
+
+    anchor = _anchor(name)
+    return {
+        "roc": Markup(figures.to_div(diagnostic.panel_roc_figure(analysis, f"miRNA panel vs AFP: {title}"),
+                                     f"panel-roc-{anchor}")),
+        "calibration": Markup(figures.to_div(diagnostic.calibration_figure(analysis, f"Calibration: {title}"),
+                                             f"calibration-{anchor}")),
+        "decision": Markup(figures.to_div(diagnostic.decision_curve_figure(analysis, f"Decision curve: {title}"),
+                                          f"decision-{anchor}")),
+        "delong": diagnostic.delong_lines(analysis),
+    }
 
 
 def _inputs(adata) -> list[tuple[str, str]]:
@@ -146,7 +172,7 @@ def _cohort_table(obs: pd.DataFrame, settings) -> Markup:
             event = pd.to_numeric(obs.loc[mask, settings.event], errors="coerce")
             row[f"{settings.endpoint} events / with follow-up"] = f"{int(event.sum())} / {int(event.notna().sum())}" if event.notna().any() else ""
         rows.append(row)
-    return _html_table(pd.DataFrame(rows), None)
+    return _html_table(pd.DataFrame(rows), None, name="cohort")
 
 
 def _qc_context(qc: pd.DataFrame | None, adata, settings) -> dict[str, Any] | None:
@@ -163,7 +189,7 @@ def _qc_context(qc: pd.DataFrame | None, adata, settings) -> dict[str, Any] | No
         "hemolysis_counts": [(k, int(counts.get(k, 0))) for k in ("clean", "possible", "hemolysed", "unknown")],
         "n_outliers": int(qc["outlier"].astype(bool).sum()) if "outlier" in qc else 0,
         "n_flagged": len(flagged),
-        "flagged_table": _html_table(flagged, [c for c in columns if c], max_rows=60),
+        "flagged_table": _html_table(flagged, [c for c in columns if c], max_rows=60, name="qc-flagged"),
         "figure": Markup(figures.to_div(figure, "qc-hemolysis")) if figure is not None else None,
     }
 
@@ -183,9 +209,9 @@ def _survival_context(result) -> dict[str, Any] | None:
         "endpoint": settings.endpoint,
         "n": int(table["n"].max()) if "n" in table and len(table) else 0,
         "events": int(table["events"].max()) if "events" in table and len(table) else 0,
-        "table": _html_table(table.head(TOP_TABLE), ["mirna", "hr", "hr_ci_low", "hr_ci_high", "pvalue", "padj",
+        "table": _html_table(table, ["mirna", "hr", "hr_ci_low", "hr_ci_high", "pvalue", "padj",
                                                      "cutpoint", "logrank_p", "maxstat_cutpoint", "maxstat_p",
-                                                     "n", "events"]),
+                                                     "n", "events"], max_rows=TOP_TABLE, name="survival"),
         "forest": _hr_forest(table, settings.endpoint),
         "km": kms,
     }
@@ -227,7 +253,8 @@ def _subgroups_context(subgroups: pd.DataFrame | None) -> dict[str, Any] | None:
                             title="AUC in subgroups (out-of-fold, DeLong 95% CI)", x_title="AUC") if len(shown) else None
     return {
         "table": _html_table(rows, ["comparison", "subgroup", "model", "n_case", "n_control", "auc", "auc_ci_low",
-                                    "auc_ci_high", "vs_afp_auc_difference", "vs_afp_pvalue"], max_rows=60),
+                                    "auc_ci_high", "vs_afp_auc_difference", "vs_afp_pvalue"], max_rows=60,
+                             name="panel-subgroups"),
         "forest": Markup(figures.to_div(figure, "subgroup-forest")) if figure is not None else None,
     }
 
@@ -255,15 +282,52 @@ def _evidence_table(evidence: pd.DataFrame | None, de: pd.DataFrame, roc: pd.Dat
     for column in ("parental_cells", "recipient_cells", "pathways", "hallmarks", "clinical_roles"):
         if column in table:  # people read labels ("HCC cells"); the CSV keeps the codes
             table[column] = table[column].map(lambda codes: labels_of(codes, separator="; "))
-    preferred = ["mirna", "comparison", "log2fc", "padj", "auc", "literature_direction", "agreement", "conflict",
-                 "n_records", "parental_cells", "recipient_cells", "targets", "pathways", "hallmarks",
-                 "clinical_roles", "references"]
+    # a few wide columns that wrap, instead of sixteen narrow ones (the CSV keeps every field)
+    table["literature"] = [_literature(row) for _, row in table.iterrows()]
+    table["cells"] = [_joined([row.get("parental_cells"), row.get("recipient_cells")], " → ", keep_empty=True)
+                      if _text(row.get("parental_cells")) or _text(row.get("recipient_cells")) else ""
+                      for _, row in table.iterrows()]
+    table["mechanism"] = [_joined([row.get(c) for c in ("targets", "pathways", "hallmarks")], " · ")
+                          for _, row in table.iterrows()]
+    preferred = ["mirna", "comparison", "log2fc", "padj", "auc", "literature", "cells", "mechanism", "clinical_roles",
+                 "references"]
     if "references" in table:  # PMIDs and DOIs as links (kb.links formats them for the report and the web app)
         from exomir.kb.links import reference_html
 
         table["references"] = [Markup(reference_html(row, text_key="references")) for _, row in table.iterrows()]
-    columns = [c for c in preferred if c in table.columns] or None
-    return _html_table(table, columns, max_rows=80)
+    columns = [c for c in preferred if c in table.columns and table[c].map(_text).ne("").any()] or None
+    return _html_table(table, columns, max_rows=20, name="evidence")
+
+
+def _text(value: Any) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    text = str(value).strip()
+    return "" if text.lower() in ("nan", "none") else text
+
+
+def _joined(values: list[Any], separator: str, *, keep_empty: bool = False) -> str:
+    parts = [re.sub(r";\s*", "; ", _text(v)) for v in values]
+    parts = [p if p else "–" for p in parts] if keep_empty else [p for p in parts if p]
+    return separator.join(parts)
+
+
+def _literature(row: pd.Series) -> str:
+    """"up · agree (7 records)": the direction the papers report and whether this cohort agrees."""
+    parts = list(dict.fromkeys(p for p in (_text(row.get("literature_direction")), _text(row.get("agreement"))) if p))
+    text = " · ".join(parts)
+    if bool(row.get("conflict")) is True and "conflicting" not in parts:
+        text += " · conflicting reports"
+    records = row.get("n_records")
+    if _text(records):
+        text += f" ({int(records)} record{'s' if int(records) != 1 else ''})"
+    return text
+
+
+def _panel_rows(panels: pd.DataFrame) -> pd.DataFrame:
+    from exomir.report.diagnostic import label
+
+    return panels.assign(model=panels["mirna"].map(label))
 
 
 def _enrichment_rows(enrichment: pd.DataFrame) -> pd.DataFrame:
@@ -329,7 +393,7 @@ def _planted_table(result) -> Markup | None:
         rows.append({"effect": "hemolysed samples flagged", "comparison": "all", "planted": float(len(hemolysed)),
                      "recovered": float(len(called & hemolysed)),
                      "note": f"{len(called - hemolysed)} flagged that were not hemolysed"})
-    return _html_table(pd.DataFrame(rows), None, max_rows=200) if rows else None
+    return _html_table(pd.DataFrame(rows), None, max_rows=200, name="planted") if rows else None
 
 
 def _methods(result) -> list[tuple[str, str]]:
@@ -371,6 +435,8 @@ def _describe_normalization(step: dict, info: dict) -> str:
         "cpm": "counts per million, X = log2(CPM + 1)",
         "tmm": "edgeR TMM factors, X = log2(TMM-scaled CPM + 1)",
         "global_mean": str(info.get("normalization") or "ΔCq against the global mean"),
+        "reference": str(info.get("normalization") or "ΔCq against reference miRNAs"),
+        "spike": str(info.get("normalization") or "ΔCq against the spike-in"),
         "none": "none: values analysed as given",
     }.get(method, str(method))
     if step.get("size_factor_type") == "poscounts":
@@ -440,11 +506,44 @@ def _hemolysis_warnings(top_mirnas: list[str], qc) -> list[str]:
 
 # columns holding lists of names: given room to wrap as text instead of one name per line
 _LIST_COLUMNS = frozenset({"features", "mirnas", "genes", "targets", "pathways", "hallmarks", "references",
-                           "parental_cells", "recipient_cells"})
+                           "parental_cells", "recipient_cells", "mechanism", "cells", "literature", "reason"})
+
+
+#: headers as a reader says them; the CSV download keeps the column names of tables/*.csv
+HEADER_LABELS = {
+    "mirna": "miRNA", "mimat": "MIMAT", "log2fc": "log2 FC", "pvalue": "p", "padj": "adjusted p",
+    "auc": "AUC", "auc_direction": "direction", "auc_ci_low": "AUC 95% CI low", "auc_ci_high": "AUC 95% CI high",
+    "auc_optimism_corrected": "AUC optimism-corrected", "vs_afp_auc_difference": "ΔAUC vs AFP",
+    "vs_afp_pvalue": "p vs AFP (paired DeLong)", "n_features": "features (n)", "features": "features",
+    "n_case": "cases", "n_control": "controls", "hr": "HR", "hr_ci_low": "HR 95% CI low",
+    "hr_ci_high": "HR 95% CI high", "logrank_p": "log-rank p", "maxstat_cutpoint": "maxstat cut-point",
+    "maxstat_p": "maxstat p (adjusted)", "cutpoint": "cut-point", "n": "n", "events": "events",
+    "literature_direction": "direction in the literature", "n_records": "records", "parental_cells": "sending cells",
+    "recipient_cells": "receiving cells", "clinical_roles": "clinical role", "literature": "literature",
+    "cells": "sending → receiving cells", "mechanism": "targets · pathways · hallmarks", "set_size_in_background": "set size",
+    "fold_enrichment": "fold enrichment", "gene_set": "gene set", "mirnas": "miRNAs",
+    "spike_in_recovery": "spike-in recovery", "hemolysis_dcq": "hemolysis ΔCq",
+    "hemolysis_log2_ratio": "hemolysis log2 ratio", "calibration_slope": "calibration slope",
+    "calibration_intercept": "calibration intercept", "brier": "Brier score",
+}
+_WORDS = {"auc": "AUC", "afp": "AFP", "ci": "CI", "hr": "HR", "p": "p", "n": "n", "adj": "adjusted", "pvalue": "p",
+          "padj": "adjusted p", "dca": "DCA", "nri": "NRI", "idi": "IDI", "cq": "Cq", "mirna": "miRNA"}
+
+
+def header_label(column: str) -> str:
+    """A readable header: ``auc_ci_low`` → "AUC CI low" (known columns have a label of their own)."""
+    if column in HEADER_LABELS:
+        return HEADER_LABELS[column]
+    if "_" not in column:
+        return column
+    return " ".join(_WORDS.get(word, word) for word in column.split("_") if word)
 
 
 def _html_table(frame: pd.DataFrame | None, columns: list[str] | None, *, max_rows: int = 50,
-                flagged: frozenset[str] = frozenset()) -> Markup | None:
+                flagged: frozenset[str] = frozenset(), name: str = "table", embed_rows: int = 500) -> Markup | None:
+    """An HTML table the reader can sort (click a header), filter (the search box) and download
+    as CSV (what the filter shows, in the order shown); the first ``max_rows`` rows are shown and
+    up to ``embed_rows`` are in the page, so that the filter finds any of them."""
     if frame is None:
         return None
     if columns is not None:
@@ -452,22 +551,51 @@ def _html_table(frame: pd.DataFrame | None, columns: list[str] | None, *, max_ro
         frame = frame[columns]
     if frame.empty:
         return Markup('<p class="muted">none</p>')
-    shown = frame.head(max_rows)
-    head = "".join(f"<th>{escape(str(c))}</th>" for c in shown.columns)
+    embedded = frame.head(embed_rows)
+    head = "".join(f'<th data-col="{escape(str(c))}" title="{escape(str(c))}">{escape(header_label(str(c)))}</th>'
+                   for c in embedded.columns)
     body = []
-    for _, row in shown.iterrows():
+    for i, (_, row) in enumerate(embedded.iterrows()):
         cells = []
-        for column in shown.columns:
+        for column in embedded.columns:
             value = row[column]
             text = value if isinstance(value, Markup) else escape(_format(column, value))
             if column == "mirna" and str(value) in flagged:
                 text = Markup(f'{text} <span class="flag" title="hemolysis-sensitive miRNA">⚠ hemolysis</span>')
             numeric = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
             kind = "num" if numeric else "list" if column in _LIST_COLUMNS else ""
-            cells.append(f'<td class="{kind}">{text}</td>' if kind else f"<td>{text}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    more = f'<p class="muted">{len(frame) - len(shown)} more rows in the CSV table.</p>' if len(frame) > len(shown) else ""
-    return Markup(f'<div class="tablewrap"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>{more}')
+            raw = _raw(value)
+            attrs = (f' class="{kind}"' if kind else "") + (f' data-v="{escape(raw)}"' if raw is not None else "")
+            cells.append(f"<td{attrs}>{text}</td>")
+        hidden = ' class="more" hidden' if i >= max_rows else ""
+        body.append(f"<tr{hidden}>" + "".join(cells) + "</tr>")
+    beyond = len(frame) - len(embedded)
+    note = f" {beyond} more rows in tables/ (CSV)." if beyond > 0 else ""
+    tools = (f'<div class="tabletools"><input type="search" placeholder="Filter rows…" aria-label="Filter rows">'
+             f'<button type="button" class="csv">Download CSV</button>'
+             f'<span class="count muted"></span><span class="muted">{escape(note)}</span></div>')
+    return Markup(f'<div class="tablebox" data-name="{escape(name)}" data-show="{max_rows}">{tools}'
+                  f'<div class="tablewrap"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
+                  f"</table></div></div>")
+
+
+def _raw(value: Any) -> str | None:
+    """The value as the CSV tables write it (full numbers for sorting and for the download), or
+    None where the shown text is already the value."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, Markup):  # links: the download takes the text the reader sees
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.6g}"
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return ";".join(str(v) for v in value)
+    text = str(value)
+    return text if ";" in text else None
 
 
 def _format(column: str, value: Any) -> str:
