@@ -80,7 +80,7 @@ def analyze(
     seed: int = typer.Option(0, "--seed", metavar="N", help="Random seed for resampling steps."),
     calibrator: list[str] = typer.Option(None, "--calibrator", metavar="SAMPLE",
                                          help="Inter-plate calibrator sample(s) of qPCR exports (aligns the plates)."),
-    figures: bool = typer.Option(False, "--figures", help="Also write every report figure as SVG into DIR/figures "
+    figures: bool = typer.Option(False, "--figures/--no-figures", help="Also write every report figure as SVG into DIR/figures "
                                                           "(needs Chromium: /usr/bin/chromium or EXOMIR_CHROMIUM)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output (warnings still shown)."),
 ) -> None:
@@ -118,14 +118,12 @@ _PARAMETER_OF = {"reference": "reference", "spike_in": "spike", "controls": "con
 
 def _from_params(ctx: typer.Context, path: Path, given: dict) -> dict:
     """The recorded options, with those given on this command line in their place."""
-    import click
-
     from exomir.analysis.params import read_params
 
     options = read_params(path)
     for key, value in given.items():
         source = ctx.get_parameter_source(_PARAMETER_OF.get(key, key))
-        if source is click.core.ParameterSource.COMMANDLINE:
+        if getattr(source, "name", "") == "COMMANDLINE":  # typer may bring a click of its own: compare names
             options[key] = value
     return options
 
