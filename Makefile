@@ -13,6 +13,7 @@ export EXOMIR_MIRBASE ?= $(SHARED_DATA)/mirbase_v22
 export EXOMIR_MIRTARBASE ?= $(SHARED_DATA)/targets/mirtarbase_strong_evidence_human.csv
 export EXOMIR_HMDD ?= $(SHARED_DATA)/hmdd/hmdd_v3.2.tsv
 export EXOMIR_GENESETS ?= $(SHARED_DATA)/genesets
+export EXOMIR_NCRNA ?= $(SHARED_DATA)/ncrna
 endif
 
 .PHONY: demo test test-latest install lock bench clean

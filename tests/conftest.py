@@ -20,6 +20,7 @@ def pytest_configure(config):
         "EXOMIR_MIRTARBASE": SHARED_DATA / "targets" / "mirtarbase_strong_evidence_human.csv",
         "EXOMIR_HMDD": SHARED_DATA / "hmdd" / "hmdd_v3.2.tsv",
         "EXOMIR_GENESETS": SHARED_DATA / "genesets",
+        "EXOMIR_NCRNA": SHARED_DATA / "ncrna",
     }.items():
         if path.exists():
             os.environ.setdefault(var, str(path))

@@ -11,7 +11,8 @@ from exomir.cli._app import app
 
 @app.command("quantify")
 def quantify_command(
-    fastq: list[Path] = typer.Argument(..., help="FASTQ files (plain or gzip), one per sample."),
+    fastq: list[Path] = typer.Argument(None, help="FASTQ files (plain or gzip), one per sample."),
+    samples: Path = typer.Option(None, "--samples", help="Sample sheet CSV: sample,fastq[,adapter,umi] (see the README)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (counts.csv, qc.csv, isomirs.gff3)."),
     adapter: str = typer.Option("auto", "--adapter", help="3' adapter sequence, 'auto' (detect) or 'none' (already trimmed)."),
     umi: bool = typer.Option(None, "--umi/--no-umi", help="Deduplicate by (insert, UMI after the adapter). Default: on for QIAseq."),
@@ -22,29 +23,47 @@ def quantify_command(
     error_rate: float = typer.Option(0.1, "--error-rate", help="Adapter errors allowed per aligned base (cutadapt -e)."),
     min_overlap: int = typer.Option(3, "--min-overlap", help="Shortest partial adapter removed at the read end (cutadapt -O)."),
     mirbase: Path = typer.Option(None, "--mirbase", help="miRBase folder (default: EXOMIR_MIRBASE or download)."),
-    jobs: int = typer.Option(None, "--jobs", "-j", help="Worker processes (default: one per core)."),
+    threads: int = typer.Option(None, "--threads", "-t", help="Threads of the read kernel per sample (default: one per core)."),
+    jobs: int = typer.Option(None, "--jobs", "-j", help="Samples run at once in worker processes (default 1)."),
+    ncrna: Path = typer.Option(None, "--ncrna", help="Folder of tRNA/rRNA/ncRNA/artifact FASTA for the RNA-type composition (default: EXOMIR_NCRNA or download)."),
+    no_rna_types: bool = typer.Option(False, "--no-rna-types", help="Skip the RNA-type composition (no ncRNA reference needed)."),
     scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:8786) to run samples on."),
 ) -> None:
     """Count miRNAs and isomiRs in small RNA-seq FASTQ files.
 
-    Exit status: 0 when every sample was counted; 1 when some samples failed (their error is in
-    qc.csv and printed; the other samples' results are written); 2 when nothing could run
-    (bad options, missing reference data).
+    Exit status: 0 when every sample was counted; 1 when some samples failed or were flagged (no
+    read assigned to a miRNA; the reason is in qc.csv and printed; the other samples' results are
+    written); 2 when nothing could run (bad options, an --out that is a file, missing reference data).
     """
+    from rich.markup import escape
+
+    from exomir.errors import InputError
     from exomir.progress import console, info
     from exomir.quant import QuantOptions, quantify
+    from exomir.quant.samples import read_sample_sheet
+
+    for name, value in (("--threads", threads), ("--jobs", jobs)):
+        if value is not None and value < 1:
+            raise InputError(f"{name} must be at least 1 (got {value})")
+    sheet = read_sample_sheet(samples) if samples is not None else []
+    if not fastq and not sheet:
+        raise InputError("give FASTQ files or --samples sheet.csv")
 
     options = QuantOptions(
         adapter=adapter, umi=umi, umi_length=umi_length, trim_4n=trim_4n, min_length=min_length,
         max_length=max_length, max_error_rate=error_rate, min_overlap=min_overlap,
     )
-    run = quantify(fastq, out, options=options, mirbase=mirbase, jobs=jobs, scheduler=scheduler)
+    run = quantify(fastq or [], out, options=options, mirbase=mirbase, jobs=jobs, threads=threads,
+                   scheduler=scheduler, samples=sheet, ncrna=False if no_rna_types else ncrna)
     for name, result in run.results.items():
         qc = result.qc
-        info(f"{name}: {qc['reads_in']:,} reads, adapter {qc['adapter'] or '-'} ({qc['adapter_source']}), "
-             f"{qc['assigned_mirna']:,} to miRNAs ({qc['fraction_assigned']:.1%} of kept)")
-    info(f"wrote {out}/counts.csv, qc.csv, isomirs.gff3 ({len(run.results)} sample(s), {len(run.reused)} reused)")
-    if run.failed:
+        info(escape(f"{name}: {qc['reads_in']:,} reads, adapter {qc['adapter'] or '-'} ({qc['adapter_source']}), "
+                    f"{qc['assigned_mirna']:,} to miRNAs ({qc['fraction_assigned']:.1%} of kept)"))
+    info(escape(f"wrote {out}/counts.csv, qc.csv, isomirs.gff3, quantify_report.html ({len(run.results)} sample(s), "
+                f"{len(run.reused)} reused)"))
+    if run.failed or run.flagged:
         for name, message in run.failed.items():
-            console.print(f"[red]failed:[/red] {name}: {message}", highlight=False, soft_wrap=True)
+            console.print(f"[red]failed:[/red] {escape(name)}: {escape(message)}", highlight=False, soft_wrap=True)
+        for name, message in run.flagged.items():
+            console.print(f"[red]flagged:[/red] {escape(name)}: {escape(message)}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)

@@ -40,7 +40,7 @@ def sample_name(path: str | Path) -> str:
     return name
 
 
-def _check_start(path: Path) -> bool:
+def check_start(path: Path) -> bool:
     """Reject empty files and files whose first byte is not '@' before dnaio sees them.
 
     Returns True when the file is already collapsed (``@name_x<count>`` headers, as written by
@@ -99,7 +99,7 @@ def collapse_chunks(path: str | Path, chunk_reads: int = CHUNK_READS) -> Iterato
     record, a quality string whose length differs from the sequence, an empty or non-FASTQ file.
     """
     path = Path(path)
-    collapsed = _check_start(path)
+    collapsed = check_start(path)
     done = 0
     chunk: Counter[str] = Counter()
     try:

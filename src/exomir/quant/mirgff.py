@@ -45,6 +45,20 @@ def make_uid(sequence: str) -> str:
     return "".join(codes)
 
 
+def gff_rows(insert: str, asg: Assignment, k: int, expression: Sequence[float], *, source: str) -> str:
+    """The mirGFF3 line of the ``k``-th placement of ``insert`` (a placement on a mature arm)."""
+    hit = asg.hits[k]
+    variant = hit.variant()
+    kind = "ref_miRNA" if variant == "NA" else "isomiR"
+    attributes = "; ".join([
+        f"UID {make_uid(insert)}", f"Read {insert}", f"Name {hit.arm.name}", f"Parent {hit.hairpin}",
+        f"Variant {variant}", f"Cigar {hit.cigar(len(insert))}", f"Expression {','.join(_fmt(v) for v in expression)}",
+        "Filter PASS", f"Hits {len(asg.hits)}",
+    ])
+    return "\t".join([hit.hairpin, source, kind, str(hit.start + 1), str(hit.start + len(insert)), ".", "+", ".",
+                      attributes])
+
+
 def gff_lines(
     assignments: Mapping[str, Assignment],
     expression: Mapping[str, Sequence[float]],
@@ -54,23 +68,9 @@ def gff_lines(
     """mirGFF3 feature lines for every insert placed on a mature arm, sorted by hairpin and start."""
     rows = []
     for insert, asg in assignments.items():
-        arm_hits = [h for h in asg.hits if h.arm is not None]
-        if not arm_hits:
-            continue
-        values = ",".join(_fmt(v) for v in expression[insert])
-        uid = make_uid(insert)
-        for hit in arm_hits:
-            variant = hit.variant()
-            kind = "ref_miRNA" if variant == "NA" else "isomiR"
-            attributes = "; ".join([
-                f"UID {uid}", f"Read {insert}", f"Name {hit.arm.name}", f"Parent {hit.hairpin}",
-                f"Variant {variant}", f"Cigar {hit.cigar(len(insert))}", f"Expression {values}",
-                "Filter PASS", f"Hits {len(asg.hits)}",
-            ])
-            rows.append((hit.hairpin, hit.start, insert, "\t".join([
-                hit.hairpin, source, kind, str(hit.start + 1), str(hit.start + len(insert)), ".", "+", ".",
-                attributes,
-            ])))
+        for k, hit in enumerate(asg.hits):
+            if hit.arm is not None:
+                rows.append((hit.hairpin, hit.start, insert, gff_rows(insert, asg, k, expression[insert], source=source)))
     rows.sort(key=lambda r: (r[0], r[1], r[2]))
     return [r[3] for r in rows]
 

@@ -58,120 +58,183 @@ import pandas as pd
 
 from exomir import __version__
 from exomir.atomic import atomic_open, staged_directory
-from exomir.errors import ExomirError, InputError
+from exomir.errors import ExomirError, InputError, ReferenceDataError
 from exomir.progress import info, track, warn
-from exomir.quant.fastq import CHUNK_READS, sample_name
-from exomir.quant.isomir import assign
-from exomir.quant.mirgff import gff_header, gff_lines
+from exomir.quant.fastq import CHUNK_READS
+from exomir.quant.kernel import code_lengths, decode_many
+from exomir.quant.mirgff import gff_header, gff_rows
+from exomir.quant.progress import reads_bar
 from exomir.quant.reference import load_reference
-from exomir.quant.sample import QuantOptions, SampleResult, quantify_file
+from exomir.quant.sample import LOW_MIRNA_SHARE, QuantOptions, SampleResult, quantify_file
+from exomir.quant.samples import SampleSpec, check_out, specs_from_paths
+from exomir.quant.store import UNASSIGNED_ID, store_for
 
 QC_COLUMNS = [
     "sample", "status", "error", "file", "reads_in", "adapter", "adapter_source", "adapter_in_sample", "no_adapter",
     "adapter_dimer", "too_short", "too_long", "ambiguous_n", "reads_kept", "umi", "umi_duplicates", "umi_missing",
     "molecules", "assigned_mirna", "assigned_hairpin", "unassigned", "fraction_assigned",
-    "isomir_fraction", "distinct_inserts", "mirnas_detected", "top_mirnas",
+    "isomir_fraction", "distinct_inserts", "mirnas_detected", "top_mirnas", "mirna_complexity_95",
+    "rna_mirna", "rna_trna", "rna_rrna", "rna_other_ncrna", "rna_artifact", "rna_unknown",
+    "share_mirna", "share_trna", "share_rrna", "share_other_ncrna", "share_artifact", "share_unknown",
+    "low_mirna_share", "insert_lengths",
+]
+_INTEGER_COLUMNS = [
+    "reads_in", "no_adapter", "adapter_dimer", "too_short", "too_long", "ambiguous_n", "reads_kept", "umi_duplicates",
+    "umi_missing", "molecules", "assigned_mirna", "assigned_hairpin", "unassigned", "distinct_inserts",
+    "mirnas_detected", "mirna_complexity_95", "rna_mirna", "rna_trna", "rna_rrna", "rna_other_ncrna",
+    "rna_artifact", "rna_unknown",
 ]
 
 
 @dataclass
 class QuantRun:
-    """What a run produced: per-sample results, which were reused, which failed and why."""
+    """What a run produced: per-sample results, which were reused, which failed and why.
+    ``flagged``: samples that ran but gave no miRNA read (left out of the count tables)."""
 
     out: Path
     results: dict[str, SampleResult] = field(default_factory=dict)
     reused: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # sample -> error message
+    flagged: dict[str, str] = field(default_factory=dict)
     counts: pd.DataFrame | None = None
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and not self.flagged
 
 
-def _fingerprint(path: Path, sample: str, options: QuantOptions, reference_id: str) -> dict:
-    stat = path.stat()
-    return {"sample": sample, "file": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
-            "options": options.key(), "reference": reference_id}
+def _fingerprint(spec: SampleSpec, options: QuantOptions, reference_id: str) -> dict:
+    stat = spec.fastq.stat()
+    return {"sample": spec.sample, "file": str(spec.fastq.resolve()), "size": stat.st_size,
+            "mtime_ns": stat.st_mtime_ns, "options": options.key(), "reference": reference_id}
 
 
 def _run_one(path: str, sample: str, options: QuantOptions, mirbase: str | None, chunk_reads: int,
-             workers: int = 1):
-    """One task (runs in a worker): ``("ok", SampleResult)`` or ``("failed", message)``."""
+             threads: int = 1, rna_source=None, progress=None):
+    """One task: ``("ok", SampleResult)`` or ``("failed", message)``. The assignment store of
+    this process is shared by every sample it runs."""
     try:
         reference = load_reference(mirbase)
-        return "ok", quantify_file(path, reference, options, sample=sample, chunk_reads=chunk_reads, workers=workers)
+        rna_types = _rna_types(rna_source)
+        return "ok", quantify_file(path, reference, options, sample=sample, chunk_reads=chunk_reads,
+                                   workers=threads, store=store_for(reference), rna_types=rna_types,
+                                   progress=progress)
     except ExomirError as exc:
         return "failed", str(exc)
     except Exception as exc:  # noqa: BLE001 - one sample's crash must not stop the others
         return "failed", f"{path}: {type(exc).__name__}: {exc}"
 
 
+def _rna_types(source):
+    if source is False:
+        return None
+    from exomir.quant.rnatypes import load_rna_types
+
+    return load_rna_types(source)
+
+
 def quantify(
-    fastqs: list[str | Path],
+    fastqs: list[str | Path] | None,
     out: str | Path,
     *,
     options: QuantOptions = QuantOptions(),
     mirbase: str | Path | None = None,
     jobs: int | None = None,
+    threads: int | None = None,
     scheduler=None,
     chunk_reads: int = CHUNK_READS,
+    samples: list[SampleSpec] | None = None,
+    ncrna: str | Path | bool | None = None,
 ) -> QuantRun:
     """Quantify FASTQ files into ``out``: counts.csv, counts_exact.csv, hairpin_counts.csv, qc.csv,
-    isomirs.gff3 (GUIDE §3). ``jobs``: worker processes (default: one per core, 1 = in-process);
-    ``scheduler``: Dask scheduler address or Client (overrides ``jobs``)."""
-    paths = [Path(p) for p in fastqs]
-    if not paths:
+    isomirs.gff3, quantify_report.html (GUIDE §3).
+
+    ``samples``: a sample sheet's rows (:func:`exomir.quant.samples.read_sample_sheet`), instead of
+    or besides ``fastqs``. ``threads``: threads of the read kernel per sample (default: one per
+    core); ``jobs``: samples run at once in worker processes (default 1: one sample at a time,
+    each on all cores); ``scheduler``: Dask scheduler address or Client (overrides ``jobs``).
+    ``ncrna``: folder of the RNA-type references (default ``EXOMIR_NCRNA`` or download; False: no
+    RNA-type composition)."""
+    specs = specs_from_paths(fastqs or []) + list(samples or [])
+    if not specs:
         raise InputError("no FASTQ files given")
-    names = [sample_name(p) for p in paths]
     seen: dict[str, Path] = {}
-    for name, path in zip(names, paths):
-        if name in seen:
-            raise InputError(f"two files give the same sample name {name!r} (also {seen[name]})", path=path)
-        seen[name] = path
-    out = Path(out)
+    for spec in specs:
+        if spec.sample in seen:
+            raise InputError(f"two files give the same sample name {spec.sample!r} (also {seen[spec.sample]})",
+                             path=spec.fastq)
+        seen[spec.sample] = spec.fastq
+    out = check_out(out)
     state = out / ".samples"
     state.mkdir(parents=True, exist_ok=True)
     source = str(mirbase) if mirbase is not None else None
     reference = load_reference(source)
+    rna_source = False if ncrna is False else (str(ncrna) if ncrna not in (None, True) else None)
+    try:
+        rna_types = _rna_types(rna_source)  # fetched (or found) once, before any sample runs
+    except ReferenceDataError as exc:
+        warn(f"no RNA-type composition in qc.csv: {exc}")
+        rna_source, rna_types = False, None
     run = QuantRun(out)
 
     pending = []
     fingerprints = {}
-    for name, path in zip(names, paths):
-        if not path.exists():
-            run.failed[name] = f"{path}: file not found"
+    for spec in specs:
+        if not spec.fastq.exists():
+            run.failed[spec.sample] = f"{spec.fastq}: file not found"
             continue
-        fp = _fingerprint(path, name, options, reference.fingerprint)
-        fingerprints[name] = fp
-        saved = SampleResult.load(state / f"{name}.json.gz", fp)
+        sample_options = spec.options(options)
+        fp = _fingerprint(spec, sample_options, reference.fingerprint)
+        fp["ncrna"] = rna_types.fingerprint if rna_types is not None else ""
+        fingerprints[spec.sample] = fp
+        saved = SampleResult.load(state / f"{spec.sample}.json.gz", fp)
         if saved is not None:
-            run.results[name] = saved
-            run.reused.append(name)
+            run.results[spec.sample] = saved
+            run.reused.append(spec.sample)
         else:
-            pending.append((str(path), name))
+            pending.append((str(spec.fastq), spec.sample, sample_options))
     if run.reused:
         info(f"reusing {len(run.reused)} finished sample(s) from {state}")
 
-    def record(name: str, status: str, payload) -> None:
+    for name, status, payload in _execute(pending, source, jobs, threads, scheduler, chunk_reads, rna_source):
         if status == "ok":
             payload.save(state / f"{name}.json.gz", fingerprints[name])
             run.results[name] = payload
         else:
             run.failed[name] = payload
             warn(f"sample {name} failed: {payload}")
+    for name, result in run.results.items():
+        if result.qc.get("status") == "flagged":
+            run.flagged[name] = result.qc.get("error", "")
+            warn(f"sample {name} flagged: {run.flagged[name]}")
+        elif result.qc.get("low_mirna_share"):
+            warn(f"sample {name}: miRNA share {result.qc.get('share_mirna', 0):.1%} of reads is below "
+                 f"{LOW_MIRNA_SHARE:.0%} (as miRTrace flags failed QC)")
 
-    for name, status, payload in _execute(pending, options, source, jobs, scheduler, chunk_reads):
-        record(name, status, payload)
-
-    _write_outputs(run, names, paths, reference, options)
+    _write_outputs(run, specs, reference, options)
     return run
 
 
-def _execute(pending, options, source, jobs, scheduler, chunk_reads):
+
+def _kill_with_parent() -> None:
+    """Worker initializer: the kernel kills this worker when its parent dies (Linux)."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # the parent died before the call
+            os._exit(1)
+    except (OSError, AttributeError):
+        pass
+
+
+def _execute(pending, source, jobs, threads, scheduler, chunk_reads, rna_source):
     """Run the pending samples where asked; yield ``(sample, status, payload)`` as they finish."""
     if not pending:
         return
+    cores = os.cpu_count() or 1
     if scheduler is not None:
         from distributed import Client
         from distributed import as_completed as dask_completed
@@ -185,8 +248,9 @@ def _execute(pending, options, source, jobs, scheduler, chunk_reads):
                 raise ExomirError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
         try:
             futures = {
-                client.submit(_run_one, path, name, options, source, chunk_reads, key=f"exomir-quant-{name}", pure=False): name
-                for path, name in pending
+                client.submit(_run_one, path, name, opts, source, chunk_reads, threads or 1, rna_source,
+                              key=f"exomir-quant-{name}", pure=False): name
+                for path, name, opts in pending
             }
             for fut in track(dask_completed(futures), "quantify (dask)", total=len(futures)):
                 yield (futures[fut], *fut.result())
@@ -194,18 +258,20 @@ def _execute(pending, options, source, jobs, scheduler, chunk_reads):
             if client is not scheduler:
                 client.close()
         return
-    cores = jobs if jobs is not None else (os.cpu_count() or 1)
-    workers = min(len(pending), cores)
+    workers = min(len(pending), jobs or 1)
     if workers <= 1:
-        # one sample at a time; with a second core free, each sample is pipelined over two
-        per_sample = 2 if cores >= 2 else 1
-        for path, name in track(pending, "quantify"):
-            yield (name, *_run_one(path, name, options, source, chunk_reads, per_sample))
+        # one sample at a time, the read kernel on every core; one assignment store for all
+        for i, (path, name, opts) in enumerate(pending, start=1):
+            with reads_bar(f"{name} ({i}/{len(pending)})") as advance:
+                yield (name, *_run_one(path, name, opts, source, chunk_reads, threads or cores, rna_source,
+                                       advance))
         return
     # fork: workers inherit the reference already loaded (and cached) by this process
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = {pool.submit(_run_one, path, name, options, source, chunk_reads): name for path, name in pending}
+    per_worker = threads or max(1, cores // workers)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_kill_with_parent) as pool:
+        futures = {pool.submit(_run_one, path, name, opts, source, chunk_reads, per_worker, rna_source): name
+                   for path, name, opts in pending}
         for fut in track(as_completed(futures), "quantify", total=len(futures)):
             yield (futures[fut], *fut.result())
 
@@ -223,26 +289,40 @@ def counts_table(results: dict[str, SampleResult], samples: list[str], *, exact:
     return table
 
 
-def _write_outputs(run: QuantRun, names: list[str], paths: list[Path], reference, options: QuantOptions) -> None:
-    ok = [s for s in names if s in run.results]
-    qc_rows = []
-    for name, path in zip(names, paths):
-        if name in run.results:
-            qc_rows.append(run.results[name].qc)
+def qc_table(run: QuantRun, specs: list[SampleSpec]) -> pd.DataFrame:
+    """One row per sample given (failed ones included); integer columns stay integers."""
+    rows = []
+    for spec in specs:
+        if spec.sample in run.results:
+            rows.append(run.results[spec.sample].qc)
         else:
-            qc_rows.append({"sample": name, "status": "failed", "error": run.failed.get(name, ""), "file": str(path)})
-    qc = pd.DataFrame(qc_rows).reindex(columns=QC_COLUMNS)
-    counts = counts_table(run.results, names)
-    exact = counts_table(run.results, names, exact=True)
+            rows.append({"sample": spec.sample, "status": "failed", "error": run.failed.get(spec.sample, ""),
+                         "file": str(spec.fastq)})
+    qc = pd.DataFrame(rows).reindex(columns=QC_COLUMNS)
+    for column in _INTEGER_COLUMNS:
+        qc[column] = pd.array(qc[column], dtype="Int64")  # a failed row's blank keeps the others integer
+    return qc
+
+
+def _write_outputs(run: QuantRun, specs: list[SampleSpec], reference, options: QuantOptions) -> None:
+    names = [s.sample for s in specs]
+    ok = [s for s in names if s in run.results and s not in run.flagged]
+    qc = qc_table(run, specs)
+    counted = {s: run.results[s] for s in ok}
+    counts = counts_table(counted, names)
+    exact = counts_table(counted, names, exact=True)
     hp_names = sorted({h for s in ok for h, v in run.results[s].hairpin_counts.items() if v > 0})
     hairpin = pd.DataFrame(
         {s: [run.results[s].hairpin_counts.get(h, 0.0) for h in hp_names] for s in ok},
         index=pd.Index(hp_names, name="hairpin"), columns=ok,
     )
     run.counts = counts
+    from exomir.quant.report import write_report
+
     with staged_directory(run.out) as stage:
         with atomic_open(stage / "qc.csv") as fh:
             qc.to_csv(fh, index=False, lineterminator="\n")
+        write_report(stage / "quantify_report.html", qc)
         if ok:
             with atomic_open(stage / "counts.csv") as fh:
                 counts.to_csv(fh, lineterminator="\n")
@@ -257,16 +337,45 @@ def _write_outputs(run: QuantRun, names: list[str], paths: list[Path], reference
             (run.out / stale).unlink(missing_ok=True)
 
 
+_GFF_BLOCK = 50_000
+
+
 def _write_gff(path: Path, run: QuantRun, samples: list[str], reference, options: QuantOptions) -> None:
-    inserts = sorted({i for s in samples for i in run.results[s].inserts})
-    expression = {i: [run.results[s].inserts.get(i, 0) for s in samples] for i in inserts}
-    assignments = {i: assign(i, reference) for i in inserts}
+    """All samples' inserts placed on mature arms, written in blocks: the placements come from
+    the run's assignment store, the expression of a block is looked up sample by sample, so
+    memory follows the block, not inserts × samples."""
+    store = store_for(reference)
+    results = [run.results[s] for s in samples]
+    union = np.unique(np.concatenate([r.insert_codes for r in results] or [np.zeros(0, np.uint64)]))
+    known = store.outcome_of
+    # hairpin-only inserts have no mirGFF3 line: skip them without placing them again
+    mirna_like = np.array([known.get(c, 0) == UNASSIGNED_ID or bool(store.outcomes[known[c]][0]) if c in known else True
+                           for c in union.tolist()], dtype=bool)
+    union = union[mirna_like]
+    seqs = decode_many(union)
+    placements = [store.placement(int(c), q) for c, q in zip(union.tolist(), seqs)]
+    keep = [i for i, p in enumerate(placements) if p.mirnas]
+    # rows sorted by hairpin, start, then the insert as text (left-aligned code, then length)
+    rows = [(h.hairpin, h.start, i, k) for i in keep for k, h in enumerate(placements[i].hits) if h.arm is not None]
+    lengths = code_lengths(union)
+    left = union << (2 * (32 - lengths - 1)).astype(np.uint64) if len(union) else union
+    rows.sort(key=lambda r: (r[0], r[1], int(left[r[2]]), int(lengths[r[2]])))
     command = "exomir quantify " + json.dumps(json.loads(options.key()), sort_keys=True)
+    source = f"miRBase{_release_number(reference.release)}"
     with atomic_open(path) as fh:
         for line in gff_header(samples, release=reference.release, tool=f"exomir {__version__}", commands=[command]):
             fh.write(line + "\n")
-        for line in gff_lines(assignments, expression, source=f"miRBase{_release_number(reference.release)}"):
-            fh.write(line + "\n")
+        for b in range(0, len(rows), _GFF_BLOCK):
+            block = rows[b:b + _GFF_BLOCK]
+            idx = np.array([r[2] for r in block], dtype=np.int64)
+            expression = np.zeros((len(block), len(results)))
+            for j, result in enumerate(results):
+                where = np.searchsorted(result.insert_codes, union[idx])
+                where = np.minimum(where, max(0, len(result.insert_codes) - 1))
+                hit = result.insert_codes[where] == union[idx] if len(result.insert_codes) else np.zeros(len(idx), bool)
+                expression[hit, j] = result.insert_counts[where[hit]]
+            for (hp, start, i, k), values in zip(block, expression):
+                fh.write(gff_rows(seqs[i], placements[i], k, values, source=source) + "\n")
 
 
 def _release_number(release: str) -> str:

@@ -18,21 +18,31 @@ UMIs); ``fraction_assigned`` = ``assigned_mirna`` / that total.
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
-import multiprocessing
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from exomir.atomic import atomic_open
-from exomir.quant.adapters import KITS, AdapterChoice, AdapterTrimmer, detect_adapter
-from exomir.quant.fastq import CHUNK_READS, collapse_chunks, sample_name
-from exomir.quant.isomir import Assignment, assign
-from exomir.quant.reference import MirnaReference
+import numpy as np
 
-RESULT_VERSION = 2  # bump when what a saved sample holds changes: older results are recomputed
+from exomir.atomic import atomic_open
+from exomir.errors import InputError
+from exomir.quant.adapters import KITS, AdapterChoice, AdapterTrimmer, detect_adapter
+from exomir.quant.fastq import CHUNK_READS, check_start, collapse_chunks, sample_name
+from exomir.quant.kernel import MAX_CODE_LENGTH, code_lengths, decode_many, encode
+from exomir.quant.reference import MirnaReference
+from exomir.quant.scan import KernelDeclined, ScanResult, merge_rows, open_blocks, scan_file, usable
+from exomir.quant.store import AssignmentStore
+
+RESULT_VERSION = 3  # bump when what a saved sample holds changes: older results are recomputed
 _DETECT_DISTINCT = 20_000  # distinct reads of the first chunk used to detect the adapter
+_DETECT_READS = 200_000  # first reads the adapter is detected from (kernel route)
+_ACGT = frozenset("ACGT")
+LOW_MIRNA_SHARE = 0.05  # below this share of typed reads a sample is flagged, as miRTrace flags failed QC
+_EMPTY = np.zeros(0, dtype=np.uint64)
+_EMPTY_COUNTS = np.zeros(0, dtype=np.int64)
 _CACHE_LIMIT = 500_000  # distinct reads (seen twice in a chunk) whose trimming is remembered across chunks
 
 
@@ -56,17 +66,28 @@ class QuantOptions:
 
 @dataclass
 class SampleResult:
-    """Counts and QC of one sample (counts may be fractional: see the multi-mapping rule)."""
+    """Counts and QC of one sample (counts may be fractional: see the multi-mapping rule).
+    The inserts placed on a hairpin are kept as codes (:mod:`exomir.quant.kernel`) with their
+    reads or molecules, for the mirGFF3 file."""
 
     sample: str
     path: str
     qc: dict
     mirna_counts: dict[str, float] = field(default_factory=dict)
     hairpin_counts: dict[str, float] = field(default_factory=dict)
-    inserts: dict[str, float] = field(default_factory=dict)  # assigned inserts -> reads/molecules
+    insert_codes: np.ndarray = field(default_factory=lambda: _EMPTY)
+    insert_counts: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def inserts(self) -> dict[str, float]:
+        """Placed inserts (sequence -> reads or molecules)."""
+        return dict(zip(decode_many(self.insert_codes), self.insert_counts.tolist()))
 
     def save(self, path: str | Path, fingerprint: dict) -> None:
-        payload = {"version": RESULT_VERSION, "fingerprint": fingerprint, **asdict(self)}
+        payload = {"version": RESULT_VERSION, "fingerprint": fingerprint, "sample": self.sample, "path": self.path,
+                   "qc": self.qc, "mirna_counts": self.mirna_counts, "hairpin_counts": self.hairpin_counts,
+                   "insert_codes": _b64(self.insert_codes.astype("<u8")),
+                   "insert_counts": _b64(self.insert_counts.astype("<f8"))}
         with atomic_open(path, "wb") as handle, gzip.GzipFile(fileobj=handle, mode="wb", mtime=0) as gz:
             gz.write(json.dumps(payload, sort_keys=True).encode())
 
@@ -81,7 +102,16 @@ class SampleResult:
         if payload.get("version") != RESULT_VERSION or payload.get("fingerprint") != fingerprint:
             return None
         return cls(payload["sample"], payload["path"], payload["qc"], payload["mirna_counts"],
-                   payload["hairpin_counts"], payload["inserts"])
+                   payload["hairpin_counts"], _unb64(payload["insert_codes"], "<u8").astype(np.uint64),
+                   _unb64(payload["insert_counts"], "<f8").astype(np.float64))
+
+
+def _b64(values: np.ndarray) -> str:
+    return base64.b64encode(values.tobytes()).decode("ascii")
+
+
+def _unb64(text: str, dtype: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(text), dtype=dtype)
 
 
 def _choose_adapter(options: QuantOptions, first_chunk: Counter[str]) -> AdapterChoice:
@@ -101,25 +131,22 @@ def _choose_adapter(options: QuantOptions, first_chunk: Counter[str]) -> Adapter
 
 
 class _Tally:
-    """Trims, classifies and counts collapsed chunks; assigns each new insert as it appears."""
+    """Trims, classifies and counts collapsed chunks of read sequences (the Python route)."""
 
-    def __init__(self, reference: MirnaReference, options: QuantOptions, choice: AdapterChoice) -> None:
-        self.reference, self.options, self.choice = reference, options, choice
+    def __init__(self, options: QuantOptions, choice: AdapterChoice, use_umi: bool, umi_len: int) -> None:
+        self.options, self.choice = options, choice
         self.trimmer = AdapterTrimmer(choice.sequence, options.max_error_rate, options.min_overlap)
-        self.use_umi = bool(options.umi if options.umi is not None else choice.umi_length > 0)
-        self.umi_len = options.umi_length if options.umi is not None else (choice.umi_length or options.umi_length)
+        self.use_umi, self.umi_len = use_umi, umi_len
         self.qc: Counter[str] = Counter()
-        self.reads_per_insert: Counter[str] = Counter()
-        self.molecules: dict[str, Counter[str]] = defaultdict(Counter)  # insert -> reads per UMI
-        self.umi_missing: Counter[str] = Counter()
-        self.assigned: dict[str, Assignment] = {}
+        self.kept: Counter[tuple[str, str]] = Counter()  # (insert, UMI or "") -> reads
+        self.long: Counter[str] = Counter()  # too-long inserts' first 31 nt -> reads
         self.cache: dict[str, tuple[int, str, str]] = {}
 
     def add(self, chunk: Counter[str]) -> None:
         o = self.options
         lo, hi, four_n, use_umi, umi_len = o.min_length, o.max_length, o.trim_4n, self.use_umi, self.umi_len
         trim = self.trimmer.trim if self.choice.sequence else None
-        cache, reads_per_insert, assigned, reference = self.cache, self.reads_per_insert, self.assigned, self.reference
+        cache, kept = self.cache, self.kept
         tally = [0, 0, 0, 0, 0, 0]
         for raw, n in chunk.items():
             outcome = cache.get(raw)
@@ -134,30 +161,36 @@ class _Tally:
             code = outcome[0]
             tally[code] += n
             if code == 4:
-                insert = outcome[1]
-                reads_per_insert[insert] += n
-                if insert not in assigned:
-                    assigned[insert] = assign(insert, reference)
-                if use_umi:
-                    if outcome[2]:
-                        self.molecules[insert][outcome[2]] += n
-                    else:
-                        self.umi_missing[insert] += n
+                kept[(outcome[1], outcome[2])] += n
+            elif code == 3:
+                self.long[outcome[1][:MAX_CODE_LENGTH]] += n
         for name, value in zip(_OUTCOMES, tally):
             self.qc[name] += value
 
-    def result(self, sample: str, path: str) -> SampleResult:
-        if self.use_umi:
-            counts = {
-                ins: directional_molecules(self.molecules[ins]) + self.umi_missing[ins] if ins in self.molecules
-                else self.umi_missing[ins]
-                for ins in self.reads_per_insert
-            }
-        else:
-            counts = dict(self.reads_per_insert)
+    def scanned(self) -> ScanResult:
+        """What the kernel route returns for the same reads."""
+        result = ScanResult(np.array([self.qc[k] for k in _OUTCOMES], dtype=np.int64), _EMPTY, _EMPTY_COUNTS,
+                            _EMPTY if self.use_umi else None)
+        codes, umis, counts = [], [], []
+        for (insert, umi), n in self.kept.items():
+            if set(insert) - _ACGT:
+                result.odd[insert] += n
+            elif self.use_umi and umi and set(umi) - _ACGT:
+                result.odd_umi.append((encode(insert), umi, n))
+            else:
+                codes.append(encode(insert))
+                umis.append(encode(umi) if umi else 0)
+                counts.append(n)
         self.cache.clear()
-        return _assign_counts(counts, self.assigned, self.qc, self.choice, self.use_umi, self.umi_missing,
-                              sample=sample, path=path)
+        longs = [(encode(q), n) for q, n in self.long.items() if not set(q) - _ACGT]
+        if longs:
+            result.long_codes, result.long_counts, _ = merge_rows(np.array([c for c, _ in longs], dtype=np.uint64),
+                                                                  np.array([n for _, n in longs], dtype=np.int64))
+        if codes:
+            c, n, u = merge_rows(np.array(codes, dtype=np.uint64), np.array(counts, dtype=np.int64),
+                                 np.array(umis, dtype=np.uint64) if self.use_umi else None)
+            result.codes, result.counts, result.umis = c, n, u
+        return result
 
 
 def directional_molecules(umis: Counter[str]) -> int:
@@ -191,68 +224,29 @@ def directional_molecules(umis: Counter[str]) -> int:
 _OUTCOMES = ("no_adapter", "adapter_dimer", "too_short", "too_long", "reads_kept", "ambiguous_n")
 
 
-def _tally_worker(conn, reference: MirnaReference, options: QuantOptions, sample: str, path: str) -> None:
-    """Child process of a pipelined sample: receives the adapter choice, then chunks until None,
-    and sends the result back."""
-    try:
-        tally = _Tally(reference, options, conn.recv())
-        while (chunk := conn.recv()) is not None:
-            tally.add(chunk)
-        conn.send(("ok", tally.result(sample, path)))
-    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which re-raises
-        conn.send(("error", exc))
-    finally:
-        conn.close()
-
-
-def _can_fork() -> bool:
-    # the child only receives chunks and sends one result: it touches no lock another thread
-    # (a progress bar) might hold; the reader's decompression thread starts after the fork
-    return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
+def _use_umi(options: QuantOptions, choice: AdapterChoice) -> tuple[bool, int]:
+    use = bool(options.umi if options.umi is not None else choice.umi_length > 0)
+    length = options.umi_length if options.umi is not None else (choice.umi_length or options.umi_length)
+    return use, length
 
 
 def quantify_reads(
     chunks, reference: MirnaReference, options: QuantOptions = QuantOptions(), *, sample: str = "sample",
-    path: str = "", workers: int = 1,
+    path: str = "", store: AssignmentStore | None = None, rna_types=None,
 ) -> SampleResult:
-    """Quantify collapsed read chunks (Counters of raw read sequences) against ``reference``.
-
-    ``workers=2`` pipelines the work over two cores: this process reads and collapses chunks
-    while a forked child trims, counts and assigns the previous one (same result as serial)."""
+    """Quantify collapsed read chunks (Counters of raw read sequences) against ``reference``
+    (the Python route: collapsed FASTQ input, and files the kernel declines)."""
     chunks = iter(chunks)
-    if workers > 1 and _can_fork():
-        # fork before the first chunk is read: the reader starts a decompression thread
-        context = multiprocessing.get_context("fork")
-        parent, child = context.Pipe()
-        proc = context.Process(target=_tally_worker, args=(child, reference, options, sample, path), daemon=True)
-        proc.start()
-        child.close()
-        try:
-            first = next(chunks, None)
-            parent.send(_choose_adapter(options, first) if first is not None else AdapterChoice("", "none"))
-            if first is not None:
-                parent.send(first)
-                for chunk in chunks:
-                    parent.send(chunk)
-            parent.send(None)
-            status, payload = parent.recv()
-        except BaseException:
-            proc.kill()
-            raise
-        finally:
-            proc.join()
-            parent.close()
-        if status != "ok":
-            raise payload
-        return payload
     first = next(chunks, None)
     choice = _choose_adapter(options, first) if first is not None else AdapterChoice("", "none")
-    tally = _Tally(reference, options, choice)
+    use_umi, umi_len = _use_umi(options, choice)
+    tally = _Tally(options, choice, use_umi, umi_len)
     if first is not None:
         tally.add(first)
         for chunk in chunks:
             tally.add(chunk)
-    return tally.result(sample, path)
+    return _finish(tally.scanned(), store or AssignmentStore(reference), choice, use_umi, sample=sample, path=path,
+                   rna_types=rna_types)
 
 
 def _classify(insert: str, after: str, lo: int, hi: int, four_n: bool, use_umi: bool, umi_len: int):
@@ -264,39 +258,80 @@ def _classify(insert: str, after: str, lo: int, hi: int, four_n: bool, use_umi: 
     if length < lo:
         return (2, "", "")
     if length > hi:
-        return (3, "", "")
+        return (3, insert, "")  # kept for its RNA type only
     if "N" in insert:
         return (5, "", "")
     umi = after[:umi_len] if use_umi and len(after) >= umi_len else ""
     return (4, insert, umi)
 
 
-def _assign_counts(counts, assigned, qc, choice, use_umi, umi_missing, *, sample, path) -> SampleResult:
+def _molecules(scan: ScanResult) -> tuple[np.ndarray, np.ndarray, int]:
+    """Per distinct insert code, its molecules (directional UMI rule); and the reads without UMI."""
+    codes, counts, umis = scan.codes, scan.counts, scan.umis
+    extra: dict[int, Counter[str]] = defaultdict(Counter)
+    for code, umi, n in scan.odd_umi:
+        extra[code][umi] += n
+    if extra:
+        codes = np.concatenate([codes, np.array(list(extra), dtype=np.uint64)])
+        counts = np.concatenate([counts, np.zeros(len(extra), dtype=np.int64)])
+        umis = np.concatenate([umis, np.full(len(extra), 1, dtype=np.uint64)])  # placeholder UMI row
+    missing_mask = umis == 0
+    umi_missing = int(counts[missing_mask].sum())
+    inserts, first = np.unique(codes, return_index=True)
+    result = np.zeros(len(inserts), dtype=np.float64)
+    where = np.searchsorted(inserts, codes)
+    np.add.at(result, where[missing_mask], counts[missing_mask])  # reads without UMI count as molecules
+    with_umi = ~missing_mask
+    per_insert = np.bincount(where[with_umi], minlength=len(inserts))
+    single = per_insert == 1
+    result[single] += 1
+    several = np.flatnonzero(per_insert > 1)
+    if len(several):
+        rows = np.flatnonzero(with_umi & np.isin(where, several))
+        groups: dict[int, Counter[str]] = defaultdict(Counter)
+        texts = decode_many(umis[rows])
+        for r, text in zip(rows.tolist(), texts):
+            if counts[r]:
+                groups[int(where[r])][text] += int(counts[r])
+        for i, found in extra.items():
+            groups[int(np.searchsorted(inserts, np.uint64(i)))].update(found)
+        for i, umi_counts in groups.items():
+            result[i] += directional_molecules(umi_counts)
+    return inserts, result, umi_missing
+
+
+def _finish(scan: ScanResult, store: AssignmentStore, choice: AdapterChoice, use_umi: bool, *, sample: str,
+            path: str, rna_types=None) -> SampleResult:
+    """Counts and QC of a sample from its distinct inserts (either route)."""
+    if use_umi:
+        codes, counts, umi_missing = _molecules(scan)
+    else:
+        codes, counts, umi_missing = scan.codes, scan.counts.astype(np.float64), 0
+    ids = store.outcomes_of(codes)
     mirna: defaultdict[str, float] = defaultdict(float)
     hairpin: defaultdict[str, float] = defaultdict(float)
-    kept_inserts: dict[str, float] = {}
-    assigned_mirna = assigned_hairpin = unassigned = isomir = 0.0
-    for insert, n in counts.items():
-        asg: Assignment = assigned[insert]
-        if asg.mirnas:
-            share = n / len(asg.mirnas)
-            for name in asg.mirnas:
-                mirna[name] += share
+    placed = ids >= 0
+    per_outcome = np.bincount(ids[placed], weights=counts[placed], minlength=len(store.outcomes))
+    assigned_mirna = assigned_hairpin = isomir = 0.0
+    for oid in np.flatnonzero(per_outcome).tolist():
+        n = float(per_outcome[oid])
+        mirnas, hairpins, is_isomir = store.outcomes[oid]
+        if mirnas:
+            for name in mirnas:
+                mirna[name] += n / len(mirnas)
             assigned_mirna += n
-            if asg.is_isomir:
+            if is_isomir:
                 isomir += n
-            kept_inserts[insert] = n
-        elif asg.hits:
-            hps = asg.hairpins
-            for hp in hps:
-                hairpin[hp] += n / len(hps)
-            assigned_hairpin += n
-            kept_inserts[insert] = n
         else:
-            unassigned += n
+            for hp in hairpins:
+                hairpin[hp] += n / len(hairpins)
+            assigned_hairpin += n
+    odd_reads = float(sum(scan.odd.values()))
+    unassigned = float(counts[~placed].sum()) + odd_reads
     molecules_total = assigned_mirna + assigned_hairpin + unassigned
+    qc = {k: int(v) for k, v in zip(_OUTCOMES, scan.tally.tolist())}
     top = sorted(mirna.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
-    reads_in = sum(qc[k] for k in ("no_adapter", "adapter_dimer", "too_short", "too_long", "ambiguous_n", "reads_kept"))
+    reads_in = sum(qc.values())
     result_qc = {
         "sample": sample,
         "file": path,
@@ -314,31 +349,111 @@ def _assign_counts(counts, assigned, qc, choice, use_umi, umi_missing, *, sample
         "reads_kept": qc["reads_kept"],
         "umi": bool(use_umi),
         "umi_duplicates": int(qc["reads_kept"] - molecules_total) if use_umi else 0,
-        "umi_missing": int(sum(umi_missing.values())) if use_umi else 0,
+        "umi_missing": umi_missing if use_umi else 0,
         "molecules": int(molecules_total),
         "assigned_mirna": int(assigned_mirna),
         "assigned_hairpin": int(assigned_hairpin),
         "unassigned": int(unassigned),
         "fraction_assigned": round(assigned_mirna / molecules_total, 6) if molecules_total else 0.0,
         "isomir_fraction": round(isomir / assigned_mirna, 6) if assigned_mirna else 0.0,
-        "distinct_inserts": len(counts),
+        "distinct_inserts": int(len(codes) + len(scan.odd)),
         "mirnas_detected": sum(1 for v in mirna.values() if v > 0),
         "top_mirnas": ";".join(f"{k}:{_num(v)}" for k, v in top),
     }
+    complexity = _complexity(mirna)
+    result_qc["mirna_complexity_95"] = complexity
+    if not assigned_mirna:
+        result_qc["status"] = "flagged"
+        result_qc["error"] = _no_mirna_reason(qc, reads_in)
+    if rna_types is not None:
+        # composition in reads (not UMI molecules), like the other read counts of qc.csv
+        read_ids = ids if not use_umi else store.outcomes_of(scan.codes)
+        is_mirna = store.mirna_outcomes()[read_ids]
+        result_qc.update(rna_types.composition(
+            np.concatenate([scan.codes, scan.long_codes]), np.concatenate([scan.counts, scan.long_counts]),
+            np.concatenate([is_mirna, np.zeros(len(scan.long_codes), dtype=bool)]), qc, odd_reads,
+            int(scan.long_counts.sum()), LOW_MIRNA_SHARE))
+    result_qc.update(_length_summary(codes, counts))
+    keep = placed
     return SampleResult(sample, path, result_qc, dict(sorted(mirna.items())), dict(sorted(hairpin.items())),
-                        dict(sorted(kept_inserts.items())))
+                        insert_codes=codes[keep].copy(), insert_counts=counts[keep].copy())
+
+
+def _complexity(mirna: dict[str, float], share: float = 0.95) -> int:
+    """miRNAs that together make ``share`` of the miRNA reads (most abundant first)."""
+    values = np.sort(np.array([v for v in mirna.values() if v > 0]))[::-1]
+    if not len(values):
+        return 0
+    cumulative = np.cumsum(values) / values.sum()
+    return int(np.searchsorted(cumulative, share - 1e-12) + 1)
+
+
+def _length_summary(codes: np.ndarray, counts: np.ndarray) -> dict:
+    """Insert length distribution of the kept reads, as ``length:reads`` pairs."""
+    if not len(codes):
+        return {"insert_lengths": ""}
+    lengths = code_lengths(codes)
+    per = np.bincount(lengths, weights=counts)
+    return {"insert_lengths": ";".join(f"{n}:{_num(v)}" for n, v in enumerate(per.tolist()) if v > 0)}
+
+
+def _no_mirna_reason(qc: dict, reads_in: int) -> str:
+    if not reads_in:
+        return "no reads"
+    biggest = max(_OUTCOMES, key=lambda k: qc[k])
+    return (f"no read was assigned to a miRNA ({qc[biggest] / reads_in:.0%} of {reads_in:,} reads are "
+            f"{biggest.replace('_', ' ')}); left out of counts.csv")
 
 
 def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.2f}"
 
 
+def _first_reads(path: Path, limit: int = _DETECT_READS) -> Counter[str]:
+    """The first ``limit`` read sequences (for adapter detection), collapsed."""
+    sample: Counter[str] = Counter()
+    for block in open_blocks(path):
+        lines = block.tobytes().split(b"\n")
+        seqs = lines[1::4][: limit - sample.total()]
+        sample.update(s.decode("latin-1") for s in seqs)
+        if sample.total() >= limit:
+            break
+    return sample
+
+
 def quantify_file(
     path: str | Path, reference: MirnaReference, options: QuantOptions = QuantOptions(), *,
-    sample: str | None = None, chunk_reads: int = CHUNK_READS, workers: int = 1,
+    sample: str | None = None, chunk_reads: int = CHUNK_READS, workers: int = 2,
+    store: AssignmentStore | None = None, rna_types=None, progress=None,
 ) -> SampleResult:
     """Quantify one FASTQ file (plain or gzip). Raises InputError for a bad file.
-    ``workers=2`` uses two cores for one file (see :func:`quantify_reads`)."""
+
+    Plain 4-line FASTQ goes through the read kernel on ``workers`` threads; collapsed files, other
+    compressions and files the kernel declines (malformed: dnaio names the record) go through the
+    Python route. Both give the same counts."""
     path = Path(path)
-    return quantify_reads(collapse_chunks(path, chunk_reads), reference, options,
-                          sample=sample or sample_name(path), path=str(path), workers=workers)
+    name = sample or sample_name(path)
+    store = store or AssignmentStore(reference)
+    collapsed = check_start(path)
+    if not collapsed and _kernel_format(path):
+        try:
+            first = _first_reads(path)
+            choice = _choose_adapter(options, first) if first else AdapterChoice("", "none")
+            use_umi, umi_len = _use_umi(options, choice)
+            scanned = (scan_file(path, choice, options, use_umi, umi_len, threads=workers, progress=progress)
+                       if usable(choice, options, umi_len) else None)
+        except KernelDeclined:
+            scanned = None
+        if scanned is not None:
+            if scanned.tally.sum() == 0:
+                raise InputError("no reads", path=path, record=1, expected="FASTQ records")
+            return _finish(scanned, store, choice, use_umi, sample=name, path=str(path), rna_types=rna_types)
+    return quantify_reads(collapse_chunks(path, chunk_reads), reference, options, sample=name, path=str(path),
+                          store=store, rna_types=rna_types)
+
+
+def _kernel_format(path: Path) -> bool:
+    """gzip or plain text (the kernel's inputs); other compressions go through dnaio."""
+    with open(path, "rb") as raw:
+        head = raw.read(2)
+    return head == b"\x1f\x8b" or head[:1] == b"@"

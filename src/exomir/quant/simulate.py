@@ -75,8 +75,19 @@ def simulate_library(
     error_end: float = 0.004,
     seed: int = 0,
     batch: int = 200_000,
+    random_fraction: float = 0.0,
+    random_pool: int = 500_000,
+    fragment_fraction: float = 0.0,
+    long_rnas: int = 300,
 ) -> SimulatedLibrary:
-    """Write a gzipped FASTQ of ``reads`` reads and return the truth. Same seed, same file."""
+    """Write a gzipped FASTQ of ``reads`` reads and return the truth. Same seed, same file.
+
+    Besides the fixed species (miRNA isoforms, a dimer, other-RNA hotspots: the rest of the
+    reads), ``random_fraction`` of the reads are drawn from a pool of ``random_pool`` random
+    inserts (16–45 nt) and ``fragment_fraction`` are fragments (18–45 nt, anywhere) of
+    ``long_rnas`` fixed long RNAs of 80–600 nt with log-normal abundance, which repeat as tRNA
+    and rRNA fragments do: together they make a plasma-like library mostly not miRNA, with
+    hundreds of thousands of distinct inserts."""
     rng = np.random.default_rng(seed)
     path = Path(path)
     # miRNAs that sit on a hairpin arm, one hairpin each (the truth is the mature name)
@@ -108,13 +119,48 @@ def simulate_library(
             probs.append(mirna_fraction * w * q)
     species.append(("", None))
     probs.append(dimer_fraction)
-    other_fraction = 1.0 - mirna_fraction - dimer_fraction
+    other_fraction = max(0.0, 1.0 - mirna_fraction - dimer_fraction - random_fraction - fragment_fraction)
     for (t, s, ln), w in zip(hotspots, hot_w):
         species.append((transcripts[t][s:s + ln], None))
         probs.append(other_fraction * w)
+    fixed = len(species)
+    if random_fraction > 0:
+        species.append(("", None))  # stands for a draw from the random pool
+        probs.append(random_fraction)
+    if fragment_fraction > 0:
+        species.append(("", None))  # stands for a fragment of a long RNA
+        probs.append(fragment_fraction)
     prob = np.array(probs)
     prob /= prob.sum()
     labels = [name or "-" for _, name in species]
+    pool_len = rng.integers(16, 46, size=random_pool if random_fraction > 0 else 0)
+    pool_text = "".join(rng.choice(list("ACGT"), size=int(pool_len.sum()))) if len(pool_len) else ""
+    pool_at = np.concatenate([[0], np.cumsum(pool_len)])
+    long_seqs = ["".join(rng.choice(list("ACGT"), size=int(rng.integers(80, 601)))) for _ in range(long_rnas)] \
+        if fragment_fraction > 0 else []
+    long_w = rng.lognormal(0, 1.5, size=len(long_seqs))
+    long_w = long_w / long_w.sum() if len(long_seqs) else long_w
+    random_id = fixed if random_fraction > 0 else -1
+    fragment_id = fixed + (random_fraction > 0) if fragment_fraction > 0 else -1
+
+    def extra_inserts(idx: np.ndarray) -> dict[int, str]:
+        """Inserts of the reads drawn from the random pool or as long-RNA fragments."""
+        out: dict[int, str] = {}
+        pos = np.flatnonzero(idx == random_id)
+        if len(pos):
+            pick = rng.integers(0, len(pool_len), size=len(pos))
+            for i, k in zip(pos.tolist(), pick.tolist()):
+                out[i] = pool_text[pool_at[k]:pool_at[k + 1]]
+        pos = np.flatnonzero(idx == fragment_id)
+        if len(pos):
+            which = rng.choice(len(long_seqs), size=len(pos), p=long_w)
+            lengths = rng.integers(18, 46, size=len(pos))
+            starts = rng.random(len(pos))
+            for i, t, ln, u in zip(pos.tolist(), which.tolist(), lengths.tolist(), starts.tolist()):
+                seq = long_seqs[t]
+                start = int(u * (len(seq) - ln))
+                out[i] = seq[start:start + ln]
+        return out
     tail = adapter + ILLUMINA_3P
     full = [(ins + tail)[:read_length].ljust(read_length, "A") for ins, _ in species]
 
@@ -146,6 +192,8 @@ def simulate_library(
             else:
                 idx = rng.choice(len(species), size=n, p=prob)
                 texts = [full[i] for i in idx]
+                for i, ins in extra_inserts(idx).items():
+                    texts[i] = (ins + tail)[:read_length].ljust(read_length, "A")
             np.add.at(per_species, idx, 1)
             block = np.frombuffer("".join(texts).encode(), dtype=np.uint8).reshape(n, read_length).copy()
             errors = rng.random((n, read_length)) < error_rate
@@ -162,7 +210,9 @@ def simulate_library(
     for i, (ins, name) in enumerate(species):
         if per_species[i] == 0:
             continue
-        if name is not None:
+        if i in (random_id, fragment_id):
+            lib.other += int(per_species[i])
+        elif name is not None:
             lib.truth[name] += int(per_species[i])
             lib.molecules[name] += int(molecules_per_species[i] if umi_length else per_species[i])
             lib.mirna_reads += int(per_species[i])
@@ -174,42 +224,50 @@ def simulate_library(
 
 
 def evaluate_assignment(path: str | Path, reference: MirnaReference, options=None) -> dict:
-    """Per-read accuracy on a simulated library: each miRNA read is trimmed and assigned like
-    ``quantify`` does; ``correct`` sums the share its true miRNA received."""
+    """Per-read accuracy on a simulated library: each read is trimmed and assigned like
+    ``quantify`` does. ``correct`` sums the share its true miRNA received (miRNA reads);
+    ``spurious`` counts the non-miRNA reads given to any miRNA."""
     import dnaio
 
     from exomir.quant.adapters import AdapterTrimmer
-    from exomir.quant.isomir import assign
+    from exomir.quant.kernel import encode
     from exomir.quant.sample import QuantOptions, _classify
+    from exomir.quant.store import AssignmentStore
 
     options = options or QuantOptions()
     trimmer = AdapterTrimmer(TRUSEQ if options.adapter == "auto" else options.adapter,
                              options.max_error_rate, options.min_overlap)
-    shares: dict[str, dict[str, float]] = {}
-    outcome: Counter = Counter()
+    pairs: Counter = Counter()
     with dnaio.open(path) as reader:
         for record in reader:
-            truth = record.name.split(" ", 1)[1]
-            if truth == "-":
-                continue
-            raw = record.sequence
-            if raw not in shares:
-                cut = trimmer.trim(raw)
-                got: dict[str, float] = {}
-                if cut is not None:
-                    code, insert, _ = _classify(cut[0], cut[1], options.min_length, options.max_length,
-                                                options.trim_4n, False, 0)
-                    if code == 4:
-                        asg = assign(insert, reference)
-                        got = {m: 1 / len(asg.mirnas) for m in asg.mirnas}
-                shares[raw] = got
-            got = shares[raw]
-            outcome["mirna_reads"] += 1
-            share = got.get(truth, 0.0)
-            outcome["correct"] += share
-            if not got:
-                outcome["unassigned"] += 1
-            else:
-                outcome["wrong"] += 1 - share
+            pairs[(record.sequence, record.name.split(" ", 1)[1])] += 1
+    inserts: dict[str, str] = {}
+    for raw in {raw for raw, _ in pairs}:
+        cut = trimmer.trim(raw)
+        if cut is not None:
+            code, insert, _ = _classify(cut[0], cut[1], options.min_length, options.max_length, options.trim_4n,
+                                        False, 0)
+            if code == 4 and not set(insert) - set("ACGT"):
+                inserts[raw] = insert
+    distinct = sorted(set(inserts.values()))
+    store = AssignmentStore(reference)
+    ids = store.outcomes_of(np.array([encode(q) for q in distinct], dtype=np.uint64))
+    mirnas_of = {q: store.outcomes[i][0] if i >= 0 else () for q, i in zip(distinct, ids.tolist())}
+    outcome: Counter = Counter()
+    for (raw, truth), n in pairs.items():
+        got = mirnas_of.get(inserts.get(raw, ""), ())
+        if truth == "-":
+            outcome["other_reads"] += n
+            if got:
+                outcome["spurious"] += n
+            continue
+        outcome["mirna_reads"] += n
+        share = 1 / len(got) if truth in got else 0.0
+        outcome["correct"] += n * share
+        if not got:
+            outcome["unassigned"] += n
+        else:
+            outcome["wrong"] += n * (1 - share)
     n = outcome["mirna_reads"]
-    return {**outcome, "accuracy": outcome["correct"] / n if n else float("nan")}
+    return {**outcome, "accuracy": outcome["correct"] / n if n else float("nan"),
+            "spurious_share": outcome["spurious"] / n if n else float("nan")}

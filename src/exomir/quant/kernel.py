@@ -1,0 +1,396 @@
+"""The read kernel: FASTQ bytes in, 2-bit codes of the kept inserts out (numba, no GIL).
+
+One call handles a block of complete FASTQ records. For each read it repeats what
+:class:`~exomir.quant.adapters.AdapterTrimmer` and ``sample._classify`` do in Python (exact
+adapter, then the two 10-nt probes with substitutions only, then cutadapt's aligner), except the
+last step: a read whose adapter could only be found by cutadapt's aligner is handed back to
+Python by its offsets ("fallback"). Whether cutadapt *could* find an alignment is decided soundly
+by an edit-distance pass (:func:`_may_align`, a superset of cutadapt's acceptance); a read with
+no such alignment can only carry an error-free partial adapter at its 3′ end (fewer than 10
+adapter bases at cutadapt's 10 % error rate), which is checked here directly.
+
+A kept insert of ``n`` ≤ 31 nt becomes the code ``1 << 2n | bits`` (A=0, C=1, G=2, T=3, first
+base most significant): codes of one length sort like their sequences, and the length is
+``(bit_length - 1) // 2``. A UMI is packed the same way (0 = no UMI).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+#: read outcomes, in the order of ``sample._OUTCOMES``
+NO_ADAPTER, DIMER, TOO_SHORT, TOO_LONG, KEPT, AMBIGUOUS = range(6)
+STATUS_OK, STATUS_MALFORMED = 0, 1
+MAX_CODE_LENGTH = 31
+
+# byte -> 2-bit base; 4 = N; 5 = anything else
+_LUT = np.full(256, 5, dtype=np.uint8)
+for _i, _b in enumerate(b"ACGT"):
+    _LUT[_b] = _i
+_LUT[ord("N")] = 4
+
+
+def encode(seq: str) -> int:
+    """The code of an ACGT sequence (see the module doc)."""
+    code = 1
+    for ch in seq:
+        code = (code << 2) | "ACGT".index(ch)
+    return code
+
+
+def decode(code: int) -> str:
+    n = (int(code).bit_length() - 1) // 2
+    return "".join("ACGT"[(int(code) >> (2 * (n - 1 - i))) & 3] for i in range(n))
+
+
+def decode_many(codes: np.ndarray) -> list[str]:
+    """Sequences of many codes at once (vectorised by length)."""
+    codes = np.asarray(codes, dtype=np.uint64)
+    out = [""] * len(codes)
+    if not len(codes):
+        return out
+    lengths = code_lengths(codes)
+    letters = np.frombuffer(b"ACGT", dtype=np.uint8)
+    for n in np.unique(lengths):
+        idx = np.flatnonzero(lengths == n)
+        shifts = np.arange(2 * (int(n) - 1), -1, -2, dtype=np.uint64)
+        bases = (codes[idx, None] >> shifts[None, :]) & np.uint64(3)
+        text = letters[bases.astype(np.uint8)].tobytes().decode()
+        for j, i in enumerate(idx.tolist()):
+            out[i] = text[j * int(n):(j + 1) * int(n)]
+    return out
+
+
+def code_lengths(codes: np.ndarray) -> np.ndarray:
+    """Sequence length of each code."""
+    codes = np.asarray(codes, dtype=np.uint64)
+    bits = np.zeros(len(codes), dtype=np.int64)
+    rest = codes.copy()
+    for step in (32, 16, 8, 4, 2, 1):
+        big = rest >= (np.uint64(1) << np.uint64(step))
+        bits[big] += step
+        rest[big] >>= np.uint64(step)
+    return bits // 2
+
+
+@njit(nogil=True, cache=True)
+def _find(buf, a, b, pat, p0, p1):
+    """First index i (relative to a) with buf[a+i : a+i+(p1-p0)] == pat[p0:p1], else -1."""
+    k = p1 - p0
+    first = pat[p0]
+    for i in range(a, b - k + 1):
+        if buf[i] == first:
+            ok = True
+            for j in range(1, k):
+                if buf[i + j] != pat[p0 + j]:
+                    ok = False
+                    break
+            if ok:
+                return i - a
+    return -1
+
+
+@njit(nogil=True, cache=True)
+def _probe_code(adapter, off):
+    code = 0
+    for t in range(10):
+        v = 0
+        c = adapter[off + t]
+        if c == 67:
+            v = 1
+        elif c == 71:
+            v = 2
+        elif c == 84:
+            v = 3
+        code = (code << 2) | v
+    return code
+
+
+@njit(nogil=True, cache=True)
+def _first_probes(buf, a, b, lut, code0, code1):
+    """First positions (relative to ``a``) of the adapter's two 10-nt probes, in one pass of a
+    rolling 2-bit code (a window holding a byte other than A/C/G/T matches nothing)."""
+    j0 = -1
+    j1 = -1
+    code = 0
+    valid = 0
+    mask = (1 << 20) - 1
+    for i in range(a, b):
+        v = lut[buf[i]]
+        if v > 3:
+            valid = 0
+            code = 0
+            continue
+        code = ((code << 2) | v) & mask
+        valid += 1
+        if valid >= 10:
+            if j0 < 0 and code == code0:
+                j0 = i - 9 - a
+            if j1 < 0 and code == code1:
+                j1 = i - 9 - a
+            if j0 >= 0 and (j1 >= 0 or code1 < 0):
+                break
+    return j0, j1
+
+
+@njit(nogil=True, cache=True)
+def _trim(buf, a, b, adapter, rate, min_overlap, lut, code0, code1):
+    """(cut, after_start, state): state 0 = no adapter, 1 = cut found, 2 = needs cutadapt."""
+    la = adapter.shape[0]
+    n = b - a
+    if code0 >= 0:
+        j0, j1 = _first_probes(buf, a, b, lut, code0, code1)
+        i = -1
+        if j0 >= 0 and j0 + la <= n:  # the first whole adapter starts at a probe-0 hit, if any
+            i = j0
+            for t in range(10, la):
+                if buf[a + j0 + t] != adapter[t]:
+                    i = -1
+                    break
+            if i < 0:
+                i = _find(buf, a + j0 + 1, b, adapter, 0, la)
+                if i >= 0:
+                    i += j0 + 1
+        if i >= 0:
+            return a + i, a + i + la, 1
+        found = (j0, j1)
+    else:  # an adapter shorter than 10 nt: plain search, no probes
+        i = _find(buf, a, b, adapter, 0, la)
+        if i >= 0:
+            return a + i, a + i + la, 1
+        found = (-1, -1)
+    for probe in range(2):
+        off = probe * 10
+        if la < off + 10:
+            break
+        j = found[probe]
+        if j >= off:
+            start = j - off
+            overlap = min(n - start, la)
+            mm = 0
+            for t in range(overlap):
+                if buf[a + start + t] != adapter[t]:
+                    mm += 1
+            if mm <= int(rate * overlap):
+                return a + start, a + start + overlap, 1
+    # cutadapt's aligner could still match with errors: look for such an alignment first
+    if _may_align(buf, a, b, adapter, rate):
+        return 0, 0, 2
+    # otherwise only an error-free partial adapter at the 3' end: the longest one
+    for m in range(min(la, n), min_overlap - 1, -1):
+        if int(rate * m) != 0:
+            continue
+        ok = True
+        for t in range(m):
+            if buf[b - m + t] != adapter[t]:
+                ok = False
+                break
+        if ok:
+            return b - m, b, 1
+    return 0, 0, 0
+
+
+@njit(nogil=True, cache=True)
+def _may_align(buf, a, b, adapter, rate):
+    """Whether the adapter (whole, anywhere) or a prefix of it (at the read's 3' end) aligns with
+    at least one error allowed and no more errors than allowed plus one: a superset of what
+    cutadapt's aligner accepts, so the read goes to it whenever it might match.
+
+    Sellers' edit distance with a free start in the read, one column per read base. A whole
+    adapter within ``k`` edits holds one of ``k + 1`` disjoint 5-nt pieces intact, and leaves room
+    for itself after it; when no piece does, only the last ``len(adapter) + k`` bases can hold an
+    end alignment, and only they are aligned."""
+    la = adapter.shape[0]
+    full_limit = int(rate * la) + 1
+    check_full = int(rate * la) >= 1
+    if check_full and la // 5 >= full_limit + 1:  # the pigeonhole applies
+        check_full = False
+        for k in range(full_limit + 1):
+            p = _find(buf, a, b, adapter, 5 * k, 5 * k + 5)
+            if p >= 0 and a + p - 5 * k + la - full_limit <= b:
+                check_full = True
+                break
+    start = a if check_full else max(a, b - la - full_limit)
+    col = np.empty(la + 1, dtype=np.int32)
+    for i in range(la + 1):
+        col[i] = i
+    for j in range(start, b):
+        diag = 0  # D[0][j-1]: the alignment may start anywhere in the read
+        base = buf[j]
+        for i in range(1, la + 1):
+            up = col[i]
+            best = diag + (1 if adapter[i - 1] != base else 0)
+            if up + 1 < best:
+                best = up + 1
+            if col[i - 1] + 1 < best:
+                best = col[i - 1] + 1
+            diag = up
+            col[i] = best
+        if check_full and col[la] <= full_limit:
+            return True
+    for i in range(1, la + 1):  # prefixes ending at the read end, where errors are allowed
+        e = int(rate * i)
+        if e >= 1 and col[i] <= e + 1:
+            return True
+    return False
+
+
+@njit(nogil=True, cache=True)
+def _pack(buf, a, b, lut):
+    """(code, kind): kind 0 = packed, 1 = holds N, 2 = another byte."""
+    code = np.uint64(1)
+    n_seen = False
+    for i in range(a, b):
+        v = lut[buf[i]]
+        if v > 4:
+            return np.uint64(0), 2
+        if v == 4:
+            n_seen = True
+        code = (code << np.uint64(2)) | np.uint64(v & 3)
+    if n_seen:
+        return np.uint64(0), 1
+    return code, 0
+
+
+@njit(nogil=True, cache=True)
+def scan_block(buf, adapter, trim, rate, min_overlap, lo, hi, four_n, use_umi, umi_len, lut,
+               codes, umis, fallback, tally, long_codes):
+    """Parse and classify every record of ``buf`` (complete records only).
+
+    Writes the kept inserts' codes (and UMIs) to ``codes``/``umis``, the (start, end) of reads
+    left to Python to ``fallback``, the code of the first 31 nt of each too-long insert to
+    ``long_codes`` (for its RNA type), adds outcome counts to ``tally``. Returns
+    ``(status, reads, kept, n_fallback, n_long)``; status 1 = not a 4-line FASTQ record somewhere."""
+    size = buf.shape[0]
+    la = adapter.shape[0]
+    code0 = _probe_code(adapter, 0) if la >= 10 else -1
+    code1 = _probe_code(adapter, 10) if la >= 20 else -1
+    pos = 0
+    reads = 0
+    kept = 0
+    nfb = 0
+    nlong = 0
+    while pos < size:
+        if buf[pos] != 64:  # '@'
+            return STATUS_MALFORMED, reads, kept, nfb, nlong
+        e1 = pos
+        while e1 < size and buf[e1] != 10:
+            e1 += 1
+        s0 = e1 + 1
+        s1 = s0
+        while s1 < size and buf[s1] != 10:
+            s1 += 1
+        p0 = s1 + 1
+        if p0 >= size or buf[p0] != 43:  # '+'
+            return STATUS_MALFORMED, reads, kept, nfb, nlong
+        p1 = p0
+        while p1 < size and buf[p1] != 10:
+            p1 += 1
+        q0 = p1 + 1
+        q1 = q0
+        while q1 < size and buf[q1] != 10:
+            q1 += 1
+        if q1 >= size or q1 - q0 != s1 - s0 or (s1 > s0 and buf[s1 - 1] == 13):
+            return STATUS_MALFORMED, reads, kept, nfb, nlong
+        pos = q1 + 1
+        reads += 1
+        # trimming
+        if trim:
+            cut, after, state = _trim(buf, s0, s1, adapter, rate, min_overlap, lut, code0, code1)
+            if state == 2:
+                fallback[nfb, 0] = s0
+                fallback[nfb, 1] = s1
+                nfb += 1
+                continue
+            if state == 0:
+                tally[NO_ADAPTER] += 1
+                continue
+        else:
+            cut, after = s1, s1
+        i0, i1 = s0, cut
+        if i1 == i0:
+            tally[DIMER] += 1
+            continue
+        if four_n:
+            if i1 - i0 > 8:
+                i0 += 4
+                i1 -= 4
+            else:
+                i1 = i0
+        length = i1 - i0
+        if length < lo:
+            tally[TOO_SHORT] += 1
+            continue
+        if length > hi:
+            tally[TOO_LONG] += 1
+            lc, lkind = _pack(buf, i0, i0 + min(length, MAX_CODE_LENGTH), lut)
+            if lkind == 0:
+                long_codes[nlong] = lc
+                nlong += 1
+            continue
+        code, kind = _pack(buf, i0, i1, lut)
+        if kind == 1:
+            tally[AMBIGUOUS] += 1
+            continue
+        if kind == 2:
+            fallback[nfb, 0] = s0
+            fallback[nfb, 1] = s1
+            nfb += 1
+            continue
+        umi = np.uint64(0)
+        if use_umi and trim and s1 - after >= umi_len:
+            umi, ukind = _pack(buf, after, after + umi_len, lut)
+            if ukind != 0:  # a UMI with N or another byte: Python keeps it as text
+                fallback[nfb, 0] = s0
+                fallback[nfb, 1] = s1
+                nfb += 1
+                continue
+        tally[KEPT] += 1
+        codes[kept] = code
+        umis[kept] = umi
+        kept += 1
+    return STATUS_OK, reads, kept, nfb, nlong
+
+
+@njit(nogil=True, cache=True)
+def count_sorted(codes):
+    """Distinct values of a sorted array and how often each occurs."""
+    n = codes.shape[0]
+    values = np.empty(n, dtype=np.uint64)
+    counts = np.empty(n, dtype=np.int64)
+    k = -1
+    for i in range(n):
+        if k < 0 or codes[i] != values[k]:
+            k += 1
+            values[k] = codes[i]
+            counts[k] = 1
+        else:
+            counts[k] += 1
+    return values[:k + 1].copy(), counts[:k + 1].copy()
+
+
+@njit(nogil=True, cache=True)
+def sort_count(codes):
+    """``count_sorted`` of a copy sorted in place (no GIL held)."""
+    c = np.sort(codes)
+    return count_sorted(c)
+
+
+@njit(nogil=True, cache=True)
+def merge_counts(values, counts):
+    """Sum the counts of equal values (values in any order)."""
+    order = np.argsort(values, kind="mergesort")
+    n = values.shape[0]
+    out_v = np.empty(n, dtype=np.uint64)
+    out_c = np.empty(n, dtype=np.int64)
+    k = -1
+    for j in range(n):
+        i = order[j]
+        if k < 0 or values[i] != out_v[k]:
+            k += 1
+            out_v[k] = values[i]
+            out_c[k] = counts[i]
+        else:
+            out_c[k] += counts[i]
+    return out_v[:k + 1].copy(), out_c[:k + 1].copy()

@@ -1,0 +1,248 @@
+"""One FASTQ file through the read kernel: decompression in one thread, the kernel in others.
+
+The file is read in blocks of complete 4-line records (a block ends after a multiple of four
+newlines). Each block goes to a thread running :func:`exomir.quant.kernel.scan_block`, which
+holds no GIL, so ``threads`` blocks are scanned at once while the next block is decompressed
+(ISA-L, also without the GIL). Each block comes back as distinct insert codes with their read
+counts; the blocks are merged as they finish, so memory follows the number of distinct inserts,
+never the number of reads. Reads the kernel leaves to Python (an adapter only cutadapt's aligner
+can find, a byte that is not A/C/G/T/N) are collapsed and trimmed by
+:class:`~exomir.quant.adapters.AdapterTrimmer`, exactly as before.
+
+A file the kernel cannot read as plain 4-line FASTQ (``STATUS_MALFORMED``) raises
+:class:`KernelDeclined`; the caller then reads it with dnaio, which names the bad record.
+"""
+
+from __future__ import annotations
+
+import threading
+import zlib
+from collections import Counter, deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from exomir.quant import kernel
+from exomir.quant.adapters import AdapterChoice, AdapterTrimmer
+
+BLOCK_BYTES = 4 << 20
+_MERGE_EVERY = 4_000_000  # merge the per-block distinct codes once they add up to this many
+
+
+class KernelDeclined(Exception):
+    """The file is not plain 4-line FASTQ as the kernel reads it; use the dnaio route."""
+
+
+@dataclass
+class ScanResult:
+    """Outcome counts (``sample._OUTCOMES`` order) and the kept inserts of one file."""
+
+    tally: np.ndarray
+    codes: np.ndarray  # distinct insert codes (with UMIs: one row per distinct insert and UMI)
+    counts: np.ndarray
+    umis: np.ndarray | None = None  # UMI code per row (0 = none), when UMIs are used
+    odd: Counter = field(default_factory=Counter)  # kept inserts with a byte other than ACGT
+    odd_umi: list = field(default_factory=list)  # (insert code, UMI text, reads): UMIs holding N
+    long_codes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))  # too long: first 31 nt
+    long_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+
+def open_blocks(path: Path):
+    """Yield decompressed byte blocks of ``path`` (gzip or plain) that end on a record boundary."""
+    with open(path, "rb") as raw:
+        gz = raw.read(2) == b"\x1f\x8b"
+    if gz:
+        from isal import igzip_threaded
+
+        handle = igzip_threaded.open(path, "rb", threads=1)
+    else:
+        handle = open(path, "rb")
+    carry = b""
+    with handle:
+        while True:
+            try:
+                data = handle.read(BLOCK_BYTES)
+            except (EOFError, zlib.error, OSError) as exc:  # dnaio's route names the record
+                raise KernelDeclined(str(exc)) from exc
+            if not data:
+                break
+            block = carry + data
+            arr = np.frombuffer(block, dtype=np.uint8)
+            newlines = np.flatnonzero(arr == 10)
+            whole = len(newlines) - len(newlines) % 4
+            if whole == 0:
+                carry = block
+                continue
+            cut = int(newlines[whole - 1]) + 1
+            carry = block[cut:]
+            yield arr[:cut]
+    if carry:
+        if not carry.endswith(b"\n"):
+            carry += b"\n"
+        yield np.frombuffer(carry, dtype=np.uint8)
+
+
+class _Params:
+    def __init__(self, choice: AdapterChoice, options, use_umi: bool, umi_len: int) -> None:
+        self.trim = bool(choice.sequence)
+        adapter = choice.sequence if self.trim else "A"
+        self.adapter = np.frombuffer(adapter.encode(), dtype=np.uint8).copy()
+        self.rate = float(options.max_error_rate)
+        self.min_overlap = int(options.min_overlap)
+        self.lo, self.hi = int(options.min_length), int(options.max_length)
+        self.four_n = bool(options.trim_4n)
+        self.use_umi = bool(use_umi)
+        self.umi_len = int(umi_len)
+
+
+def usable(choice: AdapterChoice, options, umi_len: int) -> bool:
+    """Whether the kernel reproduces the Python route for these options."""
+    if options.max_length > kernel.MAX_CODE_LENGTH or umi_len > kernel.MAX_CODE_LENGTH:
+        return False
+    return not (set(choice.sequence) - set("ACGT"))
+
+
+def _scan(block: np.ndarray, p: _Params):
+    n_records = max(1, len(block) // 8)
+    codes = np.empty(n_records, dtype=np.uint64)
+    umis = np.empty(n_records, dtype=np.uint64)
+    fallback = np.empty((n_records, 2), dtype=np.int64)
+    long_codes = np.empty(n_records, dtype=np.uint64)
+    tally = np.zeros(6, dtype=np.int64)
+    status, reads, kept, nfb, nlong = kernel.scan_block(
+        block, p.adapter, p.trim, p.rate, p.min_overlap, p.lo, p.hi, p.four_n, p.use_umi,
+        p.umi_len, kernel._LUT, codes, umis, fallback, tally, long_codes)
+    if status != kernel.STATUS_OK:
+        raise KernelDeclined
+    raw = block.tobytes() if nfb else b""
+    left = Counter(raw[a:b].decode("latin-1") for a, b in fallback[:nfb].tolist())
+    longs = kernel.sort_count(long_codes[:nlong])
+    if p.use_umi:
+        pair_codes, pair_umis, pair_counts = _distinct_pairs(codes[:kept], umis[:kept])
+        return tally, pair_codes, pair_counts, pair_umis, left, reads, longs
+    values, counts = kernel.sort_count(codes[:kept])
+    return tally, values, counts, None, left, reads, longs
+
+
+def _distinct_pairs(codes: np.ndarray, umis: np.ndarray):
+    if not len(codes):
+        return codes, umis, np.zeros(0, dtype=np.int64)
+    order = np.lexsort((umis, codes))
+    c, u = codes[order], umis[order]
+    start = np.ones(len(c), dtype=bool)
+    start[1:] = (c[1:] != c[:-1]) | (u[1:] != u[:-1])
+    idx = np.flatnonzero(start)
+    counts = np.diff(np.append(idx, len(c)))
+    return c[idx], u[idx], counts.astype(np.int64)
+
+
+def _merge(parts_codes, parts_counts, parts_umis, use_umi):
+    codes = np.concatenate(parts_codes) if parts_codes else np.zeros(0, dtype=np.uint64)
+    counts = np.concatenate(parts_counts) if parts_counts else np.zeros(0, dtype=np.int64)
+    umis = (np.concatenate(parts_umis) if parts_umis else np.zeros(0, dtype=np.uint64)) if use_umi else None
+    return merge_rows(codes, counts, umis)
+
+
+def merge_rows(codes: np.ndarray, counts: np.ndarray, umis: np.ndarray | None = None):
+    """``(codes, counts, umis)`` with equal rows (code, or code and UMI) summed, sorted."""
+    if umis is None:
+        return kernel.merge_counts(codes, counts) + (None,)
+    order = np.lexsort((umis, codes))
+    c, u, n = codes[order], umis[order], counts[order]
+    if not len(c):
+        return c, n, u
+    start = np.ones(len(c), dtype=bool)
+    start[1:] = (c[1:] != c[:-1]) | (u[1:] != u[:-1])
+    idx = np.flatnonzero(start)
+    return c[idx], np.add.reduceat(n, idx), u[idx]
+
+
+def scan_file(path: Path, choice: AdapterChoice, options, use_umi: bool, umi_len: int, *, threads: int = 2,
+              progress: Callable[[int], None] | None = None) -> ScanResult:
+    """Scan a FASTQ file with the kernel (see the module doc). Raises KernelDeclined."""
+    p = _Params(choice, options, use_umi, umi_len)
+    tally = np.zeros(6, dtype=np.int64)
+    parts_codes, parts_counts, parts_umis = [], [], []
+    pending_size = 0
+    left: Counter[str] = Counter()
+    long_parts: list = []
+    lock = threading.Lock()
+
+    def collect(result) -> None:
+        nonlocal pending_size, parts_codes, parts_counts, parts_umis
+        t, codes, counts, umis, fb, reads, longs = result
+        with lock:
+            tally[:] += t
+            long_parts.append(longs)
+            left.update(fb)
+            parts_codes.append(codes)
+            parts_counts.append(counts)
+            if umis is not None:
+                parts_umis.append(umis)
+            pending_size += len(codes)
+            if pending_size > _MERGE_EVERY:
+                c, n, u = _merge(parts_codes, parts_counts, parts_umis, p.use_umi)
+                parts_codes, parts_counts = [c], [n]
+                parts_umis = [u] if u is not None else []
+                pending_size = len(c)
+        if progress is not None:
+            progress(reads)
+
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        inflight: deque = deque()
+        for block in open_blocks(path):
+            inflight.append(pool.submit(_scan, block, p))
+            while len(inflight) > 2 * max(1, threads):
+                collect(inflight.popleft().result())
+        while inflight:
+            collect(inflight.popleft().result())
+    codes, counts, umis = _merge(parts_codes, parts_counts, parts_umis, p.use_umi)
+    result = ScanResult(tally, codes, counts, umis)
+    result.long_codes, result.long_counts, _ = _merge([c for c, _ in long_parts], [n for _, n in long_parts], [],
+                                                      False)
+    if left:
+        _python_reads(left, choice, options, p, result)
+    return result
+
+
+def _python_reads(left: Counter, choice: AdapterChoice, options, p: _Params, result: ScanResult) -> None:
+    """Reads the kernel left over, trimmed and classified by the Python route."""
+    from exomir.quant.sample import _classify
+
+    trimmer = AdapterTrimmer(choice.sequence, options.max_error_rate, options.min_overlap)
+    extra_codes, extra_umis, extra_counts, extra_long = [], [], [], []
+    for raw, n in left.items():
+        if p.trim:
+            cut = trimmer.trim(raw)
+            outcome = (0, "", "") if cut is None else _classify(cut[0], cut[1], p.lo, p.hi, p.four_n, p.use_umi,
+                                                                 p.umi_len)
+        else:
+            outcome = _classify(raw, "", p.lo, p.hi, p.four_n, False, 0)
+        code, insert, umi = outcome
+        result.tally[code] += n
+        if code == 3 and not set(insert[:kernel.MAX_CODE_LENGTH]) - set("ACGT"):
+            extra_long.append((kernel.encode(insert[:kernel.MAX_CODE_LENGTH]), n))
+        if code != 4:
+            continue
+        if set(insert) - set("ACGT"):
+            result.odd[insert] += n
+            continue
+        packed = kernel.encode(insert)
+        if p.use_umi and umi and set(umi) - set("ACGT"):
+            result.odd_umi.append((packed, umi, n))
+            continue
+        extra_codes.append(packed)
+        extra_umis.append(kernel.encode(umi) if (p.use_umi and umi) else 0)
+        extra_counts.append(n)
+    if extra_long:
+        result.long_codes, result.long_counts, _ = merge_rows(
+            np.concatenate([result.long_codes, np.array([c for c, _ in extra_long], dtype=np.uint64)]),
+            np.concatenate([result.long_counts, np.array([n for _, n in extra_long], dtype=np.int64)]))
+    if extra_codes:
+        parts_u = [result.umis, np.array(extra_umis, dtype=np.uint64)] if p.use_umi else []
+        c, n, u = _merge([result.codes, np.array(extra_codes, dtype=np.uint64)],
+                         [result.counts, np.array(extra_counts, dtype=np.int64)], parts_u, p.use_umi)
+        result.codes, result.counts, result.umis = c, n, u
