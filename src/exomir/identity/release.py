@@ -122,7 +122,7 @@ def download_release(release: str | None = None) -> Path:
         urls["hsa.gff3"] = base + "genomes/hsa.gff3"
     path = None
     for fname, url in urls.items():
-        path = refdata.download(url, subdir, fname, local="EXOMIR_MIRBASE=FOLDER or --mirbase FOLDER")
+        path = refdata.download(url, subdir, fname, local="`exomir setup --mirbase FOLDER` once, or EXOMIR_MIRBASE=FOLDER, or --mirbase FOLDER")
     assert path is not None
     return path.parent
 

@@ -67,7 +67,7 @@ def load_mirtarbase(source: str | Path | None = None, *, strong_only: bool = Fal
     default_release = "not stated"
     if path is None:
         path = download(MIRTARBASE_URL, "mirtarbase", f"hsa_MTI_{MIRTARBASE_URL_RELEASE}.xlsx",
-                        local="EXOMIR_MIRTARBASE=FILE")
+                        local="`exomir setup --mirtarbase FILE` once, or EXOMIR_MIRTARBASE=FILE")
         default_release = MIRTARBASE_URL_RELEASE
     return _mirtarbase_cached(str(path), path.stat().st_mtime_ns, strong_only, release or _release_from(path, default_release))
 
@@ -152,7 +152,7 @@ def load_hmdd(source: str | Path | None = None, *, release: str | None = None) -
     path = local_source(source, "EXOMIR_HMDD")
     default_release = "not stated"
     if path is None:
-        path = download(HMDD_URL, "hmdd", f"hmdd_{HMDD_URL_RELEASE}_alldata.txt", local="EXOMIR_HMDD=FILE")
+        path = download(HMDD_URL, "hmdd", f"hmdd_{HMDD_URL_RELEASE}_alldata.txt", local="`exomir setup --hmdd FILE` once, or EXOMIR_HMDD=FILE")
         default_release = HMDD_URL_RELEASE
     return _hmdd_cached(str(path), path.stat().st_mtime_ns, release or _release_from(path, default_release))
 

@@ -73,7 +73,7 @@ def gene_set_file(library: str | Path) -> Path:
     folder = local_source(None, "EXOMIR_GENESETS")
     if folder is not None and (folder / fname).exists():
         return folder / fname
-    return download(url, "genesets", fname, local="EXOMIR_GENESETS=FOLDER of GMT files")
+    return download(url, "genesets", fname, local="`exomir setup --genesets FOLDER` once (a folder of GMT files), or EXOMIR_GENESETS=FOLDER")
 
 
 def load_gene_sets(library: str | Path = "kegg_2016") -> tuple[dict[str, GeneSet], dict]:
