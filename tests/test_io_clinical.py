@@ -71,11 +71,30 @@ def test_missing_clinical_id(tmp_path):
 
 
 def test_text_in_a_clearly_numeric_column_is_an_error(tmp_path):
-    path = write(tmp_path / "afp.csv", "id,AFP\nA,12.5\nB,<20\nC,400\nD,35\n")
+    path = write(tmp_path / "afp.csv", "id,AFP\nA,12.5\nB,high\nC,400\nD,35\n")
     with pytest.raises(InputError) as err:
         read_clinical(path)
     message = str(err.value)
-    assert "afp.csv" in message and "line 3" in message and "column 'AFP'" in message and "'<20'" in message
+    assert "afp.csv" in message and "line 3" in message and "column 'AFP'" in message and "'high'" in message
+
+
+def test_values_at_an_assay_limit_are_censored_at_the_bound_and_counted(tmp_path):
+    path = write(tmp_path / "afp.csv", "id,AFP,DCP\nA,12.5,40\nB,<2,>7500\nC,>1000,12\nD,35,<= 5\nE,>60500,9\n")
+    table = read_clinical(path)
+    assert table.frame["AFP"].tolist() == [12.5, 2.0, 1000.0, 35.0, 60500.0]
+    assert table.frame["DCP"].tolist() == [40.0, 7500.0, 12.0, 5.0, 9.0]
+    assert table.censored["AFP"] == [(3, "<2"), (4, ">1000"), (6, ">60500")]
+    summary = table.censored_summary()
+    assert summary["AFP"].startswith("1 below a limit (<2); 2 above a limit (>1000, >60500)")
+    assert summary["DCP"].startswith("1 below a limit (<= 5); 1 above a limit (>7500)")
+    assert any(line.startswith("AFP: 1 below") for line in table.source()["censored_values"])
+
+
+def test_negative_marker_value_is_an_error(tmp_path):
+    path = write(tmp_path / "afp.csv", "id,AFP\nA,12.5\nB,-5\nC,400\n")
+    with pytest.raises(InputError, match="negative value '-5'") as err:
+        read_clinical(path)
+    assert err.value.line == 3 and err.value.column == "AFP"
 
 
 def test_text_in_a_forced_numeric_column_is_an_error(tmp_path):

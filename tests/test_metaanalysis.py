@@ -69,9 +69,10 @@ def test_pooled_auc_equals_random_effects_on_the_cohort_tables(cohorts, tmp_path
     assert row["mimat"] == "MIMAT0000254" and row["k"] == 3
     for key in ("estimate", "ci_low", "ci_high", "tau2", "i2", "q", "q_p", "pi_low", "pi_high"):
         assert row[key] == pytest.approx(getattr(expected, key), rel=1e-8, abs=1e-10), key
-    # the p-value tests AUC = 0.5: the same fit on AUC − 0.5
-    centred = stats_meta.random_effects(np.asarray(yi) - 0.5, vi, method="REML")
-    assert row["pvalue"] == pytest.approx(centred.pvalue, rel=1e-8)
+    # the p-value tests AUC = 0.5: logit(AUC) = 0 on the logit scale
+    a = np.asarray(yi)
+    logit = stats_meta.random_effects(np.log(a / (1 - a)), np.asarray(vi) / (a * (1 - a)) ** 2, method="REML")
+    assert row["pvalue"] == pytest.approx(logit.pvalue, rel=1e-8)
     assert row["direction_agreement"] == 1.0 and row["auc_direction"] == "higher_in_case"
     assert row["input_names"] == "hsa-miR-10b-5p;miR-10b"
     # planted AUC 0.93: the pooled interval holds it
@@ -250,13 +251,16 @@ def test_published_auc_table(tmp_path, need_mirbase):
     assert row["mirna"] == "hsa-miR-10b-5p" and row["k"] == 3
     auc = np.array([0.932, 0.871, 0.905])
     se = (np.array([0.983, 0.940, 0.964]) - np.array([0.881, 0.802, 0.846])) / (2 * 1.959963984540054)
-    w = 1 / se**2
-    fixed = (w * auc).sum() / w.sum()
-    q = (w * (auc - fixed) ** 2).sum()
+    # pooled on the logit scale (delta-method variances), DerSimonian-Laird, back-transformed
+    y, v = np.log(auc / (1 - auc)), se**2 / (auc * (1 - auc)) ** 2
+    w = 1 / v
+    fixed = (w * y).sum() / w.sum()
+    q = (w * (y - fixed) ** 2).sum()
     tau2 = max(0.0, (q - 2) / (w.sum() - (w**2).sum() / w.sum()))
-    wr = 1 / (se**2 + tau2)
-    assert row["estimate"] == pytest.approx((wr * auc).sum() / wr.sum(), rel=1e-12)
-    assert row["q"] == pytest.approx(q, rel=1e-10)
+    wr = 1 / (v + tau2)
+    assert row["estimate"] == pytest.approx(1 / (1 + np.exp(-(wr * y).sum() / wr.sum())), rel=1e-12)
+    assert row["q"] == pytest.approx(q, rel=1e-10) and row["scale"] == "logit"
+    assert 0 <= row["pi_low"] <= row["ci_low"] <= row["ci_high"] <= row["pi_high"] <= 1
     via_pool = stats_meta.pool(pd.read_csv(table), measure="auc", method="DL")
     assert row["estimate"] == pytest.approx(via_pool.estimate, rel=1e-12)
     assert row["ci_low"] == pytest.approx(via_pool.ci_low, rel=1e-12)
@@ -291,8 +295,43 @@ def test_directions_are_harmonized(tmp_path, need_mirbase):
     assert forest.loc["C", "estimate"] == pytest.approx(0.40) and forest.loc["C", "flipped"]
     assert not forest.loc["A", "flipped"]
     assert row["n_same_direction"] == 2 and row["direction_agreement"] == pytest.approx(2 / 3)
-    expected = stats_meta.random_effects([0.80, 0.75, 0.40], [(0.2 / 3.919927969080108) ** 2] * 3)
+    expected = stats_meta.random_effects([0.80, 0.75, 0.40], [(0.2 / 3.919927969080108) ** 2] * 3, measure="auc")
     assert row["estimate"] == pytest.approx(expected.estimate, rel=1e-10)
+    assert row["direction_source"] == "first cohort (A)"
+
+
+def test_direction_is_fixed_in_advance_not_taken_from_the_majority(tmp_path, need_mirbase):
+    # the first cohort states higher_in_case; two later cohorts state lower_in_case
+    table = _write(tmp_path / "dir.csv",
+                   "study,mirna,auc,auc_ci_low,auc_ci_high,direction\n"
+                   "A,miR-122,0.60,0.50,0.70,higher_in_case\n"
+                   "B,hsa-miR-122-5p,0.75,0.65,0.85,lower_in_case\n"
+                   "C,miR-122-5p,0.80,0.70,0.90,lower_in_case\n")
+    row = meta_analyze([table]).summary.iloc[0]
+    assert row["auc_direction"] == "higher_in_case" and row["direction_source"] == "first cohort (A)"
+    expected = stats_meta.random_effects([0.60, 0.25, 0.20], [(0.2 / 3.919927969080108) ** 2] * 3, measure="auc")
+    assert row["estimate"] == pytest.approx(expected.estimate, rel=1e-10) and row["estimate"] < 0.5
+    given = meta_analyze([table], direction="lower_in_case").summary.iloc[0]
+    assert given["auc_direction"] == "lower_in_case" and given["direction_source"] == "given (--direction)"
+    assert given["estimate"] == pytest.approx(1 - row["estimate"], rel=1e-10)  # logit symmetry
+    with pytest.raises(InputError, match="unknown direction"):
+        meta_analyze([table], direction="up")
+
+
+def test_truncated_published_interval_and_perfect_auc(tmp_path, need_mirbase):
+    table = _write(tmp_path / "cut.csv",
+                   "study,mirna,auc,auc_ci_low,auc_ci_high\n"
+                   "A,miR-21,0.97,0.9112010804,1.0\n"
+                   "B,miR-21,0.90,0.85,0.95\n"
+                   "C,miR-21,1.0,1.0,1.0\n")
+    analysis = meta_analyze([table], min_studies=2)
+    forest = analysis.forest.set_index("study")
+    assert forest.loc["A", "se"] == pytest.approx(0.03, rel=1e-6)  # from the uncut half, not 0.0227
+    assert forest.loc["A", "note"].startswith("interval truncated") and forest.loc["B", "note"] == ""
+    excluded = analysis.excluded.set_index("study")
+    assert "perfect separation" in excluded.loc["C", "reason"]
+    row = analysis.summary.iloc[0]
+    assert row["k"] == 2 and 0 <= row["pi_low"] and row["pi_high"] <= 1
 
 
 def test_yi_vi_table_with_name_forms(tmp_path, need_mirbase):
@@ -341,7 +380,9 @@ def test_several_comparisons_need_a_choice(tmp_path, need_mirbase):
     with pytest.raises(InputError, match="several comparisons.*--comparison"):
         meta_analyze([tmp_path / "one", tmp_path / "two"])
     analysis = meta_analyze([tmp_path / "one", tmp_path / "two"], comparison="HCC_vs_CHB")
-    assert analysis.summary.iloc[0]["estimate"] == pytest.approx(0.71, abs=1e-9)
+    expected = stats_meta.random_effects([0.70, 0.72], [0.05**2] * 2, measure="auc")  # logit-scale pooling
+    assert analysis.summary.iloc[0]["estimate"] == pytest.approx(expected.estimate, abs=1e-12)
+    assert 0.70 < expected.estimate < 0.72
     assert analysis.comparison == "HCC_vs_CHB"
     with pytest.raises(InputError, match="no comparison 'HCC_vs_Healthy'"):
         meta_analyze([tmp_path / "one", tmp_path / "two"], comparison="HCC_vs_Healthy")
@@ -428,7 +469,7 @@ def test_analyzed_cohorts_and_a_published_study_together(cohorts, tmp_path):
     rows = [_roc_row(f, "hsa-miR-10b-5p") for f in cohorts[:2]]
     se117 = (0.983 - 0.881) / (2 * 1.959963984540054)
     expected = stats_meta.random_effects([rows[0]["auc"], rows[1]["auc"], 0.932],
-                                         [rows[0]["auc_se"] ** 2, rows[1]["auc_se"] ** 2, se117**2])
+                                         [rows[0]["auc_se"] ** 2, rows[1]["auc_se"] ** 2, se117**2], measure="auc")
     assert row["estimate"] == pytest.approx(expected.estimate, rel=1e-9)
     clash = _write(tmp_path / "clash.csv",
                    "study,mirna,auc,auc_ci_low,auc_ci_high\ncohort_A,miR-10b,0.9,0.8,0.95\n")

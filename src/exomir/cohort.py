@@ -113,16 +113,27 @@ def record_step(adata: ad.AnnData, step: str, **params: Any) -> None:
     meta(adata)["steps"] = steps
 
 
-def record_exclusion(adata: ad.AnnData, what: str, item: str, reason: str) -> None:
-    """Note that a sample or miRNA was left out of an analysis, and why (reported, never silent)."""
+def record_exclusion(adata: ad.AnnData, what: str, item: str, reason: str, *, role: str = "") -> None:
+    """Note that a sample or miRNA was left out of an analysis, and why (reported, never silent).
+
+    ``role`` says what an excluded column is for when it is not a candidate biomarker at all
+    (a spike-in or small-RNA control used for normalization and QC)."""
     excluded = list(meta(adata).get("excluded", []))
-    excluded.append({"what": what, "item": str(item), "reason": reason})
+    entry = {"what": what, "item": str(item), "reason": reason}
+    if role:
+        entry["role"] = role
+    excluded.append(entry)
     meta(adata)["excluded"] = excluded
 
 
+EXCLUSION_COLUMNS = ["what", "item", "reason", "role"]
+
+
 def exclusions(adata: ad.AnnData) -> pd.DataFrame:
-    rows = meta(adata).get("excluded", [])
-    return pd.DataFrame(list(rows), columns=["what", "item", "reason"])
+    rows = [dict(row) for row in meta(adata).get("excluded", [])]
+    frame = pd.DataFrame(rows, columns=EXCLUSION_COLUMNS)
+    frame["role"] = frame["role"].fillna("").astype(str)
+    return frame
 
 
 def _plain(value: Any) -> Any:

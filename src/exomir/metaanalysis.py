@@ -10,9 +10,15 @@ Conventions:
 
 * The p-value of a pooled AUC tests AUC = 0.5; of a log ratio, 0 (the measure's no-effect value).
 * An AUC (or a log diagnostic odds ratio) belongs to a stated direction (``higher_in_case`` /
-  ``lower_in_case``). Before pooling, every cohort is put in the direction most cohorts state
-  (ties: ``higher_in_case``): its AUC becomes ``1 − AUC`` (its log DOR changes sign). The choice
-  is reported (``auc_direction`` in meta.csv, ``flipped`` in forest.csv).
+  ``lower_in_case``). Before pooling, every cohort is put in one direction fixed in advance: the
+  user's (``direction=``), else the one the first cohort (in input order) states; a cohort stating
+  the other one has its AUC become ``1 − AUC`` (its log DOR changes sign). Choosing the direction
+  most cohorts found would itself bias the pooled AUC away from 0.5 under the null. The choice and
+  its source are reported (``auc_direction`` and ``direction_source`` in meta.csv, ``flipped`` in
+  forest.csv).
+* AUCs are pooled on the logit scale and back-transformed (:mod:`exomir.stats.meta`): intervals stay
+  within [0, 1]. A published interval cut at 1 gives its SE from the uncut half (noted per row);
+  an AUC of 0 or 1 has no logit-scale variance and is listed in excluded.csv.
 * Names that do not resolve to one mature miRNA (AFP, panels, ``miR-221/222``) are matched by the
   name as written and say so in ``identity``.
 """
@@ -30,7 +36,7 @@ import pandas as pd
 
 from exomir.errors import InputError
 from exomir.progress import info, warn
-from exomir.stats.meta import MetaResult, effects_from_table, random_effects
+from exomir.stats.meta import MetaResult, auc_se_from_ci, effects_from_table, random_effects
 
 MEASURES = ("auc", "log_hr", "log_dor", "log2fc", "generic")
 METHODS = ("REML", "DL")
@@ -48,6 +54,7 @@ FOREST_COLUMNS = [
 ]  # fmt: skip
 EXCLUDED_COLUMNS = ["mirna", "mimat", "study", "input_name", "reason", "source", "line"]
 FLOAT_FORMAT = "%.10g"
+_TRUNCATED = "interval truncated at 0 or 1"
 
 # numbers a study table may carry, by measure (the first complete set is used)
 _STUDY_FORMS = {
@@ -327,7 +334,15 @@ def _effects(frame: pd.DataFrame, measure: str) -> pd.DataFrame:
     else:
         with np.errstate(divide="ignore", invalid="ignore"):
             yi, vi = effects_from_table(work, stats_measure)
-    return frame.assign(yi=np.asarray(yi, float), vi=np.asarray(vi, float))
+    frame = frame.assign(yi=np.asarray(yi, float), vi=np.asarray(vi, float))
+    if stats_measure == "auc" and "se_auc" not in work and {"auc_ci_low", "auc_ci_high"} <= set(work):
+        _, truncated = auc_se_from_ci(work["auc"], work["auc_ci_low"], work["auc_ci_high"])
+        if truncated.any():
+            note = frame["note"].astype(str) if "note" in frame else pd.Series("", index=frame.index)
+            frame["note"] = np.where(truncated, _TRUNCATED + " (SE from the uncut half)", note.fillna(""))
+            warn(f"{int(truncated.sum())} AUC interval(s) reach 0 or 1 (truncated when published): their SE comes "
+                 "from the half that was not cut (column note of forest.csv)")
+    return frame
 
 
 def _kind(path: Path) -> str:
@@ -408,13 +423,17 @@ def match_mirnas(names: Iterable[str], *, mirbase=None) -> pd.DataFrame:
 # --------------------------------------------------------------------------- pooling
 def meta_analyze(sources: Sequence[str | Path], *, measure: str | None = None, method: str = "REML",
                  test: str = "z", comparison: str | None = None, endpoint: str | None = None,
-                 min_studies: int = 2, mirbase=None) -> MetaAnalysis:
+                 min_studies: int = 2, mirbase=None, direction: str | None = None) -> MetaAnalysis:
     """Pool every miRNA across the cohorts/studies in ``sources`` (analyze folders and study CSVs).
 
     ``measure``: ``auc`` (default for folders), ``log_hr``, ``log_dor`` or ``generic`` (``yi``/``vi``);
     ``method``: ``REML`` or ``DL``; ``test``: ``z`` or ``knha`` (Hartung-Knapp); miRNAs with a usable
-    estimate in fewer than ``min_studies`` cohorts are listed in ``excluded`` with the reason.
+    estimate in fewer than ``min_studies`` cohorts are listed in ``excluded`` with the reason;
+    ``direction``: ``higher_in_case`` or ``lower_in_case`` for AUCs and log DORs (default: the first
+    cohort's).
     """
+    if direction is not None and direction not in (HIGHER, LOWER):
+        raise InputError(f"unknown direction {direction!r}", expected=f"{HIGHER} or {LOWER}")
     method = method.upper()
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}", expected=" or ".join(METHODS))
@@ -429,7 +448,9 @@ def meta_analyze(sources: Sequence[str | Path], *, measure: str | None = None, m
     _check_duplicates(long)
 
     usable = np.isfinite(long["yi"]) & np.isfinite(long["vi"]) & (long["vi"] > 0)
-    excluded = [_excluded_row(r, _why_unusable(r)) for _, r in long[~usable].iterrows()]
+    if measure == "auc":  # no logit, so no logit-scale variance, at perfect separation
+        usable &= (long["yi"] > 0) & (long["yi"] < 1)
+    excluded = [_excluded_row(r, _why_unusable(r, measure)) for _, r in long[~usable].iterrows()]
     good = long[usable].copy()
     study_order = {s: i for i, s in enumerate(studies)}
     good["_order"] = good["study"].map(study_order)
@@ -445,11 +466,12 @@ def meta_analyze(sources: Sequence[str | Path], *, measure: str | None = None, m
                                        f"(--min-studies {min_studies})",
                              "source": ";".join(dict.fromkeys(part["source"])), "line": ""})
             continue
-        part, direction = _harmonize(part, measure)
+        part, chosen, source = _harmonize(part, measure, direction)
         result = random_effects(part["yi"], part["vi"], method=method, studies=part["study"],
                                 measure=measure, test=test)
         results[first["mirna"]] = result
-        row = _summary_row(first, part, result, measure, direction)
+        row = _summary_row(first, part, result, measure, chosen)
+        row["direction_source"] = source
         if test == "knha" and result.k > 1:
             # Hartung-Knapp can be narrower than the z interval when cohorts agree more closely than
             # their standard errors suggest; say so instead of letting it pass as extra precision
@@ -487,11 +509,13 @@ def _check_duplicates(long: pd.DataFrame) -> None:
                          expected="one row per study and miRNA")
 
 
-def _why_unusable(row: pd.Series) -> str:
-    if str(row.get("note", "")):
+def _why_unusable(row: pd.Series, measure: str) -> str:
+    if str(row.get("note", "")) and not str(row["note"]).startswith(_TRUNCATED):
         return f"no estimate: {row['note']}"
     if not np.isfinite(row["yi"]):
         return "no estimate (missing value)"
+    if measure == "auc" and row["yi"] in (0.0, 1.0):
+        return f"AUC of {row['yi']:g} (perfect separation): no logit-scale variance, not pooled"
     if not np.isfinite(row["vi"]):
         return "no standard error or interval (missing value)"
     return "zero-width interval (variance 0)"
@@ -502,23 +526,26 @@ def _excluded_row(row: pd.Series, reason: str) -> dict:
             "reason": reason, "source": row["source"], "line": row["line"]}
 
 
-def _harmonize(part: pd.DataFrame, measure: str) -> tuple[pd.DataFrame, str]:
-    """Put every cohort's AUC / log DOR in the direction most cohorts state."""
+def _harmonize(part: pd.DataFrame, measure: str, wanted: str | None) -> tuple[pd.DataFrame, str, str]:
+    """Put every cohort's AUC / log DOR in one direction fixed in advance (``wanted``, else the first
+    cohort's): never the majority's, which would lean the pooled AUC away from 0.5 under the null."""
     part = part.copy()
     stated = part["direction"].astype(str)
     if measure not in ("auc", "log_dor") or not stated.isin([HIGHER, LOWER]).any():
         part["flipped"] = False
-        return part, ""
-    n_low = int((stated == LOWER).sum())
-    n_high = int((stated == HIGHER).sum())
-    direction = LOWER if n_low > n_high else HIGHER
+        return part, "", ""
+    if wanted is not None:
+        direction, source = wanted, "given (--direction)"
+    else:
+        first = part.loc[stated.isin([HIGHER, LOWER]).to_numpy()].iloc[0]  # rows are in input order
+        direction, source = str(first["direction"]), f"first cohort ({first['study']})"
     flip = (stated.isin([HIGHER, LOWER]) & (stated != direction)).to_numpy()
     if measure == "auc":
         part.loc[flip, "yi"] = 1.0 - part.loc[flip, "yi"]
     else:
         part.loc[flip, "yi"] = -part.loc[flip, "yi"]
     part["flipped"] = flip
-    return part, direction
+    return part, direction, source
 
 
 def _summary_row(first: pd.Series, part: pd.DataFrame, res: MetaResult, measure: str,
@@ -530,8 +557,10 @@ def _summary_row(first: pd.Series, part: pd.DataFrame, res: MetaResult, measure:
         "pi_low": res.pi_low, "pi_high": res.pi_high,
         "direction_agreement": res.direction_agreement, "method": res.method,
         "test": res.test, "se": res.se, "zval": res.zval, "h2": res.h2, "q_df": res.q_df,
-        "n_same_direction": res.n_same_direction,
+        "n_same_direction": res.n_same_direction, "scale": res.scale,
     }
+    for key, value in res.logit.items():
+        row[f"logit_{key}"] = value
     if measure in ("log_hr", "log_dor"):
         for key in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):
             row[f"exp_{key}"] = math.exp(row[key])
@@ -553,6 +582,8 @@ def _forest_rows(first: pd.Series, part: pd.DataFrame, res: MetaResult) -> pd.Da
     forest["n"] = forest["study"].map(info_by_study["n"])
     forest["source"] = forest["study"].map(info_by_study["source"])
     forest["line"] = forest["study"].map(info_by_study["line"])
+    if "note" in info_by_study:
+        forest["note"] = forest["study"].map(info_by_study["note"]).fillna("").astype(str)
     return forest[FOREST_COLUMNS + [c for c in forest.columns if c not in FOREST_COLUMNS]]
 
 

@@ -54,6 +54,8 @@ def analyze(
     spike_in: str | None = None,
     folds: int | None = None,
     figures: bool = False,
+    control_rnas: Iterable[str] | str | None = None,
+    lod: float = 35.0,
 ) -> AnalysisResult:
     """Read, analyze and write the results folder ``out`` (nothing is left behind on failure).
 
@@ -87,14 +89,15 @@ def analyze(
         normalization=normalization, reference=tuple(split_values(reference)), spike_in=spike_in, afp=afp,
         time=time, event=event, endpoint=endpoint,
         covariates=tuple(split_values(covariates)), sample_column=sample_column, stage=stage, panels=panels,
-        panel_options=dict(panel_options or {}), seed=seed,
+        panel_options=dict(panel_options or {}), seed=seed, control_rnas=tuple(split_values(control_rnas)),
+        nondetect_lod=float(lod),
     )  # fmt: skip
     numeric = [c for c in (afp, time, event) if c]
     with staged_directory(out) as staging, recording() as log:
         params = analysis_params(options)
         (staging / "params.json").write_text(params_text(params), encoding="utf-8", newline="")
         adata = load_cohort(expression, clinical, measure=measure, sample_column=sample_column, group=group,
-                            numeric=numeric, calibrator=calibrator)
+                            numeric=numeric, calibrator=calibrator, lod=lod)
         result = run_analysis(adata, settings)
         written = write_results(result, staging)
         if figures:
@@ -108,4 +111,4 @@ def analyze(
 
 _OPTION_NAMES = ("expression", "clinical", "measure", "normalization", "group", "case", "controls", "afp", "time",
                  "event", "endpoint", "covariates", "sample_column", "stage", "panels", "panel_options", "seed",
-                 "calibrator", "reference", "spike_in", "folds", "figures")
+                 "calibrator", "reference", "spike_in", "folds", "figures", "control_rnas", "lod")

@@ -10,7 +10,7 @@ from exomir.cohort import exclusions
 
 #: Tables in the order they are written; those not computed in a run are simply absent.
 TABLE_NAMES = ("differential", "roc", "survival", "qc", "evidence", "enrichment", "afp_cutoff", "panels",
-               "panel_subgroups", "exclusions")
+               "panel_subgroups", "nondetects", "exclusions")
 
 
 def write_results(result: AnalysisResult, folder: str | Path) -> dict[str, Path]:

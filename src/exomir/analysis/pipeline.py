@@ -51,6 +51,7 @@ class AnalysisSettings:
     nondetect_lod: float = 35.0
     nondetect_max_fraction: float = 0.5
     survival_min_detected: float = 0.5
+    control_rnas: tuple[str, ...] = ()  # extra spike-in/control column names (QC and normalization only)
 
     def as_dict(self) -> dict[str, Any]:
         out = {}
@@ -84,6 +85,8 @@ def run_analysis(adata: ad.AnnData, settings: AnalysisSettings | None = None, **
     settings.controls = tuple(c.control for c in comparisons)
     _check_columns(adata, settings)
     result = AnalysisResult(adata=adata, settings=settings, comparisons=comparisons)
+    if settings.control_rnas:
+        meta(adata)["control_rnas"] = [str(c) for c in settings.control_rnas]
     survival_wanted = bool(settings.time and settings.event)
     total = 3 + 3 * len(comparisons) + (1 if survival_wanted else 0) + 2
     with steps("analyze", total) as advance:
@@ -157,7 +160,7 @@ def _check_columns(adata: ad.AnnData, settings: AnalysisSettings) -> None:
 def _quality_control(result: AnalysisResult) -> pd.DataFrame:
     from exomir.preprocess.qc import quality_control
 
-    table = quality_control(result.adata)
+    table = quality_control(result.adata, lod=result.settings.nondetect_lod)
     flagged = table[table.get("flags", pd.Series("", index=table.index)).astype(str) != ""]
     if len(flagged):
         warn(f"QC flagged {len(flagged)} sample(s) (kept in the analysis; see qc.csv): "
@@ -171,25 +174,28 @@ def _normalize(result: AnalysisResult) -> None:
     adata = result.adata
     settings = result.settings
     if measure_of(adata) == "cq" and settings.normalization != "none":
-        from exomir.preprocess.qpcr import censor_nondetects
+        from exomir.preprocess.qpcr import censor_nondetects, nondetect_counts
 
-        adata = censor_nondetects(adata, lod=settings.nondetect_lod, max_fraction=settings.nondetect_max_fraction)
+        groups = adata.obs[settings.group] if settings.group in adata.obs else None
+        result.tables["nondetects"] = nondetect_counts(adata, settings.group, lod=settings.nondetect_lod)
+        adata = censor_nondetects(adata, lod=settings.nondetect_lod, max_fraction=settings.nondetect_max_fraction,
+                                  groups=groups)
     adata = normalize(adata, settings.normalization, references=settings.reference, spike_in=settings.spike_in)
     result.adata = _without_controls(adata)
 
 
 def _without_controls(adata: ad.AnnData) -> ad.AnnData:
     """Spike-ins and small-RNA reference genes served QC and normalization; they are not biomarkers."""
-    from exomir.preprocess.qc import is_control
+    from exomir.preprocess.qc import control_columns
 
-    controls = [str(name) for name in adata.var_names if is_control(str(name))]
-    if not controls:
+    roles = control_columns(adata)
+    if not roles:
         return adata
-    for name in controls:
-        record_exclusion(adata, "mirna", name, "spike-in or small-RNA control: used for QC/normalization, not tested")
-    info(f"{len(controls)} spike-in/control column(s) not tested: {', '.join(controls[:5])}")
-    dropped = set(controls)
-    return adata[:, [str(n) not in dropped for n in adata.var_names]].copy()
+    for name, role in roles.items():
+        record_exclusion(adata, "mirna", name, "control, used for QC/normalization only: never tested, ranked or "
+                         "used in a panel", role=role)
+    info(f"{len(roles)} spike-in/control column(s) not tested: {', '.join(list(roles)[:5])}")
+    return adata[:, [str(n) not in roles for n in adata.var_names]].copy()
 
 
 def _normalization_name(adata: ad.AnnData) -> str:

@@ -82,6 +82,11 @@ def analyze(
                                          help="Inter-plate calibrator sample(s) of qPCR exports (aligns the plates)."),
     figures: bool = typer.Option(False, "--figures/--no-figures", help="Also write every report figure as SVG into DIR/figures "
                                                           "(needs Chromium: /usr/bin/chromium or EXOMIR_CHROMIUM)."),
+    control_rna: list[str] = typer.Option(None, "--control-rna",
+                                          help="Further spike-in/small-RNA control column(s), repeatable or comma-"
+                                               "separated: used for QC and normalization only, never tested."),
+    lod: float = typer.Option(35.0, "--lod", help="Limit of detection of Cq data: a Cq above it (or none) is a "
+                                                    "non-detect, ranked below every measured value."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output (warnings still shown)."),
 ) -> None:
     """Analyze a cohort: QC, normalization, differential expression, ROC vs AFP, survival, evidence, report.
@@ -99,6 +104,7 @@ def analyze(
         "case": case, "controls": control or None, "afp": afp, "time": time, "event": event, "endpoint": endpoint,
         "covariates": covariate or None, "sample_column": sample_column, "stage": stage, "panels": panels,
         "folds": folds, "seed": seed, "calibrator": calibrator or None, "figures": figures,
+        "control_rnas": control_rna or None, "lod": lod,
     }  # fmt: skip
     if params is not None:
         options = _from_params(ctx, params, given)
@@ -113,7 +119,8 @@ def analyze(
 
 
 #: CLI parameter → keyword of exomir.analysis.analyze, where they differ
-_PARAMETER_OF = {"reference": "reference", "spike_in": "spike", "controls": "control", "covariates": "covariate"}
+_PARAMETER_OF = {"reference": "reference", "spike_in": "spike", "controls": "control", "covariates": "covariate",
+                 "control_rnas": "control_rna"}
 
 
 def _from_params(ctx: typer.Context, path: Path, given: dict) -> dict:

@@ -24,9 +24,13 @@ def meta_command(
         None, "--endpoint", help="Endpoint of survival.csv to pool (when there are several)."),
     test: str = typer.Option("z", "--test", help="z, or knha (Hartung-Knapp: t with k-1 df, advised for few cohorts)."),
     min_studies: int = typer.Option(2, "--min-studies", help="Pool a miRNA only when this many cohorts have it."),
+    direction: str | None = typer.Option(
+        None, "--direction",
+        help="higher_in_case or lower_in_case: the direction every cohort's AUC is put in before pooling "
+             "(default: the first cohort's, reported in meta.csv)."),
 ) -> None:
     """Pool miRNAs across cohorts or published studies (random effects); forest plots in forest.html."""
     from exomir.metaanalysis import run_meta
 
     run_meta(inputs, out, measure=measure, method=method, comparison=comparison, endpoint=endpoint,
-             test=test, min_studies=min_studies)
+             test=test, min_studies=min_studies, direction=direction)

@@ -54,6 +54,7 @@ def load_cohort(
     numeric: Iterable[str] = (),
     annotate: bool = True,
     calibrator: str | Sequence[str] | None = None,
+    lod: float = 35.0,
 ) -> ad.AnnData:
     """Read an expression file and (optionally) a clinical table into one Cohort.
 
@@ -76,7 +77,7 @@ def load_cohort(
             )
         return adata
 
-    table = read_expression(paths, measure=measure, calibrator=calibrator)
+    table = read_expression(paths, measure=measure, calibrator=calibrator, lod=lod)
     obs = table.sample_annotations.copy() if table.sample_annotations is not None else pd.DataFrame(index=table.values.index)
     source = table.source()
     clinical_table: ClinicalTable | None = None

@@ -7,10 +7,15 @@ Rules, so nothing is lost without a word:
 * A column is **numeric** when at least 80 % of its present values are numbers (50 % for
   columns numeric by nature). Columns numeric by nature (AFP, ages, times, events, lab values:
   see ``_NUMERIC_NAME``) or
-  listed in ``numeric`` must hold only numbers: any other text (``<20``, ``12,5``, ``dead``) is an
+  listed in ``numeric`` must hold only numbers: any other text (``12,5``, ``dead``, ``n.d.``) is an
   InputError naming file, line and column, since guessing would change the analysis. Other
   mostly-numeric columns keep their text (a stage of ``1``, ``2``, ``3A`` is a category, not a
   typo); the rows that are not numbers are reported as a warning and in the join report.
+* Values reported at an assay limit (``<2``, ``>1000``, ``>60500``, ``≤ 0.5``) are **censored**:
+  the bound is used as the value (so ranks tie at the limit, as the lab's instrument does) and
+  each column's censored cells are counted in ``censored`` and reported, never dropped.
+* Concentrations, counts, sizes and ages (``_NON_NEGATIVE_NAME``: AFP, DCP, ALT, bilirubin,
+  platelets, tumour size ...) cannot be negative: a negative cell is an InputError.
 * Joining: expression samples without a clinical row are kept (clinical values missing) and
   named in a warning; clinical rows without expression are left out and named. When no
   sample matches at all, the join is an InputError showing IDs from both sides.
@@ -36,6 +41,12 @@ _NUMERIC_NAME = re.compile(
         |creatinine|size|diameter|dcp|pivka.?ii|meld|score|level|concentration|ng.?ml|iu.?ml)([^a-z]|$)""",
     re.IGNORECASE | re.VERBOSE,
 )
+_NON_NEGATIVE_NAME = re.compile(
+    r"""(^|[^a-z])(afp|age|bmi|alt|ast|ggt|alb|albumin|bilirubin|tbil|inr|platelets?|plt|creatinine|size
+        |diameter|dcp|pivka.?ii|meld|concentration|ng.?ml|iu.?ml|mau.?ml)([^a-z]|$)""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_CENSORED = re.compile(r"^\s*(<=|>=|<|>|≤|≥)\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*$")
 _MOSTLY = 0.8
 
 
@@ -49,6 +60,21 @@ class ClinicalTable:
     numeric_columns: list[str] = field(default_factory=list)
     text_in_numeric: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     lines: dict[str, int] = field(default_factory=dict)
+    censored: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # column → (line, text as written)
+
+    def censored_summary(self) -> dict[str, str]:
+        """Per column: how many values were reported below / above an assay limit."""
+        out = {}
+        for name, cells in self.censored.items():
+            below = [text for _, text in cells if text.strip()[0] in "<≤"]
+            above = [text for _, text in cells if text.strip()[0] in ">≥"]
+            parts = []
+            for label, texts in (("below", below), ("above", above)):
+                if texts:
+                    limits = ", ".join(sorted(set(t.strip() for t in texts)))
+                    parts.append(f"{len(texts)} {label} a limit ({limits})")
+            out[name] = "; ".join(parts) + ": the limit is used as the value"
+        return out
 
     def source(self) -> dict[str, Any]:
         return {
@@ -60,6 +86,7 @@ class ClinicalTable:
                 f"{name}: " + ", ".join(f"line {line} {value!r}" for line, value in rows)
                 for name, rows in self.text_in_numeric.items()
             ],
+            "censored_values": [f"{name}: {text}" for name, text in self.censored_summary().items()],
         }
 
 
@@ -132,6 +159,7 @@ def read_clinical(
         )
     numeric_columns: list[str] = []
     text_in_numeric: dict[str, list[tuple[int, str]]] = {}
+    censored: dict[str, list[tuple[int, str]]] = {}
     as_text = set(text) - forced
     for name in list(frame.columns):
         if name in as_text:
@@ -160,16 +188,34 @@ def read_clinical(
             shown = ", ".join(f"line {n} {v!r}" for n, v in offending[:5])
             warn(f"{path}: column {name!r} is mostly numeric but {len(offending)} rows are not ({shown}): kept as text")
             continue
+        limits = [(line, text) for line, text in zip(rows.lines, frame[name])
+                  if isinstance(text, str) and _CENSORED.match(text)]
+        if limits:
+            censored[name] = limits
+        if _NON_NEGATIVE_NAME.search(name):
+            negative = np.flatnonzero(converted.to_numpy(dtype=np.float64) < 0)
+            if len(negative):
+                i = int(negative[0])
+                raise InputError(f"negative value {frame[name].iloc[i]!r}: {name} cannot be below 0",
+                                 path=path, line=rows.lines[i], column=name,
+                                 expected="a value >= 0 (a blank/NA for missing, '<LIMIT' below an assay limit)")
         frame[name] = converted
         numeric_columns.append(name)
-    return ClinicalTable(
+    table = ClinicalTable(
         frame=frame,
         path=path,
         sample_column=sample_column,
         numeric_columns=numeric_columns,
         text_in_numeric=text_in_numeric,
         lines=dict(zip(ids, rows.lines)),
+        censored=censored,
     )
+    if censored:
+        from exomir.progress import warn
+
+        for name, text in table.censored_summary().items():
+            warn(f"{path}: column {name!r}: {text}")
+    return table
 
 
 def _numeric_column(
@@ -177,7 +223,10 @@ def _numeric_column(
 ) -> tuple[pd.Series, list[tuple[int, str]], bool]:
     """(numbers, [(line, text) that are not numbers], whether the column is mostly numeric)."""
     missing = column.map(is_missing).to_numpy()
-    converted = pd.to_numeric(column.where(~missing, np.nan), errors="coerce")
+    # "<2" and ">1000" are values censored at an assay limit: the limit stands for them
+    bounds = column.map(lambda text: _CENSORED.match(text).group(2) if isinstance(text, str) and _CENSORED.match(text)
+                        else text)
+    converted = pd.to_numeric(bounds.where(~missing, np.nan), errors="coerce")
     with np.errstate(invalid="ignore"):
         finite = np.isfinite(converted.to_numpy(dtype=np.float64))
     present = ~missing

@@ -54,6 +54,8 @@ class QpcrData:
     sd_limit: float = 0.5
     calibrator: list[str] = field(default_factory=list)
     header: dict[str, dict[str, str]] = field(default_factory=dict)
+    not_measured: pd.DataFrame | None = None  # samples × targets: True where no well of the target was run
+    unmeasured: pd.DataFrame | None = None  # plate, target, n_samples: targets a plate did not carry
 
     @property
     def flagged(self) -> pd.DataFrame:
@@ -74,6 +76,14 @@ class QpcrData:
         adata.obs["qc_high_sd_replicates"] = counts.reindex(adata.obs_names).fillna(0).astype(int).to_numpy()
         for what, item, reason in self.excluded:
             record_exclusion(adata, what, item, reason)
+        if self.not_measured is not None and self.not_measured.to_numpy().any():
+            # a target absent from a plate was not measured there: missing, never a non-detect
+            mask = self.not_measured.reindex(index=adata.obs_names, columns=adata.var_names, fill_value=False)
+            adata.layers["not_measured"] = mask.to_numpy(dtype=bool)
+            for row in self.unmeasured.itertuples(index=False):
+                record_exclusion(adata, "values", f"{row.target} on plate {row.plate}",
+                                 f"target not run on this plate: {row.n_samples} sample(s) not measured "
+                                 "(missing, not non-detects; left out of the statistics of this target)")
         record_step(
             adata,
             "read_qpcr",
@@ -154,6 +164,7 @@ def read_qpcr(
     if usable.empty:
         raise InputError("no sample wells left after removing controls and omitted wells", path=paths[0])
     replicates, cq = merge_replicates(usable, lod=lod, sd_limit=sd_limit, min_detected=min_detected)
+    not_measured, unmeasured = _not_measured(usable, cq)
     flagged = int(replicates["flags"].str.contains("high_sd", regex=False).sum())
     if flagged:
         warn(f"{flagged} replicate group(s) have an SD above {sd_limit:g} cycles (see replicates 'high_sd')")
@@ -169,7 +180,33 @@ def read_qpcr(
         sd_limit=float(sd_limit),
         calibrator=calibrators,
         header=headers,
+        not_measured=not_measured,
+        unmeasured=unmeasured,
     )
+
+
+def _not_measured(wells: pd.DataFrame, cq: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Which sample × target cells had no well at all, and per plate the targets it did not carry."""
+    run = wells.assign(sample=wells["sample"].astype(str), target=wells["target"].astype(str))
+    pairs = set(zip(run["sample"], run["target"]))
+    mask = pd.DataFrame([[(s, t) not in pairs for t in cq.columns] for s in cq.index], index=cq.index,
+                        columns=cq.columns, dtype=bool)
+    rows = []
+    targets = list(cq.columns)
+    for plate, part in run.groupby("plate", sort=False):
+        carried = set(part["target"])
+        samples = set(part["sample"])
+        for target in targets:
+            if target not in carried:
+                missing = sum(1 for s in samples if (s, target) not in pairs)
+                if missing:
+                    rows.append({"plate": str(plate), "target": target, "n_samples": missing})
+    unmeasured = pd.DataFrame(rows, columns=["plate", "target", "n_samples"])
+    if len(unmeasured):
+        shown = ", ".join(f"{r.target} on {r.plate}" for r in unmeasured.head(5).itertuples())
+        warn(f"{len(unmeasured)} target/plate pair(s) not run ({shown}{' …' if len(unmeasured) > 5 else ''}): "
+             "those samples are not measured for the target (missing, never non-detects)")
+    return mask, unmeasured
 
 
 def _plate_name(file: Path, header: dict[str, str], seen: dict[str, int]) -> str:

@@ -135,20 +135,22 @@ def read_expression(
     orientation: str = "auto",
     delimiter: str | None = None,
     calibrator: str | Sequence[str] | None = None,
+    lod: float = 35.0,
 ) -> ExpressionTable:
     """Read an expression table (counts, Cq or log values) into samples × miRNAs.
 
     ``orientation`` is ``auto``, ``rows`` (miRNAs are rows) or ``columns``. qPCR instrument
     exports and GEO series matrices are recognized and handed to their own readers.
     Several paths are read as the plates of one qPCR study (each must be an instrument export);
-    ``calibrator`` names the inter-plate calibrator sample(s) of qPCR exports.
+    ``calibrator`` names the inter-plate calibrator sample(s) of qPCR exports; ``lod`` is their limit
+    of detection (replicate wells above it are non-detects).
     """
     if not isinstance(path, (str, Path)):
         paths = [Path(p) for p in path]
         if not paths:
             raise InputError("no expression file given")
         if len(paths) > 1:
-            return _read_plates(paths, measure, calibrator)
+            return _read_plates(paths, measure, calibrator, lod)
         path = paths[0]
     path = Path(path)
     if measure not in MEASURE_CHOICES:
@@ -160,7 +162,7 @@ def read_expression(
     from exomir.io import qpcr
 
     if _is_instrument_export(qpcr, path):
-        return _from_qpcr(qpcr, [path], measure, calibrator)
+        return _from_qpcr(qpcr, [path], measure, calibrator, lod)
     if calibrator:
         raise InputError("an inter-plate calibrator applies to qPCR instrument exports; this file is a table",
                          path=path, expected="a QuantStudio/7500, CFX, LightCycler or long Cq export")
@@ -460,7 +462,8 @@ def _is_instrument_export(qpcr, path: Path) -> bool:
         return False
 
 
-def _read_plates(paths: list[Path], measure: str, calibrator: str | Sequence[str] | None) -> ExpressionTable:
+def _read_plates(paths: list[Path], measure: str, calibrator: str | Sequence[str] | None,
+                 lod: float = 35.0) -> ExpressionTable:
     """Several files: the plates of one qPCR study, merged by the qPCR reader."""
     from exomir.io import qpcr
 
@@ -473,15 +476,16 @@ def _read_plates(paths: list[Path], measure: str, calibrator: str | Sequence[str
                 "qPCR instrument export", path=path,
                 expected="one expression table, or several QuantStudio/7500, CFX, LightCycler or long Cq exports",
             )
-    return _from_qpcr(qpcr, paths, measure, calibrator)
+    return _from_qpcr(qpcr, paths, measure, calibrator, lod)
 
 
-def _from_qpcr(qpcr, paths: list[Path], measure: str, calibrator: str | Sequence[str] | None = None) -> ExpressionTable:
+def _from_qpcr(qpcr, paths: list[Path], measure: str, calibrator: str | Sequence[str] | None = None,
+               lod: float = 35.0) -> ExpressionTable:
     """Instrument exports (one per plate) read by :func:`exomir.io.qpcr.read_qpcr` (replicate wells merged)."""
     path = paths[0]
     if measure not in ("auto", "cq"):
         raise InputError(f"a qPCR instrument export holds Cq values, not {measure}", path=path, expected="measure cq or auto")
-    data = qpcr.read_qpcr(paths, calibrator=calibrator or None)
+    data = qpcr.read_qpcr(paths, calibrator=calibrator or None, lod=lod)
     cq = data.cq.copy()
     cq.index = cq.index.astype(str)
     cq.columns = cq.columns.astype(str)
@@ -493,7 +497,7 @@ def _from_qpcr(qpcr, paths: list[Path], measure: str, calibrator: str | Sequence
         orientation_reason=f"recognized as a qPCR export ({data.format}); replicate wells merged",
         measure_reason=f"qPCR export: Cq values; Cq above {data.lod:g} counted as non-detects",
         excluded=[{"what": str(what), "item": str(item), "reason": str(reason)} for what, item, reason in data.excluded],
-        nondetects=int(cq.isna().to_numpy().sum()),
+        nondetects=int((cq.isna().to_numpy() & ~data.not_measured.to_numpy()).sum()),
     )
     table.extra["qpcr_data"] = data
     table.extra["replicates"] = data.replicates

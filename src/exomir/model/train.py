@@ -67,6 +67,18 @@ def _candidates(values: pd.DataFrame, key: pd.DataFrame) -> list[str]:
     return out
 
 
+def _without_controls(adata: ad.AnnData, candidates: list[str]) -> list[str]:
+    """Spike-ins and small-RNA controls (U6, RNU48, ...) normalize; they are never panel features."""
+    from exomir.preprocess.qc import control_columns
+
+    roles = control_columns(adata)
+    for column in candidates:
+        if column in roles:
+            record_exclusion(adata, "mirna", column, "control, used for normalization/QC only: not trained on",
+                             role=roles[column])
+    return [c for c in candidates if c not in roles]
+
+
 def _chosen(candidates: list[str], key: pd.DataFrame, features: Sequence[str]) -> list[str]:
     """The columns the user named (by column name, canonical name or MIMAT); unknown names refused."""
     lookup = {}
@@ -135,7 +147,7 @@ def train_model(
     from exomir.model.preprocessing import feature_key
 
     key = feature_key(sub)
-    candidates = _candidates(values, key)
+    candidates = _without_controls(adata, _candidates(values, key))
     if features is not None:
         candidates = _chosen(candidates, key, features)
     if not candidates:

@@ -177,17 +177,18 @@ def _counts(adata: ad.AnnData) -> np.ndarray:
 
 
 def _global_mean(adata: ad.AnnData, *, requested: str) -> ad.AnnData:
-    from exomir.preprocess.qpcr import global_mean_dcq
+    from exomir.preprocess.qpcr import global_mean_dcq, place_nondetects_below
 
     steps = [step.get("step") for step in meta(adata).get("steps", [])]
     if "censor_nondetects" not in steps:
         # ΔCq starts from the Cq values; after the non-detect rules X already holds the censored Cq
         adata.X = np.array(adata.layers["cq"], dtype=np.float64, copy=True)
-    global_mean_dcq(adata)  # in place: X = ΔCq
+    global_mean_dcq(adata, lod=float(meta(adata).get("nondetect_lod", 35.0)))  # in place: X = ΔCq
     # higher = more, as on every other scale (so fold changes, AUC directions and hazard ratios read
     # the same for Cq and counts): X = −ΔCq = global mean − Cq, the log2 abundance relative to the mean
     adata.X = -np.asarray(adata.X, dtype=np.float64)
     meta(adata)["x_scale"] = "neg_delta_cq"
+    place_nondetects_below(adata)  # non-detects rank below every measured value, whatever the sample's mean
     described = str(meta(adata).get("normalization") or "global mean ΔCq")
     meta(adata)["normalization"] = f"{described}; X = −ΔCq (higher = more abundant)"
     record_step(adata, "normalize", method="global_mean", requested=requested, measure="cq", x_scale="neg_delta_cq")
@@ -196,7 +197,7 @@ def _global_mean(adata: ad.AnnData, *, requested: str) -> ad.AnnData:
 
 def _against_controls(adata: ad.AnnData, method: str, *, references: Sequence[str], spike_in: str | None) -> ad.AnnData:
     """ΔCq against chosen reference miRNAs or a spike-in, as −ΔCq (higher = more, as on every scale)."""
-    from exomir.preprocess.qpcr import reference_dcq, spike_in_dcq
+    from exomir.preprocess.qpcr import place_nondetects_below, reference_dcq, spike_in_dcq
 
     measure = measure_of(adata)
     if measure != "cq":
@@ -210,18 +211,20 @@ def _against_controls(adata: ad.AnnData, method: str, *, references: Sequence[st
     steps = [step.get("step") for step in meta(adata).get("steps", [])]
     if "censor_nondetects" not in steps:
         adata.X = np.array(adata.layers["cq"], dtype=np.float64, copy=True)
+    lod = float(meta(adata).get("nondetect_lod", 35.0))
     if method == "reference":
-        adata = reference_dcq(adata, list(references))
+        adata = reference_dcq(adata, list(references), lod=lod)
         used = [str(v) for v in meta(adata)["steps"][-1]["references"]]
         for name in used:  # a normalizer against itself is 0 (or the others' mirror): not a result
             record_exclusion(adata, "mirna", name, "reference miRNA used as the normalizer, not tested")
         adata = adata[:, [str(v) not in set(used) for v in adata.var_names]].copy()
         detail = {"references": used}
     else:
-        adata = spike_in_dcq(adata, spike_in)
+        adata = spike_in_dcq(adata, spike_in, lod=lod)
         detail = {"spike_in": str(meta(adata)["steps"][-1]["spike_in"])}
     adata.X = -np.asarray(adata.X, dtype=np.float64)
     meta(adata)["x_scale"] = "neg_delta_cq"
+    place_nondetects_below(adata)  # non-detects rank below every measured value
     meta(adata)["normalization"] = str(meta(adata).get("normalization")).replace(
         "−ΔCq is log2 abundance", "X = −ΔCq (higher = more abundant)")
     record_step(adata, "normalize", method=method, requested=method, measure="cq", x_scale="neg_delta_cq", **detail)

@@ -216,7 +216,8 @@ def quality_control(
     spike = mirna_column(adata, spike_in) if spike_in else None
     columns = list(adata.var_names)
     # spike-ins and small-RNA controls are not part of a sample's miRNA profile
-    profile_cols = [i for i, c in enumerate(columns) if c != spike and not is_control(c)]
+    controls = control_columns(adata)
+    profile_cols = [i for i, c in enumerate(columns) if c != spike and c not in controls]
     profile = values[:, profile_cols]
     # red-cell miRNAs are judged by the hemolysis index; keeping them out of the library share
     # and the profile correlation stops one hemolysed sample from being flagged twice
@@ -328,11 +329,63 @@ def quality_control(
     return table
 
 
-def is_control(name: str) -> bool:
-    key = name.lower()
-    return key.startswith(("cel-", "ath-", "osa-", "unisp", "spike")) or any(
-        token in key for token in ("rnu6", "u6 ", "snord", "rnu44", "rnu48", "snor", "5s rrna")
-    ) or key in {"u6", "rnu6b", "rnu6-2"}
+# Small-RNA controls and spike-ins: measured to normalize and to check the assay, never biomarkers.
+# Names as instrument exports write them: TaqMan arrays append an assay ID ("MammU6-4395470",
+# "U6 snRNA-001973", "RNU48-001006"), kits prefix their spike-ins ("UniSp6", "cel-miR-39-3p").
+_SPIKE_IN = re.compile(r"^(cel|ath|osa|dme|mmu-cel)-|^unisp|spike|^ercc[-_]", re.IGNORECASE)
+_SMALL_RNA_REFERENCE = re.compile(
+    r"""(^|[^a-z0-9])(mamm)?u6($|[^0-9a-z])      # U6, U6 snRNA, MammU6
+        |(^|[^a-z0-9])rnu\d                     # RNU6B, RNU6-2, RNU44, RNU48, RNU24 ...
+        |(^|[^a-z0-9])snor[ad]?\d               # SNORD44, SNORD48, SNORA74 ...
+        |(^|[^a-z0-9])5(\.8)?s($|[\s_-]*r?rna|[^0-9a-z])   # 5S rRNA, 5.8S
+        |snrna|snorna|rrna""",
+    re.IGNORECASE | re.VERBOSE,
+)
+SPIKE_IN_ROLE = "spike-in (exogenous control)"
+REFERENCE_ROLE = "small-RNA reference (snRNA/snoRNA/rRNA control)"
+USER_ROLE = "control named by the user"
+
+
+def control_role(name: str, extra: Iterable[str] = ()) -> str | None:
+    """What a spike-in or small-RNA control column is (``None`` for a miRNA that may be tested).
+
+    ``extra`` are names the user declared as controls (compared case-insensitively, also
+    against the name without the assay ID TaqMan arrays append).
+    """
+    text = str(name).strip()
+    if not text:
+        return None
+    wanted = {str(e).strip().lower() for e in extra if str(e).strip()}
+    if wanted and (text.lower() in wanted or re.sub(r"[-_ ]\d{4,}$", "", text).lower() in wanted):
+        return USER_ROLE
+    if text.lower().startswith("hsa-"):
+        return None  # a human miRNA (its name may contain "5s", "u6" never)
+    if _SPIKE_IN.search(text):
+        return SPIKE_IN_ROLE
+    if _SMALL_RNA_REFERENCE.search(text):
+        return REFERENCE_ROLE
+    return None
+
+
+def is_control(name: str, extra: Iterable[str] = ()) -> bool:
+    """Whether ``name`` is a spike-in or small-RNA control (see :func:`control_role`)."""
+    return control_role(name, extra) is not None
+
+
+def control_columns(adata: ad.AnnData, extra: Iterable[str] | None = None) -> dict[str, str]:
+    """Control columns of a Cohort and their role, by ``var_name``; the canonical name in
+    ``var["name"]`` is checked too. ``extra`` defaults to the list stored in
+    ``uns["exomir"]["control_rnas"]`` (``exomir analyze --control-rna``)."""
+    if extra is None:
+        extra = meta(adata).get("control_rnas", [])
+    extra = [str(e) for e in (extra if not isinstance(extra, str) else [extra])]
+    canonical = adata.var["name"].astype(str).tolist() if "name" in adata.var else [""] * adata.n_vars
+    roles = {}
+    for column, name in zip(map(str, adata.var_names), canonical):
+        role = control_role(column, extra) or (control_role(name, extra) if name not in ("", "nan") else None)
+        if role:
+            roles[column] = role
+    return roles
 
 
 def _col(values: np.ndarray, columns: list[str], name: str | None) -> np.ndarray | None:

@@ -27,12 +27,16 @@ import pandas as pd
 from exomir.cohort import meta, record_exclusion, record_step
 from exomir.errors import InputError
 from exomir.io._qpcr_merge import calibrate_plates as interplate_calibrate
-from exomir.preprocess.qc import DEFAULT_SPIKE_IN, is_control, mirna_column
+from exomir.preprocess.qc import DEFAULT_SPIKE_IN, control_columns, mirna_column
 from exomir.progress import warn
 
 __all__ = [
     "censor_nondetects",
     "nondetect_mask",
+    "not_measured_mask",
+    "detected_mask",
+    "nondetect_counts",
+    "place_nondetects_below",
     "global_mean",
     "global_mean_dcq",
     "spike_in_dcq",
@@ -149,10 +153,48 @@ def _require_cq(adata: ad.AnnData, what: str) -> None:
         raise InputError(f"{what} needs Cq values, but this Cohort holds {measure!r}", expected="measure 'cq'")
 
 
+def not_measured_mask(adata: ad.AnnData) -> np.ndarray:
+    """True where a target was not measured at all (absent from the sample's plate): such a cell is
+    missing, never a non-detect (``layers["not_measured"]``, set by :mod:`exomir.io.qpcr`)."""
+    if "not_measured" in adata.layers:
+        return np.asarray(adata.layers["not_measured"], dtype=bool)
+    return np.zeros(adata.shape, dtype=bool)
+
+
 def nondetect_mask(adata: ad.AnnData, lod: float = 35.0) -> np.ndarray:
-    """True where the raw Cq (``layers["cq"]``) is missing or above the limit of detection."""
+    """True where the raw Cq (``layers["cq"]``) is missing or above the limit of detection, on a
+    well that was run (cells of a target absent from the plate are not non-detects)."""
     raw = np.asarray(adata.layers["cq"] if "cq" in adata.layers else adata.X, dtype=float)
-    return ~np.isfinite(raw) | (raw > lod)
+    return (~np.isfinite(raw) | (raw > lod)) & ~not_measured_mask(adata)
+
+
+def detected_mask(adata: ad.AnnData, lod: float = 35.0) -> np.ndarray:
+    """True where a Cq was measured at or below the limit of detection."""
+    raw = np.asarray(adata.layers["cq"] if "cq" in adata.layers else adata.X, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(raw) & (raw <= lod)
+
+
+def nondetect_counts(adata: ad.AnnData, group: str | None = None, *, lod: float = 35.0) -> pd.DataFrame:
+    """Non-detects per miRNA (and per group of the ``obs`` column ``group``): ``mirna, group, n_samples,
+    n_measured, n_nondetect, n_not_measured, fraction_detected``; the "all" group is every sample."""
+    nondetect = nondetect_mask(adata, lod)
+    absent = not_measured_mask(adata)
+    parts = [("all", np.ones(adata.n_obs, dtype=bool))]
+    if group is not None and group in adata.obs:
+        labels = adata.obs[group].astype("string")
+        parts += [(str(label), (labels == label).fillna(False).to_numpy(dtype=bool))
+                  for label in labels.dropna().unique()]
+    frames = []
+    for label, rows in parts:
+        measured = (~absent[rows]).sum(axis=0)
+        missed = nondetect[rows].sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            fraction = np.where(measured > 0, (measured - missed) / measured, np.nan)
+        frames.append(pd.DataFrame({"mirna": [str(v) for v in adata.var_names], "group": label,
+                                    "n_samples": int(rows.sum()), "n_measured": measured, "n_nondetect": missed,
+                                    "n_not_measured": absent[rows].sum(axis=0), "fraction_detected": fraction}))
+    return pd.concat(frames, ignore_index=True)
 
 
 def censor_nondetects(
@@ -161,13 +203,19 @@ def censor_nondetects(
     lod: float = 35.0,
     max_fraction: float = 0.5,
     rule: str = "censor",
+    groups: Sequence | pd.Series | None = None,
 ) -> ad.AnnData:
     """Apply the non-detect rules; returns a new Cohort without the miRNAs that were dropped.
 
     * miRNAs non-detected (Cq missing or > ``lod``) in more than ``max_fraction`` of the samples
-      are excluded (recorded with the fraction).
+      are excluded (recorded with the fraction). With ``groups`` (one label per sample) the rule
+      is group-aware: a miRNA is kept when it is detected in at least ``1 − max_fraction`` of the
+      samples of **some** group (a miRNA present in most HCC samples and absent from controls is
+      the kind of marker the study looks for). Cells of a target that was not on a sample's plate
+      are not measured: they count neither way and stay missing.
     * remaining non-detects: ``rule="censor"`` sets them to ``lod`` in ``X`` (the least abundance
-      the assay can tell apart), ``rule="missing"`` leaves them ``NaN``.
+      the assay can tell apart; after normalization they are tied below every measured value, see
+      :func:`place_nondetects_below`), ``rule="missing"`` leaves them ``NaN``.
     """
     _require_cq(adata, "censor_nondetects")
     if rule not in NONDETECT_RULES:
@@ -175,39 +223,94 @@ def censor_nondetects(
     if not 0.0 <= max_fraction <= 1.0:
         raise ValueError("max_fraction must lie between 0 and 1")
     mask = nondetect_mask(adata, lod)
-    fraction = mask.mean(axis=0) if adata.n_obs else np.zeros(adata.n_vars)
-    keep = fraction <= max_fraction + 1e-12
+    measured = ~not_measured_mask(adata)
+    def fraction_missed(rows: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            n = measured[rows].sum(axis=0)
+            return np.where(n > 0, mask[rows].sum(axis=0) / np.maximum(n, 1), 1.0)
+
+    fraction = fraction_missed(np.ones(adata.n_obs, dtype=bool)) if adata.n_obs else np.zeros(adata.n_vars)
+    best = fraction
+    if groups is not None:
+        labels = pd.Series(np.asarray(groups, dtype=object)).astype("string")
+        best = np.ones(adata.n_vars)
+        for label in labels.dropna().unique():
+            best = np.minimum(best, fraction_missed((labels == label).fillna(False).to_numpy(dtype=bool)))
+    keep = best <= max_fraction + 1e-12
     out = adata[:, keep].copy()
-    for name, frac in zip(adata.var_names[~keep], fraction[~keep]):
+    where = "of samples in every group" if groups is not None else "of samples"
+    for name, frac, low in zip(adata.var_names[~keep], fraction[~keep], best[~keep]):
+        detail = f"; at best {low:.0%} in one group" if groups is not None else ""
         record_exclusion(
-            out, "mirna", name, f"non-detected (Cq > {lod:g} or none) in {frac:.0%} of samples (limit {max_fraction:.0%})"
+            out, "mirna", name,
+            f"non-detected (Cq > {lod:g} or none) in {frac:.0%} of samples{detail} (limit {max_fraction:.0%} {where})",
         )
     if (~keep).any():
-        warn(f"{int((~keep).sum())} miRNA(s) excluded: non-detected in more than {max_fraction:.0%} of samples")
+        warn(f"{int((~keep).sum())} miRNA(s) excluded: non-detected in more than {max_fraction:.0%} {where}")
     mask = mask[:, keep]
     x = np.asarray(out.X, dtype=float).copy()
     raw = np.asarray(out.layers["cq"] if "cq" in out.layers else out.X, dtype=float)
     # values above the LOD are non-detects too: never carried over as measured Cq
     x[mask & np.isfinite(raw)] = np.nan
+    x[not_measured_mask(out)] = np.nan
     if rule == "censor":
         x[mask] = lod
     out.X = x
     description = (
-        f"Cq > {lod:g} or none is a non-detect; miRNAs non-detected in more than {max_fraction:.0%} of samples "
-        f"excluded; remaining non-detects " + ("set to the LOD" if rule == "censor" else "left missing")
+        f"Cq > {lod:g} or none is a non-detect; miRNAs non-detected in more than {max_fraction:.0%} {where} "
+        f"excluded; remaining non-detects " + ("set to the LOD, then tied below every measured value"
+                                                if rule == "censor" else "left missing")
+        + "; targets not on a sample's plate stay missing"
     )
     meta(out)["nondetect_rule"] = description
+    meta(out)["nondetect_lod"] = float(lod)
+    meta(out)["nondetect_censored"] = rule == "censor"
     record_step(
         out,
         "censor_nondetects",
         lod=lod,
         max_fraction=max_fraction,
         rule=rule,
+        group_aware=groups is not None,
         excluded=int((~keep).sum()),
         censored=int(mask.sum()) if rule == "censor" else 0,
         description=description,
     )
     return out
+
+
+def place_nondetects_below(adata: ad.AnnData) -> int:
+    """After normalization, give every censored non-detect the least abundance any sample could
+    report at the LOD (the lowest −ΔCq at Cq = LOD), so that non-detects tie below every measured
+    value of their miRNA. Subtracting each sample's own normalizer from the LOD would rank the
+    non-detect of a sample with a high global mean above real measurements of others.
+
+    Works in place on an ``X`` of ``neg_delta_cq`` (higher = more) or ``delta_cq``; returns the
+    number of cells placed.
+    """
+    if not meta(adata).get("nondetect_censored"):
+        return 0
+    lod = float(meta(adata)["nondetect_lod"])
+    scale = meta(adata).get("x_scale")
+    normalizer = None
+    for column in ("global_mean_cq", "reference_cq", "spike_in_cq"):
+        if column in adata.obs:
+            normalizer = pd.to_numeric(adata.obs[column], errors="coerce").to_numpy(dtype=float)
+            break
+    mask = nondetect_mask(adata, lod)
+    if normalizer is None or scale not in ("neg_delta_cq", "delta_cq") or not mask.any():
+        return 0
+    floor = np.nanmin(normalizer) - lod  # −ΔCq at the LOD in the sample with the lowest normalizer
+    x = np.asarray(adata.X, dtype=float).copy()
+    x[mask] = floor if scale == "neg_delta_cq" else -floor
+    adata.X = x
+    if "log2_abundance" in adata.layers:
+        layer = np.asarray(adata.layers["log2_abundance"], dtype=float).copy()
+        layer[mask] = floor
+        adata.layers["log2_abundance"] = layer
+    record_step(adata, "place_nondetects_below", lod=lod, value=float(floor), cells=int(mask.sum()),
+                rule="non-detects tied at the least abundance measurable at the LOD, below every measured value")
+    return int(mask.sum())
 
 
 def global_mean_dcq(
@@ -225,8 +328,9 @@ def global_mean_dcq(
     """
     _require_cq(adata, "global_mean_dcq")
     x = np.asarray(adata.X, dtype=float)
-    detected = ~nondetect_mask(adata, lod)
-    controls = np.array([is_control(name) for name in adata.var_names], dtype=bool)
+    detected = detected_mask(adata, lod)
+    roles = control_columns(adata)
+    controls = np.array([str(name) in roles for name in adata.var_names], dtype=bool)
     detected_for_mean = detected & ~controls
     means, used = global_mean(x, detected_for_mean, min_fraction=min_fraction)
     used &= ~controls

@@ -7,7 +7,14 @@
   odds ratios (2×2 tables, continuity correction as ``metafor::escalc``).
 * :func:`pool_by_mirna` — per-miRNA pooling of several cohorts' survival or ROC tables.
 
-Agreement with ``metafor::rma(method = "DL" / "REML")`` is tested in tests/reference/meta.
+AUCs are pooled on the logit scale: ``logit(AUC)`` with the delta-method variance
+``var(AUC) / (AUC·(1 − AUC))²``, pooled, and the estimate, confidence and prediction intervals
+back-transformed, so they always lie within [0, 1] (a pooled AUC interval of [0.81, 1.04] on the
+AUC scale says nothing). ``se``, ``zval``, ``tau2`` and the ``logit_*`` fields are on the logit
+scale; the test of AUC = 0.5 is the test of logit = 0.
+
+Agreement with ``metafor::rma(method = "DL" / "REML")`` is tested in tests/reference/meta (for
+AUCs on the logit-transformed inputs).
 The prediction interval is ``mu ± z·sqrt(se² + tau²)`` as ``predict.rma`` (``pi_dist="z"``);
 ``pi_dist="t"`` gives the Higgins-Thompson-Spiegelhalter interval with k − 2 df.
 """
@@ -15,7 +22,7 @@ The prediction interval is ``mu ± z·sqrt(se² + tau²)`` as ``predict.rma`` (`
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -56,13 +63,17 @@ class MetaResult:
     excluded: list[str]
     test: str = "z"
     df: float = np.inf  # of the t distribution behind the interval and p-value (knha)
+    scale: str = "identity"  # "logit" for AUCs: se, zval, tau2 and logit_* are on that scale
+    logit: dict = field(default_factory=dict)  # estimate, ci_low, ci_high, pi_low, pi_high (logit scale)
 
     def summary(self) -> pd.DataFrame:
         """One tidy row (the forest plot's pooled diamond and the heterogeneity statistics)."""
         keys = ["measure", "method", "test", "k", "estimate", "se", "zval", "pvalue", "ci_low", "ci_high",
                 "tau2", "se_tau2", "i2", "h2", "q", "q_df", "q_p", "pi_low", "pi_high",
-                "n_same_direction", "direction_agreement"]
+                "n_same_direction", "direction_agreement", "scale"]
         row = {key: getattr(self, key) for key in keys}
+        for key, value in self.logit.items():
+            row[f"logit_{key}"] = value
         if self.measure in ("log_hr", "log_dor"):
             for key in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):
                 row[f"exp_{key}"] = float(np.exp(getattr(self, key)))
@@ -133,6 +144,9 @@ def random_effects(yi: Sequence[float], vi: Sequence[float], *, method: str = "R
         else [f"study {i + 1}" for i in range(len(y_all))]
     if not (len(y_all) == len(v_all) == len(names)):
         raise InputError("effects, variances and study names differ in length")
+    if measure == "auc":
+        return _logit_auc(y_all, v_all, names, method=method, null=0.5 if null is None else null, level=level,
+                          pi_dist=pi_dist, test=test, tol=tol, max_iter=max_iter)
     ok = np.isfinite(y_all) & np.isfinite(v_all) & (v_all > 0)
     excluded = [names[i] for i in np.flatnonzero(~ok)]
     if excluded:
@@ -162,6 +176,8 @@ def random_effects(yi: Sequence[float], vi: Sequence[float], *, method: str = "R
                 warn("meta-analysis: REML did not converge; tau² is the last iterate")
     if test not in ("z", "knha"):
         raise InputError(f"test must be 'z' or 'knha', not {test!r}")
+    if k == 1:
+        test = "z"  # one study: nothing to adjust, and the label says what was done
     w = 1.0 / (v + tau2)
     mu = float((w * y).sum() / w.sum())
     se = float(np.sqrt(1.0 / w.sum()))
@@ -171,7 +187,8 @@ def random_effects(yi: Sequence[float], vi: Sequence[float], *, method: str = "R
         se = float(np.sqrt((w * (y - mu) ** 2).sum() / (k - 1) / w.sum()))
         tdf = float(k - 1)
         crit_mu = float(stats.t.ppf(0.5 + level / 2.0, tdf))
-    zval = (mu - null) / se
+    with np.errstate(divide="ignore", invalid="ignore"):  # knha: identical studies have se 0
+        zval = float(np.float64(mu - null) / np.float64(se))
     pvalue = float(2 * stats.norm.sf(abs(zval))) if np.isinf(tdf) else float(2 * stats.t.sf(abs(zval), tdf))
     if k > 1:
         vt = (k - 1) / (w_fe.sum() - (w_fe**2).sum() / w_fe.sum())
@@ -182,8 +199,8 @@ def random_effects(yi: Sequence[float], vi: Sequence[float], *, method: str = "R
             i2 = 100.0 * tau2 / (vt + tau2)
             h2 = tau2 / vt + 1.0
         q_p = float(stats.chi2.sf(q, k - 1))
-    else:
-        i2, h2, q_p = 0.0, 1.0, 1.0
+    else:  # heterogeneity is not defined for one study
+        i2, h2, q, q_p = np.nan, np.nan, np.nan, np.nan
     if not np.isinf(tdf):
         crit = crit_mu
     elif pi_dist == "t" and k > 2:
@@ -208,6 +225,58 @@ def random_effects(yi: Sequence[float], vi: Sequence[float], *, method: str = "R
                       mu - crit_mu * se, mu + crit_mu * se, float(tau2), float(se_tau2), float(i2),
                       float(h2), q, k - 1, q_p, mu - half, mu + half, float(null), same, same / k,
                       forest, excluded, test, tdf)
+
+
+def _logit_auc(auc: np.ndarray, var: np.ndarray, names: list[str], *, null: float, **options) -> MetaResult:
+    """Pool AUCs on the logit scale and back-transform (see the module notes). An AUC of 0 or 1
+    (perfect separation) has no logit and no usable variance: that study is left out and listed."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        yi = np.log(auc / (1.0 - auc))
+        vi = var / (auc * (1.0 - auc)) ** 2
+    inside = (auc > 0) & (auc < 1)
+    yi, vi = np.where(inside, yi, np.nan), np.where(inside, vi, np.nan)
+    if not 0.0 < null < 1.0:
+        raise InputError(f"the null AUC must lie strictly between 0 and 1, not {null!r}")
+    res = random_effects(yi, vi, studies=names, measure="logit_auc", null=float(np.log(null / (1 - null))),
+                         **options)
+    expit = _expit
+    logit = {key: float(getattr(res, key)) for key in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")}
+    forest = res.forest.copy()
+    for key in ("estimate", "ci_low", "ci_high"):
+        forest[f"logit_{key}"] = forest[key]
+        forest[key] = expit(forest[key].to_numpy(float))
+    kept = np.flatnonzero(np.isfinite(yi) & np.isfinite(vi) & (vi > 0))  # the studies random_effects used
+    forest["logit_se"] = forest["se"]
+    forest["se"] = np.sqrt(var[kept])
+    forest["direction"] = np.where(forest["estimate"] > null, "above_null",
+                                   np.where(forest["estimate"] < null, "below_null", "null"))
+    res.forest = forest
+    res.measure, res.scale, res.logit, res.null = "auc", "logit", logit, float(null)
+    for key, value in logit.items():
+        setattr(res, key, float(expit(value)))
+    return res
+
+
+def _expit(x):
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
+
+
+def auc_se_from_ci(auc, low, high, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Standard error of published AUCs from their (Wald) interval, and which were truncated.
+
+    A published interval cut at 1 (or 0) is narrower than the one its SE gives, so the half-width
+    on the side that was not cut is used (``truncated`` marks those rows) instead of shrinking the
+    SE silently. An interval cut on both sides keeps the wider half.
+    """
+    z = float(stats.norm.ppf(0.5 + level / 2.0))
+    auc, low, high = (np.asarray(a, dtype=float) for a in (auc, low, high))
+    at_top, at_bottom = high >= 1.0, low <= 0.0
+    below, above = (auc - low) / z, (high - auc) / z
+    se = (high - low) / (2.0 * z)
+    se = np.where(at_top & ~at_bottom, below, se)
+    se = np.where(at_bottom & ~at_top, above, se)
+    se = np.where(at_top & at_bottom, np.maximum(below, above), se)
+    return se, (at_top | at_bottom) & np.isfinite(se)
 
 
 def log_diagnostic_odds_ratio(tp, fp, fn, tn, *, add: float = 0.5,
@@ -253,7 +322,9 @@ def effects_from_table(table: pd.DataFrame, measure: str) -> tuple[np.ndarray, n
 
     * ``log_hr``: ``log_hr`` + ``se_log_hr``, or ``hr`` + ``hr_ci_low``/``hr_ci_high`` (SE
       from the log-scale 95 % interval), or ``coef`` + ``se`` (a survival screen).
-    * ``auc``: ``auc`` + ``se_auc``, or ``auc`` + ``auc_ci_low``/``auc_ci_high``.
+    * ``auc``: ``auc`` + ``se_auc``, or ``auc`` + ``auc_ci_low``/``auc_ci_high`` (an interval cut
+      at 0 or 1 gives its SE from the other half: :func:`auc_se_from_ci`). AUCs and their
+      variances are returned on the AUC scale; :func:`random_effects` pools them on the logit scale.
     * ``log_dor``: ``tp, fp, fn, tn`` (0.5 added to the cells of studies with a zero cell).
     * ``generic``: ``yi`` + ``vi``.
     """
@@ -269,7 +340,7 @@ def effects_from_table(table: pd.DataFrame, measure: str) -> tuple[np.ndarray, n
         if {"auc", "se_auc"} <= set(table):
             return table["auc"].to_numpy(float), table["se_auc"].to_numpy(float) ** 2
         _need(table, ["auc", "auc_ci_low", "auc_ci_high"], measure)
-        se = _se_from_ci(table["auc_ci_low"], table["auc_ci_high"])
+        se, _ = auc_se_from_ci(table["auc"], table["auc_ci_low"], table["auc_ci_high"])
         return table["auc"].to_numpy(float), se**2
     if measure == "log_dor":
         _need(table, ["tp", "fp", "fn", "tn"], measure)

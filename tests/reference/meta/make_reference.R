@@ -49,3 +49,21 @@ write.csv(data.frame(study = s$study, weight = as.numeric(weights(fit))),
           file.path(out_dir, "weights_log_hr_reml.csv"), row.names = FALSE)
 writeLines(c(paste("R", R.version$major, R.version$minor),
              paste("metafor", packageVersion("metafor"))), file.path(out_dir, "versions.txt"))
+# AUCs pooled on the logit scale (exomir's measure "auc"): logit(AUC) with the delta-method
+# variance var(AUC) / (AUC (1 - AUC))^2, pooled by rma with the z test and with Hartung-Knapp;
+# estimate and intervals back-transformed with plogis.
+lg <- list(yi = qlogis(s$auc), vi = s$se_auc^2 / (s$auc * (1 - s$auc))^2)
+lrows <- list()
+for (test in c("z", "knha")) {
+  for (method in c("DL", "REML")) {
+    fit <- rma(yi = lg$yi, vi = lg$vi, method = method, test = test, control = ctrl)
+    pr <- predict(fit)
+    lrows[[paste(test, method)]] <- data.frame(
+      test = test, method = method, logit_estimate = as.numeric(fit$beta), se = fit$se, zval = fit$zval,
+      pval = fit$pval, logit_ci_low = fit$ci.lb, logit_ci_high = fit$ci.ub, tau2 = fit$tau2,
+      logit_pi_low = pr$pi.lb, logit_pi_high = pr$pi.ub, estimate = plogis(as.numeric(fit$beta)),
+      ci_low = plogis(fit$ci.lb), ci_high = plogis(fit$ci.ub), pi_low = plogis(pr$pi.lb),
+      pi_high = plogis(pr$pi.ub), i2 = fit$I2, q = fit$QE)
+  }
+}
+write.csv(do.call(rbind, lrows), file.path(out_dir, "rma_auc_logit.csv"), row.names = FALSE)
