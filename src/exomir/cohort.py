@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -85,10 +86,59 @@ def annotate_mirnas(adata: ad.AnnData, *, level: str = "auto") -> pd.DataFrame:
     for column in _VAR_COLUMNS:
         if column in table:
             adata.var[column] = table[column].fillna("").astype(str).to_numpy()
+    _refuse_double_names(table, meta(adata).get("source", {}))
     unresolved = table.loc[table["status"] == "unknown", "input"].tolist()
     meta(adata)["unresolved"] = unresolved
     record_step(adata, "resolve_names", level=level)
     return table
+
+
+def _refuse_double_names(table: pd.DataFrame, source: Mapping[str, Any]) -> None:
+    """The same mature miRNA under two names (``hsa-let-7a-5p`` and ``MIMAT0000062``) would be
+    tested twice and counted twice in the multiple-testing correction: an error naming both."""
+    from exomir.errors import InputError
+
+    mature = table[table["status"].isin(["exact", "alias"]) & (table["mimat"].fillna("").astype(str) != "")]
+    if "kind" in mature:
+        mature = mature[mature["kind"].fillna("mature").astype(str).isin(["mature", ""])]
+    twice = mature[mature.duplicated("mimat", keep=False)]
+    if twice.empty:
+        return
+    first = twice[twice["mimat"] == twice["mimat"].iloc[0]]
+    names = ", ".join(repr(str(n)) for n in first["input"])
+    raise InputError(f"{names} are the same miRNA ({first['name'].iloc[0]}, {first['mimat'].iloc[0]}): it would be "
+                     f"tested and counted twice ({twice['mimat'].nunique()} miRNA(s) appear under two names)",
+                     path=source.get("expression") or None,
+                     expected="one row or column per miRNA: remove or sum the duplicate")
+
+
+def is_id_column(name: str) -> bool:
+    """Whether a clinical column holds identifiers (patient, subject, donor, pair ...): its values
+    are labels and pairing keys, never numbers, even when they are written as digits."""
+    return bool(_ID_NAME.search(str(name)))
+
+
+_ID_NAME = re.compile(
+    r"(^|[^a-z])(patient|subject|donor|individual|participant|pair|case.?id|mrn|id)(s|_?id|_?no|_?number)?"
+    r"([^a-z]|$)", re.IGNORECASE)
+
+
+def sample_groups(adata: ad.AnnData, column: str | None = None) -> np.ndarray | None:
+    """The patient (or other grouping) label of every sample, for resampling that must keep one
+    patient's samples together (grouped CV folds). ``column`` defaults to
+    ``uns["exomir"]["groups_column"]``; ``None`` when there is none. Labels are strings (a numeric
+    patient ID is a key, not a number); a sample without a label forms its own group."""
+    column = column or meta(adata).get("groups_column") or None
+    if column is None:
+        return None
+    if column not in adata.obs:
+        from exomir.errors import InputError
+
+        raise InputError(f"no column {column!r} with the patient of each sample", column=column,
+                         expected="one of " + ", ".join(repr(c) for c in adata.obs.columns[:20]))
+    labels = adata.obs[column].astype("string")
+    own = pd.Series([f"\x00sample:{s}" for s in adata.obs_names], index=labels.index, dtype="string")
+    return labels.fillna(own).to_numpy(dtype=object)
 
 
 def meta(adata: ad.AnnData) -> dict:

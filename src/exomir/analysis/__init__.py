@@ -56,6 +56,7 @@ def analyze(
     figures: bool = False,
     control_rnas: Iterable[str] | str | None = None,
     lod: float = 35.0,
+    patient: str | None = None,
 ) -> AnalysisResult:
     """Read, analyze and write the results folder ``out`` (nothing is left behind on failure).
 
@@ -90,14 +91,14 @@ def analyze(
         time=time, event=event, endpoint=endpoint,
         covariates=tuple(split_values(covariates)), sample_column=sample_column, stage=stage, panels=panels,
         panel_options=dict(panel_options or {}), seed=seed, control_rnas=tuple(split_values(control_rnas)),
-        nondetect_lod=float(lod),
+        nondetect_lod=float(lod), patient=patient,
     )  # fmt: skip
     numeric = [c for c in (afp, time, event) if c]
     with staged_directory(out) as staging, recording() as log:
         params = analysis_params(options)
         (staging / "params.json").write_text(params_text(params), encoding="utf-8", newline="")
         adata = load_cohort(expression, clinical, measure=measure, sample_column=sample_column, group=group,
-                            numeric=numeric, calibrator=calibrator, lod=lod)
+                            numeric=numeric, calibrator=calibrator, lod=lod, labels=[patient] if patient else ())
         result = run_analysis(adata, settings)
         written = write_results(result, staging)
         if figures:
@@ -111,4 +112,5 @@ def analyze(
 
 _OPTION_NAMES = ("expression", "clinical", "measure", "normalization", "group", "case", "controls", "afp", "time",
                  "event", "endpoint", "covariates", "sample_column", "stage", "panels", "panel_options", "seed",
-                 "calibrator", "reference", "spike_in", "folds", "figures", "control_rnas", "lod")
+                 "calibrator", "reference", "spike_in", "folds", "figures", "control_rnas", "lod",
+                 "patient")

@@ -52,6 +52,7 @@ class AnalysisSettings:
     nondetect_max_fraction: float = 0.5
     survival_min_detected: float = 0.5
     control_rnas: tuple[str, ...] = ()  # extra spike-in/control column names (QC and normalization only)
+    patient: str | None = None  # clinical column: the patient of each sample (grouped CV folds, a label)
 
     def as_dict(self) -> dict[str, Any]:
         out = {}
@@ -87,6 +88,10 @@ def run_analysis(adata: ad.AnnData, settings: AnalysisSettings | None = None, **
     result = AnalysisResult(adata=adata, settings=settings, comparisons=comparisons)
     if settings.control_rnas:
         meta(adata)["control_rnas"] = [str(c) for c in settings.control_rnas]
+    if settings.patient:
+        # a patient ID is a key (also when written as digits): a factor in designs, a group for CV folds
+        adata.obs[settings.patient] = adata.obs[settings.patient].astype("string").astype("category")
+        meta(adata)["groups_column"] = settings.patient
     survival_wanted = bool(settings.time and settings.event)
     total = 3 + 3 * len(comparisons) + (1 if survival_wanted else 0) + 2
     with steps("analyze", total) as advance:
@@ -143,7 +148,7 @@ def run_analysis(adata: ad.AnnData, settings: AnalysisSettings | None = None, **
 
 def _check_columns(adata: ad.AnnData, settings: AnalysisSettings) -> None:
     for option, column in (("--afp", settings.afp), ("--time", settings.time), ("--event", settings.event),
-                           ("--stage", settings.stage),
+                           ("--stage", settings.stage), ("--patient", settings.patient),
                            *(("--covariate", c) for c in settings.covariates)):
         if column and column not in adata.obs.columns:
             raise InputError(f"{option}: no column {column!r} in the clinical table", column=column,
@@ -181,7 +186,9 @@ def _normalize(result: AnalysisResult) -> None:
         adata = censor_nondetects(adata, lod=settings.nondetect_lod, max_fraction=settings.nondetect_max_fraction,
                                   groups=groups)
     adata = normalize(adata, settings.normalization, references=settings.reference, spike_in=settings.spike_in)
-    result.adata = _without_controls(adata)
+    from exomir.preprocess.qc import drop_empty_mirnas
+
+    result.adata = drop_empty_mirnas(_without_controls(adata))
 
 
 def _without_controls(adata: ad.AnnData) -> ad.AnnData:

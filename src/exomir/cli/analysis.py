@@ -87,6 +87,9 @@ def analyze(
                                                "separated: used for QC and normalization only, never tested."),
     lod: float = typer.Option(35.0, "--lod", help="Limit of detection of Cq data: a Cq above it (or none) is a "
                                                     "non-detect, ranked below every measured value."),
+    patient: str | None = typer.Option(None, "--patient",
+                                       help="Clinical column with each sample's patient: IDs are labels (pairing "
+                                            "keys, also as digits); panel CV folds keep a patient's samples together."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output (warnings still shown)."),
 ) -> None:
     """Analyze a cohort: QC, normalization, differential expression, ROC vs AFP, survival, evidence, report.
@@ -104,7 +107,7 @@ def analyze(
         "case": case, "controls": control or None, "afp": afp, "time": time, "event": event, "endpoint": endpoint,
         "covariates": covariate or None, "sample_column": sample_column, "stage": stage, "panels": panels,
         "folds": folds, "seed": seed, "calibrator": calibrator or None, "figures": figures,
-        "control_rnas": control_rna or None, "lod": lod,
+        "control_rnas": control_rna or None, "lod": lod, "patient": patient,
     }  # fmt: skip
     if params is not None:
         options = _from_params(ctx, params, given)

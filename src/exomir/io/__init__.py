@@ -55,6 +55,7 @@ def load_cohort(
     annotate: bool = True,
     calibrator: str | Sequence[str] | None = None,
     lod: float = 35.0,
+    labels: Iterable[str] = (),
 ) -> ad.AnnData:
     """Read an expression file and (optionally) a clinical table into one Cohort.
 
@@ -62,7 +63,8 @@ def load_cohort(
     (``calibrator`` names the inter-plate calibrator sample(s)).
     ``group`` names the clinical column holding the diagnostic group; it must exist and be
     filled for at least one sample (samples without a group are named and recorded).
-    ``numeric`` lists clinical columns that must be numbers (e.g. the AFP, time and event columns).
+    ``numeric`` lists clinical columns that must be numbers (e.g. the AFP, time and event columns);
+    ``labels`` lists columns kept as text whatever they hold (patient IDs written as digits).
     """
     paths = [Path(expression)] if isinstance(expression, (str, Path)) else [Path(p) for p in expression]
     if not paths:
@@ -84,7 +86,7 @@ def load_cohort(
     report: JoinReport | None = None
     if clinical is not None:
         clinical_table = read_clinical(
-            clinical, sample_column=sample_column, numeric=numeric, text=[group] if group else []
+            clinical, sample_column=sample_column, numeric=numeric, text=[*([group] if group else []), *labels]
         )
         joined, report = join_clinical(table.samples, clinical_table, expression_path=expression)
         obs = _combine(obs, joined)

@@ -160,10 +160,15 @@ def read_clinical(
     numeric_columns: list[str] = []
     text_in_numeric: dict[str, list[tuple[int, str]]] = {}
     censored: dict[str, list[tuple[int, str]]] = {}
-    as_text = set(text) - forced
+    from exomir.cohort import is_id_column
+
+    # identifiers (patient, subject, pair ...) are labels and pairing keys even when written as digits
+    as_text = (set(text) | {c for c in frame.columns if is_id_column(c)}) - forced
     for name in list(frame.columns):
         if name in as_text:
             frame[name] = frame[name].where(~frame[name].map(is_missing), np.nan)
+            if name in set(text) and not is_id_column(name):  # a group column, not identifiers
+                frame[name] = _one_spelling(frame[name], rows.lines, path, name)
             continue
         by_name = bool(_NUMERIC_NAME.search(name))
         converted, offending, is_numeric = _numeric_column(frame[name], rows.lines, 0.5 if by_name else _MOSTLY)
@@ -216,6 +221,33 @@ def read_clinical(
         for name, text in table.censored_summary().items():
             warn(f"{path}: column {name!r}: {text}")
     return table
+
+
+def _one_spelling(column: pd.Series, lines: list[int], path: Path, name: str) -> pd.Series:
+    """Labels of a group column: spaces around a label are removed (with a warning); labels that
+    differ only in case (``HCC``/``hcc``) would split one group in two, so they are an error."""
+    present = column.dropna().astype(str)
+    stripped = present.str.strip()
+    changed = int((stripped != present).sum())
+    if changed:
+        from exomir.progress import warn
+
+        warn(f"{path}: column {name!r}: spaces around {changed} label(s) removed "
+             f"({', '.join(repr(v) for v in dict.fromkeys(present[stripped != present]))})")
+    out = column.copy()
+    out[stripped.index] = stripped
+    spellings: dict[str, list[str]] = {}
+    for value in dict.fromkeys(stripped):
+        spellings.setdefault(value.casefold(), []).append(value)
+    for forms in spellings.values():
+        if len(forms) > 1:
+            counts = stripped.value_counts()
+            rare = min(forms, key=lambda f: (counts[f], f))
+            position = column.index.get_loc(stripped.index[stripped == rare][0])
+            raise InputError(f"group labels {', '.join(repr(f) for f in forms)} differ only in case: they would be "
+                             "analysed as different groups", path=path, line=lines[position], column=name,
+                             expected="one spelling per group")
+    return out
 
 
 def _numeric_column(

@@ -351,6 +351,10 @@ def decide_measure(
     negative = lo < 0
     span = f"values {lo:g} to {hi:g}, median {median:g}"
 
+    if measure == "auto" and negative and hi > 50 and float(((finite >= 0) & whole).mean()) >= 0.99:
+        # one bad cell does not turn a count table into log values (and every sample into a QC outlier)
+        _raise_at(frame, lambda v: v < 0, "negative value in a table of read counts (at least 99 % of its cells "
+                  "are whole numbers >= 0)", "a count >= 0 in every cell", path, locate)
     if measure == "auto":
         if nondetect_words and 0 <= lo and hi <= 50:
             measure, reason = "cq", f"{nondetect_words} cells say Undetermined/No Ct and {span}: Cq values"
@@ -370,10 +374,17 @@ def decide_measure(
     if measure == "counts":
         if negative:
             _raise_at(frame, lambda v: v < 0, "negative read count", "counts ≥ 0", path, locate)
+        if np.isnan(values).any():
+            _raise_at(frame, np.isnan, "empty cell in a table of read counts", "a count in every cell (0 for no reads)",
+                      path, locate)
         if whole_share < 1:
             n_round = int((~whole).sum())
             out = frame.round(0)
             reason += f"; {n_round} values that were not whole numbers rounded to the nearest count"
+            from exomir.progress import warn
+
+            warn(f"{path or 'expression table'}: {n_round} count(s) are not whole numbers and were rounded to the "
+                 "nearest count (are these normalized values? then give --measure log or the raw counts)")
     elif measure == "cq":
         if negative:
             _raise_at(frame, lambda v: v < 0, "negative Cq value", "Cq values ≥ 0", path, locate)
@@ -406,7 +417,8 @@ def _raise_at(frame: pd.DataFrame, test, problem: str, expected: str, path, loca
     sample, mirna = str(frame.index[i]), str(frame.columns[j])
     line, column = (locate(sample, mirna) if locate else (None, mirna))
     raise InputError(
-        f"{problem} {values[i, j]:g} for sample {sample!r}, miRNA {mirna!r} ({len(hits)} such values)",
+        f"{problem} {'(blank)' if np.isnan(values[i, j]) else format(values[i, j], 'g')} for sample {sample!r}, "
+        f"miRNA {mirna!r} ({len(hits)} such values)",
         path=path,
         line=line,
         column=column,

@@ -388,6 +388,30 @@ def control_columns(adata: ad.AnnData, extra: Iterable[str] | None = None) -> di
     return roles
 
 
+def drop_empty_mirnas(adata: ad.AnnData) -> ad.AnnData:
+    """A Cohort without the miRNAs that hold nothing to test: no read in any sample (counts) or no
+    value at all; each is recorded as an exclusion (an all-zero miRNA would otherwise appear with
+    AUC 0.5 and a threshold of infinity)."""
+    measure = measure_of(adata)
+    raw = np.asarray(adata.layers[measure] if measure in adata.layers else adata.X, dtype=float)
+    with np.errstate(invalid="ignore"):
+        if measure == "counts":
+            empty = ~(np.nan_to_num(raw) > 0).any(axis=0)
+            why = "no read in any sample"
+        else:
+            empty = ~np.isfinite(np.asarray(adata.X, dtype=float)).any(axis=0)
+            why = "no value in any sample"
+    if not empty.any():
+        return adata
+    from exomir.cohort import record_exclusion
+    from exomir.progress import info
+
+    for name in adata.var_names[empty]:
+        record_exclusion(adata, "mirna", str(name), f"{why}: not tested")
+    info(f"{int(empty.sum())} miRNA(s) with {why} left out (see exclusions)")
+    return adata[:, ~empty].copy()
+
+
 def _col(values: np.ndarray, columns: list[str], name: str | None) -> np.ndarray | None:
     return None if name is None else values[:, columns.index(name)]
 

@@ -238,9 +238,9 @@ def censor_nondetects(
             best = np.minimum(best, fraction_missed((labels == label).fillna(False).to_numpy(dtype=bool)))
     keep = best <= max_fraction + 1e-12
     out = adata[:, keep].copy()
-    where = "of samples in every group" if groups is not None else "of samples"
+    where = "of the samples of every group" if groups is not None else "of samples"
     for name, frac, low in zip(adata.var_names[~keep], fraction[~keep], best[~keep]):
-        detail = f"; at best {low:.0%} in one group" if groups is not None else ""
+        detail = f"; detected in at most {1 - low:.0%} of the samples of any group" if groups is not None else ""
         record_exclusion(
             out, "mirna", name,
             f"non-detected (Cq > {lod:g} or none) in {frac:.0%} of samples{detail} (limit {max_fraction:.0%} {where})",

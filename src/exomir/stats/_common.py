@@ -47,7 +47,11 @@ def mimat_of(adata) -> np.ndarray:
 
 def design_columns(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     """Numeric design columns: numbers as they are, other columns as 0/1 indicators of every
-    level but the first (levels in sorted order); missing values stay missing."""
+    level but the first (levels in sorted order); missing values stay missing. Identifier columns
+    (patient, subject, pair ...: :func:`exomir.cohort.is_id_column`) and categorical columns are
+    factors whatever their values look like, so ``--covariate patient`` pairs samples."""
+    from exomir.cohort import is_id_column
+
     parts = []
     for name in columns:
         col = frame[name]
@@ -55,7 +59,8 @@ def design_columns(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
             parts.append(col.astype(float).rename(name))
             continue
         numeric = pd.to_numeric(col, errors="coerce")
-        if pd.api.types.is_numeric_dtype(col) or (numeric.notna() == col.notna()).all():
+        label = is_id_column(name) or isinstance(col.dtype, pd.CategoricalDtype)  # a patient ID 17 is a key
+        if not label and (pd.api.types.is_numeric_dtype(col) or (numeric.notna() == col.notna()).all()):
             parts.append(numeric.astype(float).rename(name))
             continue
         text = col.astype("string")

@@ -177,7 +177,7 @@ def _inference_class():
 
 
 def run_deseq2(counts: pd.DataFrame, metadata: pd.DataFrame, design: str,
-               contrast: list[str]) -> pd.DataFrame:
+               contrast: list[str], *, refit_cooks: bool = True) -> pd.DataFrame:
     """Fit ``design`` on ``counts`` (samples × miRNAs, integers) and test ``contrast``.
 
     Returns PyDESeq2's results frame (baseMean, log2FoldChange, lfcSE, stat, pvalue, padj) with
@@ -194,7 +194,7 @@ def run_deseq2(counts: pd.DataFrame, metadata: pd.DataFrame, design: str,
     # keeps the floating-point reduction order (and so the output bytes) fixed
     with threadpool_limits(limits=1), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        dds = DeseqDataSet(counts=counts, metadata=metadata, design=design, refit_cooks=True,
+        dds = DeseqDataSet(counts=counts, metadata=metadata, design=design, refit_cooks=refit_cooks,
                            inference=inference, quiet=True,
                            max_disp=max(10.0, float(counts.shape[0])))
         dds.deseq2()

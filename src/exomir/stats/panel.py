@@ -176,14 +176,17 @@ def nested_cv(
     l1_ratios: Sequence[float] = (0.5,),
     max_features: Sequence[int] = pm.DEFAULT_MAX_FEATURES,
     progress: bool = True,
+    groups: Sequence | None = None,
 ) -> NestedCvResult:
     """Nested, stratified, seeded cross-validation of the whole panel procedure.
 
     For each outer training set the candidates are screened, the hyper-parameters tuned by the
     inner CV and the model fitted, all on that training set alone; its held-out samples are then
     predicted. The AUC (with DeLong interval) is that of the out-of-fold probabilities.
+    ``groups`` (one label per sample, e.g. the patient: :func:`exomir.cohort.sample_groups`) keeps
+    the samples of one group in the same outer fold, so a patient is never both trained on and tested.
     """
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
     from exomir.progress import track
 
@@ -204,7 +207,9 @@ def nested_cv(
         (r, fold, train, test)
         for r in range(repeats)
         for fold, (train, test) in enumerate(
-            StratifiedKFold(outer_folds, shuffle=True, random_state=seed + r).split(values, y)
+            StratifiedKFold(outer_folds, shuffle=True, random_state=seed + r).split(values, y) if groups is None
+            else StratifiedGroupKFold(outer_folds, shuffle=True, random_state=seed + r).split(
+                values, y, np.asarray(groups, dtype=object))
         )
     ]
     iterator = track(jobs, f"nested CV {name}") if progress else jobs
@@ -372,9 +377,14 @@ def panel_analysis(
         keep = ~missing_afp
         mirnas, y, sub_obs, afp_values = mirnas[keep], y[keep], sub_obs[keep], afp_values[keep]
     n_missing_values = int(mirnas.isna().to_numpy().sum())
+    from exomir.cohort import sample_groups
+
+    groups = sample_groups(adata)  # one patient's samples stay in one outer fold
+    if groups is not None:
+        groups = groups[rows][keep] if afp is not None else groups[rows]
 
     common = dict(outer_folds=outer_folds, inner_folds=inner_folds, repeats=repeats, seed=seed,
-                  Cs=Cs, l1_ratios=l1_ratios, max_features=max_features)  # fmt: skip
+                  Cs=Cs, l1_ratios=l1_ratios, max_features=max_features, groups=groups)  # fmt: skip
     designs: dict[str, tuple[pd.DataFrame, list[str], dict, str]] = {
         "mirna_panel": (mirnas, [], {}, penalty),
     }
