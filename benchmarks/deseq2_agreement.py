@@ -69,6 +69,7 @@ def compare(ours: pd.DataFrame, ref: pd.DataFrame) -> dict:
                 "other": int((mask & ~low & ~replaced).sum())}
 
     fine = tested & ~replaced & ~low
+    disp_ratio = np.exp(np.abs(np.log(ours["dispersion"] / ref["dispersion"])))
     return {
         "precursors": int(len(ref)), "tested_by_both": int(tested.sum()),
         "cooks_replaced_in_r": int(replaced.sum()),
@@ -77,6 +78,8 @@ def compare(ours: pd.DataFrame, ref: pd.DataFrame) -> dict:
         "log2fc_max_abs_diff": float(lfc_diff[tested].max()),
         "pvalue_ratio_above_2": split(p2),
         "significance_calls_differ": split(calls),
+        "dispersion_ratio_above_1.1": split(tested & (disp_ratio > 1.1)),
+        "log2fc_diff_above_0.1_with_dispersion_ratio_above_1.1": int((big & (disp_ratio > 1.1)).sum()),
         "padj_na_in_r_only": int((ref["padj"].isna() & ours["padj"].notna()).sum()),
         "padj_na_in_exomir_only": int((ours["padj"].isna() & ref["padj"].notna()).sum()),
         "not_replaced_base_mean_10_plus": {
@@ -88,6 +91,8 @@ def compare(ours: pd.DataFrame, ref: pd.DataFrame) -> dict:
         "worst": [
             {"mirna": m, "r_log2fc": float(ref.loc[m, "log2fc"]), "exomir_log2fc": float(ours.loc[m, "log2fc"]),
              "base_mean": float(ref.loc[m, "base_mean"]), "replaced_in_r": bool(replaced[m]),
+             "r_dispersion": float(ref.loc[m, "dispersion"]), "exomir_dispersion": float(ours.loc[m, "dispersion"]),
+             "r_lfc_se": float(ref.loc[m, "lfc_se"]), "exomir_lfc_se": float(ours.loc[m, "lfc_se"]),
              "replaced_by_exomir": bool(ours.loc[m, "outlier_replaced"])}
             for m in lfc_diff[tested].sort_values(ascending=False).head(8).index
         ],

@@ -43,7 +43,7 @@ def test_round_trip_keeps_values_obs_and_provenance(tmp_path):
     assert meta(back) == meta(adata)
     assert meta(back)["source"]["notes"] == ["a", "b"]
     assert exclusions(back).to_dict("records") == [
-        {"what": "miRNA", "item": "__no_feature", "reason": "counting-tool summary line"}
+        {"what": "miRNA", "item": "__no_feature", "reason": "counting-tool summary line", "role": ""}
     ]
     # the caller's object is left as it was
     assert "exomir" in adata.uns and adata.obs["mixed"].tolist() == [1, "x"]
