@@ -32,7 +32,7 @@ from exomir.progress import warn
 from exomir.kb.vocab import Cell, ClinicalRole, Direction, Hallmark, Pathway, labels_of
 from exomir.web import knowledge
 from exomir.web.apidocs import api_reference
-from exomir.web.limits import BodyLimit
+from exomir.web.limits import BodyLimit, SecurityHeaders
 from exomir.web.reports import scan_reports
 from exomir.web.scoring import ResultStore, TooLarge, check_limits, find_models, score_upload, scores_csv, scores_records
 from exomir.web.settings import WebSettings
@@ -41,12 +41,6 @@ from exomir.web.views import ViewCache
 HERE = Path(__file__).parent
 RID = re.compile(r"^[0-9a-f]{32}$")
 HEX16 = re.compile(r"^[0-9a-f]{16}$")
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "script-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'self'; form-action 'self'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
 
 
 # ---- response schemas (the OpenAPI contract) -------------------------------------------------
@@ -232,12 +226,13 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     def page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
         return templates.TemplateResponse(request, name, {"active": name.split(".")[0], **context}, status_code=status)
 
-    @app.middleware("http")
-    async def _headers(request: Request, call_next):
-        response = await call_next(request)
-        for key, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(key, value)
-        return response
+    def kb_page(key: tuple, name: str, context) -> HTMLResponse:
+        """A knowledge-base page, rendered once per store state (pages do not depend on the request)."""
+        html = state.views.get(("page", name, *key),
+                               lambda: templates.get_template(name).render({"active": name.split(".")[0], **context()}))  # fmt: skip
+        return HTMLResponse(html)
+
+    app.add_middleware(SecurityHeaders)
 
     def _wants_json(request: Request) -> bool:
         return request.url.path.startswith("/api/")
@@ -469,9 +464,12 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
             kb = state.kb()
             return knowledge.mirna_names(kb), len(kb.table()), len(kb.conflicts())
 
-        mirnas, n_records, n_conflicts = state.view(("home",), compute)
-        return page(request, "index.html", mirnas=mirnas, n_records=n_records, n_conflicts=n_conflicts,
-                    n_reports=len(state.reports), n_models=len(state.models))  # fmt: skip
+        def context():
+            mirnas, n_records, n_conflicts = state.view(("home",), compute)
+            return dict(mirnas=mirnas, n_records=n_records, n_conflicts=n_conflicts, n_reports=len(state.reports),
+                        n_models=len(state.models))  # fmt: skip
+
+        return kb_page((len(state.reports), len(state.models)), "index.html", context)
 
     @app.get("/search", response_class=HTMLResponse, include_in_schema=False)
     def search_page(request: Request, q: str | None = Query(None, max_length=100),
@@ -479,21 +477,24 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
                     target: str | None = Query(None, max_length=40)):  # fmt: skip
         from exomir.kb.vocab import Cell, Hallmark
 
-        records = state.view(("search-page", q, hallmark, cell, target), lambda: knowledge.records_json(
-            knowledge.search(state.kb(), q, hallmark=hallmark, cell=cell, target=target)))  # fmt: skip
-        return page(request, "search.html", q=q or "", hallmark=hallmark or "", cell=cell or "", target=target or "",
-                    records=records, hallmarks=[(h.value, h.label) for h in Hallmark],
-                    cells=[(c.value, c.label) for c in Cell])  # fmt: skip
+        def context():
+            records = state.view(("search-page", q, hallmark, cell, target), lambda: knowledge.records_json(
+                knowledge.search(state.kb(), q, hallmark=hallmark, cell=cell, target=target)))  # fmt: skip
+            return dict(q=q or "", hallmark=hallmark or "", cell=cell or "", target=target or "", records=records,
+                        hallmarks=[(h.value, h.label) for h in Hallmark], cells=[(c.value, c.label) for c in Cell])  # fmt: skip
+
+        return kb_page((q, hallmark, cell, target), "search.html", context)
 
     @app.get("/mirna/{name}", response_class=HTMLResponse, include_in_schema=False)
     def mirna_page(request: Request, name: str = PathParam(max_length=80)):
-        return page(request, "mirna.html", v=_mirna(name))
+        view = _mirna(name)  # raises 404 for a name miRBase does not know
+        return kb_page((name,), "mirna.html", lambda: {"v": view})
 
     @app.get("/network", response_class=HTMLResponse, include_in_schema=False)
     def network_page(request: Request):
         n_nodes, n_edges = state.view(("network-size",), lambda: (state.graph().number_of_nodes(),
                                                                   state.graph().number_of_edges()))  # fmt: skip
-        return page(request, "network.html", n_nodes=n_nodes, n_edges=n_edges)
+        return kb_page((), "network.html", lambda: {"n_nodes": n_nodes, "n_edges": n_edges})
 
     @app.get("/network/full", response_class=HTMLResponse, include_in_schema=False)
     def network_full():
