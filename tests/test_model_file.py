@@ -261,3 +261,39 @@ def test_score_csv_defuses_formulas(model, new_samples):
     rows = list(csv.reader(io.StringIO(text, newline="")))
     assert [row[0] for row in rows[1:]] == ["'" + h.replace("\r", "\n") for h in hostile]
     assert "'=HYPERLINK" in text and "'@SUM(A1:A9)" in text and "'-2+3" in text
+
+
+def test_cli_sign_and_serve_refusal(model, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from exomir.cli import app
+    from exomir.web import WebSettings, create_app
+
+    path = save_model(model, tmp_path / "panel.json")
+    key_file = tmp_path / "lab.key"
+    key_file.write_bytes(b"0123456789abcdef-lab-key")
+    result = CliRunner().invoke(app, ["sign", "--model", str(path), "--key-file", str(key_file), "--out", str(tmp_path / "signed.json")])
+    assert result.exit_code == 0, result.output
+    assert "signed (hmac-sha256" in result.output
+    # a server told to require signatures offers the signed model and names the refused unsigned one
+    monkeypatch.setenv("EXOMIR_MODEL_KEY_FILE", str(key_file))
+    app_ = create_app(WebSettings(models=(tmp_path / "signed.json", path)))
+    assert len(app_.state.exomir.models) == 1
+    assert [(r.path.name, "not signed" in r.reason) for r in app_.state.exomir.refused] == [("panel.json", True)]
+
+
+def test_server_starts_and_names_a_refused_model(model, tmp_path, capsys):
+    from fastapi.testclient import TestClient
+
+    from exomir.web import WebSettings, create_app
+
+    text = canonical.dumps(model.content)
+    coefficient = json.dumps(model.features[0]["coefficient"])
+    nan_file = tmp_path / "nan-model.json"
+    nan_file.write_text(text.replace(f'"coefficient": {coefficient}', '"coefficient": NaN', 1))
+    good = save_model(model, tmp_path / "good.json")
+    client = TestClient(create_app(WebSettings(models=(nan_file, good))))
+    assert "nan-model.json" in capsys.readouterr().err  # said when the server starts
+    health = client.get("/api/health").json()
+    assert health["models"] == 1 and health["refused_models"][0]["file"] == "nan-model.json"
+    assert "NaN is not a number a model may hold" in health["refused_models"][0]["reason"]

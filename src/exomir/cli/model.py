@@ -1,4 +1,4 @@
-"""Commands of exomir: model (registered on the root app): ``train`` and ``score``."""
+"""Commands of exomir: model (registered on the root app): ``train``, ``score`` and ``sign``."""
 
 from __future__ import annotations
 
@@ -88,3 +88,20 @@ def score(
     info(f"{out}: {len(scores)} samples scored, {called} called {case} at threshold "
          f"{locked.locked_threshold['probability_threshold']:.3f}; {warned} with QC warnings"
          + (f"; {uncalled} not called (too many panel features missing)" if uncalled else ""))  # fmt: skip
+
+
+@app.command()
+def sign(
+    model: Path = typer.Option(..., "--model", "-m", help="Locked model file to sign (checked first)."),
+    key_file: Path = typer.Option(..., "--key-file", help="File holding the lab's secret key (at least 16 bytes)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Signed copy to write (default: sign the file in place)."),
+) -> None:
+    """Sign a locked model with HMAC-SHA256 under the lab's key; scorers and servers given the key
+    (EXOMIR_MODEL_KEY_FILE) then refuse unsigned or differently signed models."""
+    from exomir.model import load_model, read_key, sign_model
+
+    key = read_key(key_file)
+    target = sign_model(model, key, out)
+    signed = load_model(target, key=key)
+    info(f"{target}: signed (hmac-sha256, key {signed.content['signature']['key_id']}); "
+         f"checksum {signed.checksum[:16]}… unchanged")
