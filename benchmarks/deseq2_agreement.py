@@ -94,7 +94,7 @@ def compare(ours: pd.DataFrame, ref: pd.DataFrame) -> dict:
              "r_dispersion": float(ref.loc[m, "dispersion"]), "exomir_dispersion": float(ours.loc[m, "dispersion"]),
              "r_lfc_se": float(ref.loc[m, "lfc_se"]), "exomir_lfc_se": float(ours.loc[m, "lfc_se"]),
              "replaced_by_exomir": bool(ours.loc[m, "outlier_replaced"])}
-            for m in lfc_diff[tested].sort_values(ascending=False).head(8).index
+            for m in lfc_diff[tested].sort_values(ascending=False).head(12).index
         ],
     }
 
