@@ -99,8 +99,9 @@ def test_identifier_forms():
 
     assert Reference.model_validate({"pmid": 31553714}).pmid == "31553714"  # YAML and CSV give numbers
     assert Reference.model_validate({"pmid": "PMID: 31553714"}).pmid == "31553714"
+    assert Reference.model_validate({"pmid": "31553714.0"}).pmid == "31553714"  # a spreadsheet's number format
     assert Reference.model_validate({"doi": "https://doi.org/10.1002/cam4.1390"}).doi == "10.1002/cam4.1390"
-    for bad in ({"pmid": "3155371x"}, {"pmid": 0}, {"doi": "cam4.1390"},
+    for bad in ({"pmid": "3155371x"}, {"pmid": 0}, {"pmid": "3155.5"}, {"doi": "cam4.1390"},
                 {"pmid": 1, "id_status": "verified"},  # verified, but against what?
                 {"citation": "x", "id_status": "verified"},
                 {"pmid": 1, "pmid_source": "HMDD", "id_status": "not identified", "id_note": "?"},

@@ -84,6 +84,7 @@ def _pmid_text(value: Any) -> Any:
     if isinstance(value, str):
         text = value.strip()
         text = re.sub(r"^(?:pmid|pubmed)\s*:?\s*", "", text, flags=re.IGNORECASE)
+        text = re.sub(r"^([0-9]+)\.0+$", r"\1", text)  # a spreadsheet's number format: 31553714.0
         return text or None
     return value
 
