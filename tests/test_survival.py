@@ -113,8 +113,15 @@ def test_screen_with_covariates_uses_complete_cases(tcga):
     ref = pd.read_csv(REF / "multivariable.csv")
     r = ref[(ref["mirna"] == "hsa-mir-21") & (ref["term"] == "x")].iloc[0]
     got = table.set_index("mirna").loc["hsa-mir-21"]
-    assert got["n"] == 347 and got["covariates"] == "stage_advanced;male"
-    assert got["coef"] == pytest.approx(r["coef"], abs=1e-6)
+    # hr stays univariable (all 371 patients); hr_adj holds the covariates (complete cases)
+    assert got["n"] == 371 and got["n_adj"] == 347 and got["covariates"] == "stage_advanced;male"
+    assert got["adjusted_for"] == "stage_advanced; male"
+    assert got["coef_adj"] == pytest.approx(r["coef"], abs=1e-6)
+    assert got["hr_adj"] == pytest.approx(np.exp(r["coef"]), rel=1e-6)
+    assert got["se_adj"] == pytest.approx(r["se"], abs=1e-6)
+    # 24 patients without stage are left out of the adjusted fits, and said so
+    lacking = exclusions(tcga)["reason"].str.contains("adjusted Cox")
+    assert lacking.sum() == 24
 
 
 @pytest.mark.parametrize("conf_type", ["log", "log-log", "plain"])
@@ -240,7 +247,8 @@ def test_missing_times_are_recorded():
     table = survival.survival_screen(cohort, "time", "event")
     assert table["n"].iloc[0] == 3
     # three samples ordered perfectly by the marker: the Cox likelihood has no maximum
-    assert table["note"].iloc[0].startswith("Cox model did not converge")
+    assert table["note"].iloc[0].startswith("Cox: monotone likelihood (the miRNA orders the events perfectly)")
+    assert np.isnan(table["hr"].iloc[0]) and np.isfinite(table["firth_hr"].iloc[0])
     survival.km_curves(cohort, "time", "event")
     ex = exclusions(cohort)
     assert ex["item"].tolist() == ["c"]  # once, though two functions left it out
@@ -284,6 +292,9 @@ def test_screen_notes_why_a_mirna_has_no_hazard_ratio():
     cohort = build_cohort(values, "log", obs=obs, annotate=False)
     table = survival.survival_screen(cohort, "t", "e").set_index("mirna")
     assert np.isfinite(table.loc["miR-a", "hr"]) and pd.isna(table.loc["miR-a", "note"])
-    assert table.loc["miR-flat", "note"] == "constant values" and np.isnan(table.loc["miR-flat", "hr"])
+    # a constant miRNA is never detected above its floor: not tested, and recorded as such
+    assert "miR-flat" not in table.index
+    reason = exclusions(cohort).set_index("item").loc["miR-flat", "reason"]
+    assert reason.startswith("detected in 0% of the samples")
     no_events = survival.survival_screen(cohort, "t", "none")
     assert (no_events["note"] == "no events").all() and (no_events["events"] == 0).all()

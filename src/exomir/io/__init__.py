@@ -22,7 +22,7 @@ from exomir.io._names import warn_unresolved
 from exomir.io.geo import SeriesMatrix, is_series_matrix, read_geo_series_matrix
 from exomir.io.h5ad import read_h5ad, write_h5ad
 from exomir.io.tables import ExpressionTable, detect_orientation, read_expression
-from exomir.io.tcga import parse_barcode, read_tcga_lihc
+from exomir.io.tcga import is_tcga_table, parse_barcode, read_tcga_lihc, tcga_level
 from exomir.progress import info, warn
 
 __all__ = [
@@ -79,6 +79,10 @@ def load_cohort(
             )
         return adata
 
+    if len(paths) == 1 and is_tcga_table(expression):
+        # TCGA precursor tables join their clinical rows on the patient, not on the sample
+        return read_tcga_lihc(expression, clinical, level=tcga_level(expression, measure))
+
     table = read_expression(paths, measure=measure, calibrator=calibrator, lod=lod)
     obs = table.sample_annotations.copy() if table.sample_annotations is not None else pd.DataFrame(index=table.values.index)
     source = table.source()
@@ -109,6 +113,8 @@ def load_cohort(
         )
         for item in table.excluded:
             record_exclusion(adata, item["what"], item["item"], item["reason"])
+    if clinical_table is not None:  # so that later messages can name a sample's line
+        meta(adata)["clinical_lines"] = {s: clinical_table.lines[s] for s in adata.obs_names if s in clinical_table.lines}
     if report is not None:
         for sample in report.clinical_only:
             line = clinical_table.lines.get(sample) if clinical_table else None

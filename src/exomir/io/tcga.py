@@ -9,6 +9,11 @@ on the patient, so a patient's tumour and normal samples carry the same survival
 Survival columns: ``OS_days``, ``OS_event`` (1 = died), ``new_tumor_event_days`` (first new
 tumour event after treatment, a recurrence proxy) and the derived ``recurrence_event`` (1 when
 a new tumour event is recorded) with ``recurrence_days`` (its time, else the last follow-up).
+Stage: ``stage_group`` (``early`` for stages I-II, ``late`` for III-IV) and ``stage_number``
+(1-4, for trend tests) are derived from ``pathologic_stage``.
+
+``exomir analyze`` reads these files directly (:func:`is_tcga_table`); its survival analysis then
+uses the primary tumours, one per patient (:func:`prognosis_samples`).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
-from exomir.cohort import build_cohort, record_exclusion
+from exomir.cohort import build_cohort, meta, record_exclusion
 from exomir.errors import InputError
 from exomir.io._names import warn_unresolved
 from exomir.io._text import read_rows
@@ -44,6 +49,47 @@ PRECURSOR_CAVEAT = (
     "mature miRNA, so names resolve as precursors (status ambiguous) and compare to mature-level "
     "serum data only with care"
 )
+
+
+def is_tcga_table(path: str | Path) -> bool:
+    """Whether an expression file has TCGA aliquot barcodes as its sample columns."""
+    from exomir.io._text import open_text
+
+    try:
+        with open_text(Path(path)) as handle:
+            header = handle.readline()
+    except (OSError, UnicodeDecodeError, InputError):
+        return False
+    fields = [f.strip().strip('"') for f in re.split(r"[,\t]", header.rstrip("\r\n"))][1:]
+    return bool(fields) and all(_BARCODE.match(f) for f in fields)
+
+
+def tcga_level(path: str | Path, measure: str = "auto") -> str:
+    """``rpm`` for reads-per-million files (by name or ``--measure log``), else ``counts``."""
+    if measure == "log" or "rpm" in Path(path).name.lower():
+        return "rpm"
+    return "counts"
+
+
+def prognosis_samples(obs: pd.DataFrame) -> tuple[np.ndarray, dict[str, str]]:
+    """Primary tumours (sample type 01), the first aliquot of each patient in barcode order:
+    (mask, {left-out barcode: reason}). Normal tissue and second aliquots would count a
+    patient's follow-up twice."""
+    barcodes = obs["barcode"].astype(str) if "barcode" in obs else pd.Series(obs.index.astype(str), index=obs.index)
+    keep = np.zeros(len(obs), dtype=bool)
+    reasons: dict[str, str] = {}
+    seen: set[str] = set()
+    for i in np.argsort(barcodes.to_numpy(), kind="stable"):
+        barcode = barcodes.iloc[i]
+        code, patient = barcode[13:15], barcode[:12]
+        if code != "01":
+            reasons[barcode] = f"TCGA sample type {code} ({SAMPLE_TYPES.get(code, ('other',))[0]}): survival uses primary tumours"
+        elif patient in seen:
+            reasons[barcode] = f"second primary-tumour aliquot of {patient}: survival uses one per patient"
+        else:
+            seen.add(patient)
+            keep[i] = True
+    return keep, reasons
 
 
 def parse_barcode(barcode: str) -> dict[str, str]:
@@ -111,6 +157,10 @@ def read_tcga_lihc(
     adata = build_cohort(values, measure, obs=obs, source=source, annotate=annotate, level="precursor")
     if level == "rpm":
         adata.layers["rpm"] = rpm.to_numpy(dtype=np.float64)
+    if clinical_path is not None:
+        # a sample's clinical row is its patient's line
+        meta(adata)["clinical_lines"] = {b: clinical.lines[p] for b, p in zip(obs.index, obs["patient"])
+                                         if p in clinical.lines}
     if annotate:
         warn_unresolved(adata)
     for item in table.excluded:
@@ -130,6 +180,8 @@ def _join_patients(obs: pd.DataFrame, clinical: pd.DataFrame) -> tuple[pd.DataFr
         recurrence = clinical["new_tumor_event_days"].notna()
         clinical["recurrence_event"] = recurrence.astype(int)
         clinical["recurrence_days"] = clinical["new_tumor_event_days"].where(recurrence, clinical["OS_days"])
+    if "pathologic_stage" in clinical.columns:
+        clinical["stage_group"], clinical["stage_number"] = _stage_columns(clinical["pathologic_stage"])
     patients = obs["patient"]
     joined = clinical.reindex(patients.to_numpy())
     joined.index = obs.index
@@ -138,3 +190,19 @@ def _join_patients(obs: pd.DataFrame, clinical: pd.DataFrame) -> tuple[pd.DataFr
     missing = sorted(set(patients) - set(clinical.index))
     dropped = sorted(set(clinical.index) - set(patients))
     return pd.concat([obs, joined], axis=1), missing, dropped
+
+
+_STAGE = re.compile(r"^stage\s+(iv|iii|ii|i)[abc]?$", re.IGNORECASE)
+
+
+def _stage_columns(stage: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """``early`` (I-II) / ``late`` (III-IV) and the stage number 1-4; other values stay missing."""
+    number = pd.Series(np.nan, index=stage.index)
+    for key, text in stage.items():
+        match = _STAGE.match(str(text).strip()) if isinstance(text, str) else None
+        if match:
+            number[key] = {"i": 1, "ii": 2, "iii": 3, "iv": 4}[match.group(1).lower()]
+    group = pd.Series(pd.NA, index=stage.index, dtype="object")
+    group[number <= 2] = "early"
+    group[number >= 3] = "late"
+    return group, number

@@ -165,7 +165,8 @@ def _prepare(time: np.ndarray, event: np.ndarray, x: np.ndarray) -> _Sorted:
 def _efron_terms(s: _Sorted, beta: np.ndarray):
     """Per Efron term: S0, mean vector and covariance of the covariates; plus the loglik."""
     eta = s.x @ beta
-    w = np.exp(eta)
+    top = float(eta.max()) if len(eta) else 0.0
+    w = np.exp(eta - top)  # shifted so that large coefficients cannot overflow; the means do not change
     wx = w[:, None] * s.x
     wxx = wx[:, :, None] * s.x[:, None, :]
     s0r = w[::-1].cumsum()[::-1][s.first]
@@ -182,7 +183,7 @@ def _efron_terms(s: _Sorted, beta: np.ndarray):
     s2k = s2r[r] - f[:, None, None] * s2d[r]
     mean = s1k / s0k[:, None]
     cov = s2k / s0k[:, None, None] - mean[:, :, None] * mean[:, None, :]
-    loglik = float((s.event * eta).sum() - np.log(s0k).sum())
+    loglik = float((s.event * eta).sum() - np.log(s0k).sum() - top * len(s0k))
     return loglik, mean, cov
 
 
@@ -199,6 +200,8 @@ class CoxFit:
     converged: bool
     zph_chisq: np.ndarray = field(default_factory=lambda: np.array([]))
     zph_global: float = np.nan
+    #: per coefficient: the partial likelihood keeps rising as it grows (monotone likelihood)
+    infinite: np.ndarray = field(default_factory=lambda: np.array([], dtype=bool))
 
     @property
     def z(self) -> np.ndarray:
@@ -208,10 +211,27 @@ class CoxFit:
     def pvalue(self) -> np.ndarray:
         return 2.0 * special.ndtr(-np.abs(self.z))
 
+    @property
+    def usable(self) -> bool:
+        """Converged to a finite maximum with finite standard errors."""
+        return bool(self.converged and not self.infinite.any() and np.all(np.isfinite(self.se)))
+
+
+# A coefficient this large (per standard deviation of its covariate) is already implausible: the
+# data are then checked directly for monotone likelihood.
+_SUSPECT_SD_COEF = 8.0
+
 
 def cox_fit(time: np.ndarray, event: np.ndarray, x: np.ndarray, *, tol: float = 1e-10,
             max_iter: int = 50, zph: bool = True) -> CoxFit:
     """Cox proportional hazards, Efron ties, Newton-Raphson with step halving (R ``coxph``).
+
+    Convergence is a stable log partial likelihood *and* a finite information: a zero Newton
+    step is not accepted on its own, since with a marker that orders the events perfectly the
+    score underflows to 0 at a huge coefficient. As R ``coxph`` does ("coefficient may be
+    infinite"), a fit whose next Newton step is still large against the coefficient, or whose
+    coefficient is implausibly large, is checked for monotone likelihood on the data themselves
+    (:func:`monotone_directions`); such coefficients are flagged in ``infinite``.
 
     With ``zph`` the Schoenfeld-residual score test of proportional hazards is added, with the
     Kaplan-Meier time transform (R ``cox.zph(fit, transform = "km")``).
@@ -236,6 +256,8 @@ def cox_fit(time: np.ndarray, event: np.ndarray, x: np.ndarray, *, tol: float = 
             step = linalg.solve(info, score, assume_a="pos")
         except (linalg.LinAlgError, ValueError):
             break
+        if not np.all(np.isfinite(step)):
+            break
         new = beta + step
         new_ll, new_mean, new_cov = _efron_terms(s, new)
         halvings = 0
@@ -256,11 +278,206 @@ def cox_fit(time: np.ndarray, event: np.ndarray, x: np.ndarray, *, tol: float = 
         var = np.full((p, p), np.nan)
     with np.errstate(invalid="ignore"):  # a singular information gives NaN standard errors
         se = np.sqrt(np.diag(var))
-    fit = CoxFit(beta, se, var, loglik, loglik0, len(time),
-                 int(event.sum()), it, converged)
+    fit = CoxFit(beta, se, var, loglik, loglik0, len(time), int(event.sum()), it, converged,
+                 infinite=np.zeros(p, dtype=bool))
+    if _suspect(fit, score_x - mean.sum(axis=0), x):
+        fit.infinite = monotone_directions(time, event, x)
+        if fit.infinite.any():
+            fit.converged = False
     if zph:
         fit.zph_chisq, fit.zph_global = _zph(s, beta, mean, cov, time, event)
     return fit
+
+
+def _suspect(fit: CoxFit, score: np.ndarray, x: np.ndarray) -> bool:
+    """Signs of a coefficient drifting to infinity (R coxph's test, plus plain size)."""
+    if not fit.converged or not np.all(np.isfinite(fit.se)) or not np.all(np.isfinite(fit.cov)):
+        return True
+    sd = x.std(axis=0)
+    if np.any(np.abs(fit.coef) * sd > _SUSPECT_SD_COEF) or np.any(fit.se * sd > _SUSPECT_SD_COEF):
+        return True
+    nxt = np.abs(score @ fit.cov)  # the Newton step still to be taken
+    return bool(np.any((nxt > 1e-9) & (nxt > np.sqrt(1e-9) * np.abs(fit.coef))))
+
+
+def _risk_pairs(time: np.ndarray, event: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """x_i − x_j for every event i and every j at risk at its time (j ≠ i)."""
+    rows = []
+    for i in np.flatnonzero(event == 1):
+        at_risk = time >= time[i]
+        at_risk[i] = False
+        rows.append(x[i] - x[at_risk])
+    return np.vstack(rows) if rows else np.empty((0, x.shape[1]))
+
+
+def monotone_directions(time: np.ndarray, event: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Which coefficients can go to ±infinity with the partial likelihood still rising.
+
+    The likelihood is monotone along a direction d when every event has d·x at least as large as
+    everyone still at risk at its time, strictly for some (Bryson & Johnson 1981). Decided on the
+    data, so it does not depend on floating-point behaviour of the fit or on library versions:
+    a sign check for one covariate, a linear programme (HiGHS) otherwise.
+    """
+    from scipy.optimize import linprog
+
+    x = np.asarray(x, dtype=float)
+    if x.ndim == 1:
+        x = x[:, None]
+    p = x.shape[1]
+    diff = _risk_pairs(np.asarray(time, float), np.asarray(event, float), x)
+    out = np.zeros(p, dtype=bool)
+    if len(diff) == 0:
+        return out
+    if p == 1:
+        d = diff[:, 0]
+        out[0] = bool((np.all(d >= 0) or np.all(d <= 0)) and np.any(d != 0))
+        return out
+    scale = np.maximum(np.abs(diff).max(axis=0), 1e-300)
+    a = diff / scale
+    for j in range(p):
+        for sign in (1.0, -1.0):
+            # largest sign·d_j over directions with every pair non-negative (|d| ≤ 1)
+            c = np.zeros(p)
+            c[j] = -sign
+            res = linprog(c, A_ub=-a, b_ub=np.zeros(len(a)), bounds=[(-1.0, 1.0)] * p, method="highs")
+            if res.status == 0 and -res.fun > 1e-7 and np.any(a @ res.x > 1e-9):
+                out[j] = True
+    return out
+
+
+@dataclass
+class FirthFit:
+    """Firth-penalized Cox fit (Heinze & Schemper 2001): finite where the ordinary MLE is not."""
+
+    coef: np.ndarray
+    se: np.ndarray
+    ci_low: np.ndarray  # profile penalized-likelihood 95 % interval
+    ci_high: np.ndarray
+    pvalue: np.ndarray  # penalized likelihood-ratio test of coef = 0
+
+
+def _penalized(s: _Sorted, beta: np.ndarray) -> float:
+    with np.errstate(all="ignore"):  # far out, the information underflows: -inf, handled by the callers
+        loglik, _, cov = _efron_terms(s, beta)
+        sign, logdet = np.linalg.slogdet(cov.sum(axis=0))
+    return loglik + 0.5 * logdet if sign > 0 else -np.inf
+
+
+def cox_firth(time: np.ndarray, event: np.ndarray, x: np.ndarray) -> FirthFit:
+    """Maximize l(β) + ½ log|I(β)| (Efron ties), with profile-likelihood intervals and p-values."""
+    from scipy.optimize import minimize
+
+    x = np.asarray(x, dtype=float)
+    if x.ndim == 1:
+        x = x[:, None]
+    p = x.shape[1]
+    # fitted on standardized covariates (the Firth estimate is equivariant under rescaling)
+    sd = x.std(axis=0)
+    sd = np.where(sd > 0, sd, 1.0)
+    s = _prepare(np.asarray(time, float), np.asarray(event, float), x / sd)
+
+    def fit(fixed: dict[int, float]) -> tuple[np.ndarray, float]:
+        free = [j for j in range(p) if j not in fixed]
+
+        def full(b):
+            beta = np.zeros(p)
+            beta[free] = b
+            for j, v in fixed.items():
+                beta[j] = v
+            return beta
+
+        if not free:
+            beta = full(np.zeros(0))
+            return beta, _penalized(s, beta)
+        res = minimize(lambda b: -_penalized(s, full(b)), np.zeros(len(free)), method="BFGS",
+                       options={"gtol": 1e-8, "maxiter": 2000})
+        return full(res.x), -float(res.fun)
+
+    beta, top = fit({})
+    _, _, cov = _efron_terms(s, beta)
+    try:
+        with np.errstate(invalid="ignore"):
+            se = np.sqrt(np.diag(linalg.inv(cov.sum(axis=0))))
+    except (linalg.LinAlgError, ValueError):
+        se = np.full(p, np.nan)
+    crit = float(stats.chi2.ppf(0.95, 1))
+    low, high, pval = np.full(p, np.nan), np.full(p, np.nan), np.full(p, np.nan)
+    for j in range(p):
+        def drop(v, j=j):
+            value = 2.0 * (top - fit({j: v})[1]) - crit
+            return value if np.isfinite(value) else np.inf  # an underflowing information: far outside
+        pval[j] = float(stats.chi2.sf(max(2.0 * (top - fit({j: 0.0})[1]), 0.0), 1))
+        width = 4.0 * (se[j] if np.isfinite(se[j]) and se[j] > 0 else 1.0)
+        for bound, direction in ((low, -1.0), (high, 1.0)):
+            edge = beta[j] + direction * width
+            for _ in range(20):
+                if drop(edge) > 0:
+                    bound[j] = _bisect(drop, beta[j], edge)
+                    break
+                edge = beta[j] + 2.0 * (edge - beta[j])
+    return FirthFit(beta / sd, se / sd, low / sd, high / sd, pval)
+
+
+def _bisect(f, inside: float, outside: float, tol: float = 1e-9) -> float:
+    """The crossing of ``f`` (negative at ``inside``, positive at ``outside``), by bisection:
+    robust where f is infinite beyond the crossing."""
+    while abs(outside - inside) > tol * max(1.0, abs(inside)):
+        mid = 0.5 * (inside + outside)
+        if f(mid) > 0:
+            outside = mid
+        else:
+            inside = mid
+    return 0.5 * (inside + outside)
+
+
+# --------------------------------------------------------------------------- concordance
+@dataclass
+class Concordance:
+    """Harrell's C (R ``concordance(..., reverse = TRUE)``: a higher marker means an earlier event)."""
+
+    c: float
+    se: float
+    concordant: float
+    discordant: float
+    tied_x: float
+    tied_y: float
+
+    @property
+    def ci(self) -> tuple[float, float]:
+        return self.c - Z975 * self.se, self.c + Z975 * self.se
+
+
+def concordance(time: np.ndarray, event: np.ndarray, marker: np.ndarray) -> Concordance:
+    """Harrell's C of a risk marker with the infinitesimal-jackknife standard error of R
+    ``survival::concordance`` (timewt "n"). A pair is comparable when the shorter time is an
+    event; a censored time tied with an event time counts as longer; tied event times are not
+    compared; ties in the marker count one half."""
+    time = np.asarray(time, float)
+    event = np.asarray(event, float)
+    x = np.asarray(marker, float)
+    n = len(time)
+    ev = event == 1
+    # comparable[i, j]: i has the event and j outlives it
+    later = (time[None, :] > time[:, None]) | ((time[None, :] == time[:, None]) & ~ev[None, :])
+    comparable = ev[:, None] & later
+    conc = comparable & (x[:, None] > x[None, :])  # earlier event has the higher risk
+    disc = comparable & (x[:, None] < x[None, :])
+    tie = comparable & (x[:, None] == x[None, :])
+    tied_y = ev[:, None] & ev[None, :] & (time[:, None] == time[None, :])
+    np.fill_diagonal(tied_y, False)
+    nc, nd, nt = float(conc.sum()), float(disc.sum()), float(tie.sum())
+    npair = nc + nd + nt
+    if npair == 0:
+        return Concordance(np.nan, np.nan, nc, nd, nt, float(tied_y.sum()) / 2.0)
+    somer = (nc - nd) / npair
+    # each subject's share of the pair counts, as either member of the pair
+    ic = conc.sum(1) + conc.sum(0)
+    idisc = disc.sum(1) + disc.sum(0)
+    itie = tie.sum(1) + tie.sum(0)
+    dfbeta = (ic - idisc) / npair - somer / npair * (ic + idisc + itie)
+    se = float(np.sqrt(np.sum(dfbeta**2) / 4.0))
+    del n
+    return Concordance((somer + 1.0) / 2.0, se, nc, nd, nt, float(tied_y.sum()) / 2.0)
 
 
 def _zph(s: _Sorted, beta: np.ndarray, mean: np.ndarray, cov: np.ndarray,
@@ -316,9 +533,10 @@ def logrank_scores(time: np.ndarray, event: np.ndarray) -> np.ndarray:
 class MaxStat:
     cutpoint: float
     statistic: float
-    pvalue: float
+    pvalue: float  # the Lau94 bound capped at 1
     cuts: np.ndarray
     stats: np.ndarray
+    capped: bool = False  # the Lau94 bound itself was above 1 (no evidence for any cut-point)
 
 
 def lausen94_pvalue(b: float, n: int, m: np.ndarray) -> float:
@@ -329,7 +547,7 @@ def lausen94_pvalue(b: float, n: int, m: np.ndarray) -> float:
         m1, m2 = m[:-1], m[1:]
         t = np.sqrt(1.0 - m1 * (n - m2) / ((n - m1) * m2))
         d = float(np.sum(1.0 / np.pi * np.exp(-b * b / 2.0) * (t - (b * b / 4.0 - 1.0) * t**3 / 6.0)))
-    return float(1.0 - (special.ndtr(b) - special.ndtr(-b)) + d)
+    return float(1.0 - (special.ndtr(b) - special.ndtr(-b)) + d)  # a bound: may exceed 1
 
 
 def maxstat_logrank(x: np.ndarray, time: np.ndarray, event: np.ndarray, *,
@@ -360,7 +578,8 @@ def maxstat_logrank(x: np.ndarray, time: np.ndarray, event: np.ndarray, *,
         return MaxStat(np.nan, np.nan, np.nan, xs[m - 1], test)
     best = int(np.nanargmax(test))
     stat = float(test[best])
-    return MaxStat(float(xs[m[best] - 1]), stat, lausen94_pvalue(stat, n, m), xs[m - 1], test)
+    bound = lausen94_pvalue(stat, n, m)
+    return MaxStat(float(xs[m[best] - 1]), stat, min(bound, 1.0), xs[m - 1], test, capped=bound > 1.0)
 
 
 # --------------------------------------------------------------------------- time-dependent AUC
