@@ -29,6 +29,15 @@ __all__ = [
 ]
 
 
+def parse_endpoint(text: str) -> tuple[str, str, str]:
+    """``OS:OS_days:OS_event`` → (name, time column, event column)."""
+    parts = [part.strip() for part in str(text).split(":")]
+    if len(parts) != 3 or not all(parts):
+        raise InputError(f"--survival {text!r} is not NAME:TIME_COLUMN:EVENT_COLUMN",
+                         expected="e.g. OS:OS_days:OS_event")
+    return parts[0], parts[1], parts[2]
+
+
 def analyze(
     expression: str | Path | Sequence[str | Path],
     clinical: str | Path | None,
@@ -36,13 +45,18 @@ def analyze(
     *,
     measure: str = "auto",
     normalization: str = "auto",
-    group: str = "group",
+    group: str | None = None,
     case: str = "HCC",
     controls: Iterable[str] | str | None = None,
     afp: str | None = None,
     time: str | None = None,
     event: str | None = None,
-    endpoint: str = "DFS",
+    endpoint: str | None = None,
+    survival: Iterable[str] | None = None,
+    adjust: Iterable[str] | str | None = None,
+    horizons: Iterable[float] | None = None,
+    time_unit: str | None = None,
+    prognostic_panel: bool = True,
     covariates: Iterable[str] | str | None = None,
     sample_column: str | None = None,
     stage: str | None = None,
@@ -85,19 +99,24 @@ def analyze(
         if folds < 2:
             raise InputError(f"--folds {folds}: cross-validation needs at least 2 folds", expected="an integer ≥ 2")
         panel_options = {**dict(panel_options or {}), "outer_folds": folds, "inner_folds": folds}
+    endpoints = tuple(parse_endpoint(text) for text in (survival or ()))
     settings = AnalysisSettings(
-        group=group, case=case, controls=tuple(split_values(controls)), measure=measure,
+        survival=endpoints, adjust=tuple(split_values(adjust)), horizons=tuple(float(h) for h in (horizons or ())),
+        time_unit=time_unit, prognostic_panel=prognostic_panel,
+        group=group or "group", case=case, controls=tuple(split_values(controls)), measure=measure,
         normalization=normalization, reference=tuple(split_values(reference)), spike_in=spike_in, afp=afp,
         time=time, event=event, endpoint=endpoint,
         covariates=tuple(split_values(covariates)), sample_column=sample_column, stage=stage, panels=panels,
         panel_options=dict(panel_options or {}), seed=seed, control_rnas=tuple(split_values(control_rnas)),
         nondetect_lod=float(lod), patient=patient,
     )  # fmt: skip
-    numeric = [c for c in (afp, time, event) if c]
+    numeric = [c for c in (afp, time, event) if c] + [c for e in endpoints for c in e[1:]]
+    # without --group, a prognosis run needs no group column; the default one is used when present
+    load_group = group if group is not None else (None if (endpoints or time) else "group")
     with staged_directory(out) as staging, recording() as log:
         params = analysis_params(options)
         (staging / "params.json").write_text(params_text(params), encoding="utf-8", newline="")
-        adata = load_cohort(expression, clinical, measure=measure, sample_column=sample_column, group=group,
+        adata = load_cohort(expression, clinical, measure=measure, sample_column=sample_column, group=load_group,
                             numeric=numeric, calibrator=calibrator, lod=lod, labels=[patient] if patient else ())
         result = run_analysis(adata, settings)
         written = write_results(result, staging)
@@ -111,6 +130,7 @@ def analyze(
 
 
 _OPTION_NAMES = ("expression", "clinical", "measure", "normalization", "group", "case", "controls", "afp", "time",
-                 "event", "endpoint", "covariates", "sample_column", "stage", "panels", "panel_options", "seed",
+                 "event", "endpoint", "survival", "adjust", "horizons", "time_unit", "prognostic_panel", "covariates",
+                 "sample_column", "stage", "panels", "panel_options", "seed",
                  "calibrator", "reference", "spike_in", "folds", "figures", "control_rnas", "lod",
                  "patient")

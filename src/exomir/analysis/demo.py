@@ -15,7 +15,7 @@ DEMO_PANEL_OPTIONS = {"inner_folds": 3, "n_boot": 50}
 def demo_settings(seed: int = 0) -> AnalysisSettings:
     """What the demo asks: HCC against each control group and all controls, AFP, tumour stage and DFS."""
     return AnalysisSettings(group="group", case="HCC", controls=DEMO_CONTROLS, afp="afp_ng_ml", time="dfs_months",
-                            event="dfs_event", endpoint="DFS", stage="stage", panel_options=dict(DEMO_PANEL_OPTIONS),
+                            event="dfs_event", endpoint="DFS", stage="stage", adjust=("stage",), panel_options=dict(DEMO_PANEL_OPTIONS),
                             seed=seed)
 
 

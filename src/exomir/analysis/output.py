@@ -10,7 +10,7 @@ from exomir.cohort import exclusions
 
 #: Tables in the order they are written; those not computed in a run are simply absent.
 TABLE_NAMES = ("differential", "roc", "survival", "qc", "evidence", "enrichment", "afp_cutoff", "panels",
-               "panel_subgroups", "nondetects", "exclusions")
+               "panel_subgroups", "nondetects", "trend", "time_roc", "prognostic_panel", "exclusions")
 
 
 def write_results(result: AnalysisResult, folder: str | Path) -> dict[str, Path]:

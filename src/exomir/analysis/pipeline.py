@@ -44,7 +44,12 @@ class AnalysisSettings:
     panel_options: dict[str, Any] = field(default_factory=dict)  # passed to stats.panel.panel_analysis
     time: str | None = None
     event: str | None = None
-    endpoint: str = "DFS"
+    endpoint: str | None = None  # default: named after the columns (OS_days + OS_event → OS)
+    survival: tuple[tuple[str, str, str], ...] = ()  # more endpoints: (name, time column, event column)
+    adjust: tuple[str, ...] = ()  # clinical covariates of the adjusted Cox models
+    horizons: tuple[float, ...] = ()  # times of the time-dependent AUC
+    time_unit: str | None = None  # default: read from the time column's name
+    prognostic_panel: bool = True
     covariates: tuple[str, ...] = ()
     sample_column: str | None = None
     seed: int = 0
@@ -54,11 +59,23 @@ class AnalysisSettings:
     control_rnas: tuple[str, ...] = ()  # extra spike-in/control column names (QC and normalization only)
     patient: str | None = None  # clinical column: the patient of each sample (grouped CV folds, a label)
 
+    def endpoints(self) -> list[tuple[str, str, str]]:
+        """(name, time column, event column) of every survival endpoint asked for."""
+        from exomir.stats.survival import endpoint_name
+
+        out = []
+        if self.time and self.event:
+            out.append((self.endpoint or endpoint_name(self.time, self.event), self.time, self.event))
+        out += [tuple(e) for e in self.survival if tuple(e) not in out]
+        return out
+
     def as_dict(self) -> dict[str, Any]:
         out = {}
         for key, value in self.__dict__.items():
+            if key == "survival":
+                value = [":".join(map(str, e)) for e in value]
             if isinstance(value, tuple):
-                value = list(value)
+                value = [str(v) for v in value]
             elif isinstance(value, dict):
                 value = ", ".join(f"{k}={v}" for k, v in sorted(value.items()))
             out[key] = "" if value is None else value
@@ -74,15 +91,21 @@ class AnalysisResult:
     comparisons: list[Comparison]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     roc_curves: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)
-    km_curves: dict[str, Any] = field(default_factory=dict)  # miRNA → survival.KMCurves
     panel_analyses: dict[str, Any] = field(default_factory=dict)  # comparison → stats.panel.PanelAnalysis
+    km_curves: dict[str, Any] = field(default_factory=dict)  # "endpoint: miRNA" → survival.KMCurves
+    time_roc_curves: pd.DataFrame | None = None  # cumulative/dynamic ROC curves at the horizons
     notes: list[str] = field(default_factory=list)
 
 
 def run_analysis(adata: ad.AnnData, settings: AnalysisSettings | None = None, **options: Any) -> AnalysisResult:
     """Analyze a Cohort in memory (``settings`` or keyword options of :class:`AnalysisSettings`)."""
     settings = settings or AnalysisSettings(**options)
-    comparisons = plan_comparisons(adata.obs, settings.group, settings.case, settings.controls)
+    endpoints = settings.endpoints()
+    if endpoints and not settings.time:  # the first endpoint also fills --time/--event (report, methods)
+        settings.endpoint, settings.time, settings.event = endpoints[0]
+    elif endpoints:
+        settings.endpoint = endpoints[0][0]
+    comparisons = _plan(adata, settings, bool(endpoints))
     settings.controls = tuple(c.control for c in comparisons)
     _check_columns(adata, settings)
     result = AnalysisResult(adata=adata, settings=settings, comparisons=comparisons)
@@ -92,7 +115,10 @@ def run_analysis(adata: ad.AnnData, settings: AnalysisSettings | None = None, **
         # a patient ID is a key (also when written as digits): a factor in designs, a group for CV folds
         adata.obs[settings.patient] = adata.obs[settings.patient].astype("string").astype("category")
         meta(adata)["groups_column"] = settings.patient
-    survival_wanted = bool(settings.time and settings.event)
+    if not comparisons:
+        _note(result, "prognosis only: no comparison group in the clinical table, so no differential expression, "
+                      "ROC or diagnostic panels; survival analysis of " + ", ".join(e[0] for e in endpoints))
+    survival_wanted = bool(endpoints)
     total = 3 + 3 * len(comparisons) + (1 if survival_wanted else 0) + 2
     with steps("analyze", total) as advance:
         result.tables["qc"] = _quality_control(result)
@@ -111,29 +137,14 @@ def run_analysis(adata: ad.AnnData, settings: AnalysisSettings | None = None, **
                 subgroup_frames.append(panel[1])
             advance(f"panels {comparison.name}" if settings.panels else None)
         order = [c.name for c in comparisons]
-        result.tables["differential"] = stable_sort(pd.concat(de_frames, ignore_index=True),
-                                                    ["comparison", "padj", "pvalue", "mirna"], first=order)
-        roc = pd.concat(roc_frames, ignore_index=True)
-        if panel_frames:
-            models = pd.concat(panel_frames, ignore_index=True)
-            roc = pd.concat([roc, models[models["mirna"] != "AFP"].reindex(columns=roc.columns)], ignore_index=True)
-        roc["_neg_auc"] = -roc["auc"]
-        result.tables["roc"] = stable_sort(roc, ["comparison", "_neg_auc", "mirna"], first=order).drop(columns="_neg_auc")
-        if panel_frames:
-            panels = pd.concat(panel_frames, ignore_index=True)
-            result.tables["panels"] = stable_sort(panels, ["comparison"], first=order)
-            subgroups = pd.concat(subgroup_frames, ignore_index=True)
-            if len(subgroups):
-                result.tables["panel_subgroups"] = stable_sort(subgroups, ["comparison"], first=order)
-        if settings.afp:
-            result.tables["afp_cutoff"] = _afp_cutoff(result)
-        _roc_curves(result)
+        if comparisons:
+            _diagnostic_tables(result, order, de_frames, roc_frames, panel_frames, subgroup_frames)
         if survival_wanted:
             _survival(result)
-            advance(f"survival ({settings.endpoint})")
-        result.tables["evidence"] = _evidence(result)
+            advance("survival (" + ", ".join(e[0] for e in endpoints) + ")")
+        result.tables["evidence"] = _evidence(result) if comparisons else None
         advance("knowledge-base evidence")
-        result.tables["enrichment"] = _enrichment(result)
+        result.tables["enrichment"] = _enrichment(result) if comparisons else None
         advance("enrichment")
         if POOLED_COLUMN in result.adata.obs:
             del result.adata.obs[POOLED_COLUMN]
@@ -143,23 +154,72 @@ def run_analysis(adata: ad.AnnData, settings: AnalysisSettings | None = None, **
     return result
 
 
+def _plan(adata: ad.AnnData, settings: AnalysisSettings, survival: bool) -> list[Comparison]:
+    """The comparisons; none (prognosis only) when survival is asked for and the cohort has no
+    second group: no group column at all (the default name absent), or a single level."""
+    group = settings.group
+    if survival and group not in adata.obs.columns and group in (None, "group"):
+        settings.group = _cohort_column(adata)
+        return []
+    if survival and group in adata.obs.columns and adata.obs[group].astype("string").dropna().nunique() < 2:
+        return []
+    return plan_comparisons(adata.obs, group, settings.case, settings.controls)
+
+
+def _cohort_column(adata: ad.AnnData) -> str:
+    """A column that describes the samples of a prognosis-only cohort (for the report's tables)."""
+    if "sample_type" in adata.obs.columns:  # TCGA: primary tumour, solid tissue normal...
+        return "sample_type"
+    adata.obs["cohort"] = pd.Categorical(["all"] * adata.n_obs)
+    return "cohort"
+
+
+def _diagnostic_tables(result: AnalysisResult, order: list[str], de_frames, roc_frames, panel_frames,
+                       subgroup_frames) -> None:
+    settings = result.settings
+    result.tables["differential"] = stable_sort(pd.concat(de_frames, ignore_index=True),
+                                                ["comparison", "padj", "pvalue", "mirna"], first=order)
+    roc = pd.concat(roc_frames, ignore_index=True)
+    if panel_frames:
+        models = pd.concat(panel_frames, ignore_index=True)
+        roc = pd.concat([roc, models[models["mirna"] != "AFP"].reindex(columns=roc.columns)], ignore_index=True)
+    roc["_neg_auc"] = -roc["auc"]
+    result.tables["roc"] = stable_sort(roc, ["comparison", "_neg_auc", "mirna"], first=order).drop(columns="_neg_auc")
+    if panel_frames:
+        panels = pd.concat(panel_frames, ignore_index=True)
+        result.tables["panels"] = stable_sort(panels, ["comparison"], first=order)
+        subgroups = pd.concat(subgroup_frames, ignore_index=True)
+        if len(subgroups):
+            result.tables["panel_subgroups"] = stable_sort(subgroups, ["comparison"], first=order)
+    if settings.afp:
+        result.tables["afp_cutoff"] = _afp_cutoff(result)
+    _roc_curves(result)
+
+
 # --- steps -----------------------------------------------------------------------------------
 
 
 def _check_columns(adata: ad.AnnData, settings: AnalysisSettings) -> None:
+    from exomir.stats.survival import where
+
+    endpoint_columns = [(f"--survival {name}", c) for name, t, e in settings.endpoints() for c in (t, e)]
     for option, column in (("--afp", settings.afp), ("--time", settings.time), ("--event", settings.event),
-                           ("--stage", settings.stage), ("--patient", settings.patient),
-                           *(("--covariate", c) for c in settings.covariates)):
+                           ("--stage", settings.stage), ("--patient", settings.patient), *endpoint_columns,
+                           *(("--covariate", c) for c in settings.covariates),
+                           *(("--adjust", c) for c in settings.adjust)):
         if column and column not in adata.obs.columns:
             raise InputError(f"{option}: no column {column!r} in the clinical table", column=column,
-                             expected="one of " + ", ".join(repr(c) for c in adata.obs.columns))
+                             expected="one of " + ", ".join(repr(c) for c in adata.obs.columns),
+                             path=where(adata, "")["path"])
     if bool(settings.time) != bool(settings.event):
         raise InputError("survival needs both --time and --event", expected="--time COLUMN --event COLUMN")
-    if settings.event:
-        events = pd.to_numeric(adata.obs[settings.event], errors="coerce").dropna().unique()
-        if not set(events) <= {0.0, 1.0}:
-            raise InputError(f"event column {settings.event!r} must hold 1 (event) or 0 (censored)",
-                             column=settings.event, expected=f"0/1, found {sorted(events)[:5]}")
+    for _, _, event in settings.endpoints():
+        values = pd.to_numeric(adata.obs[event], errors="coerce")
+        bad = values.notna() & ~values.isin([0.0, 1.0])
+        if bad.any():
+            sample = values.index[np.flatnonzero(bad.to_numpy())[0]]
+            raise InputError(f"event value {values[sample]:g} is neither 0 nor 1", column=event,
+                             expected="1 = event, 0 = censored", **where(adata, sample))
 
 
 def _quality_control(result: AnalysisResult) -> pd.DataFrame:
@@ -326,59 +386,73 @@ def _roc_curves(result: AnalysisResult) -> None:
 
 
 def _survival(result: AnalysisResult) -> None:
-    from exomir.stats import survival
+    """Every endpoint: the per-miRNA screen (unadjusted and adjusted), Kaplan-Meier curves of the
+    best miRNAs, time-dependent ROC, the stage trend and the nested-CV prognostic panel."""
+    from exomir.analysis import prognosis
+
+    settings = result.settings
+    subset = _survival_samples(result)
+    frames, td_frames, panel_frames = [], [], []
+    for name, time, event in settings.endpoints():
+        has = (pd.to_numeric(subset.obs[time], errors="coerce").notna()
+               & pd.to_numeric(subset.obs[event], errors="coerce").notna()).to_numpy()
+        if has.sum() < 10:
+            raise InputError(f"only {int(has.sum())} samples have both {time!r} and {event!r}",
+                             column=time, expected="at least 10 samples with survival data")
+        screen = prognosis.screen(subset, name, time, event, settings)
+        frames.append(screen)
+        top = screen.dropna(subset=["pvalue"]).sort_values(["pvalue", "mirna"], kind="mergesort").head(TOP_KM)
+        for mirna in top["mirna"]:
+            km = prognosis.km(subset, name, time, event, mirna, settings)
+            result.km_curves[f"{name}: {mirna}"] = km
+        td_frames.append(prognosis.time_roc(subset, name, time, event, top["mirna"].tolist(), settings))
+        if settings.prognostic_panel:
+            panel = prognosis.panel(subset, name, time, event, settings, note=lambda text: _note(result, text))
+            if panel is not None:
+                panel_frames.append(panel)
+    table = pd.concat(frames, ignore_index=True)
+    order = [e[0] for e in settings.endpoints()]
+    result.tables["survival"] = stable_sort(table, ["endpoint", "pvalue", "mirna"], first=order)
+    td_frames = [f for f in td_frames if f is not None]
+    if td_frames:
+        curves = pd.concat(td_frames, ignore_index=True)
+        result.time_roc_curves = curves
+        keys = ["endpoint", "marker", "time"]
+        result.tables["time_roc"] = curves.drop_duplicates(keys)[keys + ["auc", "n_cases", "n_controls"]].reset_index(drop=True)
+    if panel_frames:
+        result.tables["prognostic_panel"] = pd.concat(panel_frames, ignore_index=True)
+    if settings.stage:
+        trend = prognosis.stage_trend(subset, settings)
+        if trend is not None:
+            result.tables["trend"] = trend
+
+
+def _survival_samples(result: AnalysisResult) -> ad.AnnData:
+    """The patients of the prognosis analysis: the case group when there is a comparison (a control
+    sample of the same patient, e.g. adjacent normal tissue, must not count twice); for TCGA
+    without one, the primary tumours, one per patient; otherwise every sample."""
+    from exomir.io.tcga import prognosis_samples
 
     settings = result.settings
     adata = result.adata
-    time = pd.to_numeric(adata.obs[settings.time], errors="coerce")
-    event = pd.to_numeric(adata.obs[settings.event], errors="coerce")
-    # prognosis is a question about the patients of the case group (a control sample of the same
-    # patient, e.g. adjacent normal tissue, must not count twice)
-    in_case = (adata.obs[settings.group].astype("string") == settings.case).fillna(False).to_numpy(dtype=bool)
-    has_times = (time.notna() & event.notna()).to_numpy()
-    usable = in_case & has_times
-    other = int((~in_case & has_times).sum())
-    if other:
-        info(f"survival: {other} sample(s) outside the case group {settings.case!r} are not in the survival analysis")
-        record_exclusion(adata, "samples", f"{other} samples",
-                         f"not in the case group {settings.case!r}: left out of the survival analysis")
-    left_out = int((in_case & ~has_times).sum())
-    if left_out:
-        warn(f"survival: {left_out} {settings.case} sample(s) without {settings.time}/{settings.event} are left out")
-        for sample in adata.obs_names[in_case & ~has_times]:
-            record_exclusion(adata, "sample", str(sample),
-                             f"no {settings.time!r}/{settings.event!r} value: left out of the survival analysis")
-    if usable.sum() < 10:
-        raise InputError(f"only {int(usable.sum())} samples have both {settings.time!r} and {settings.event!r}",
-                         column=settings.time, expected="at least 10 samples with survival data")
-    subset = _detected_enough(adata, adata[usable].copy(), settings.survival_min_detected)
-    table = survival.survival_screen(subset, settings.time, settings.event, endpoint=settings.endpoint)
-    result.tables["survival"] = stable_sort(table, ["endpoint", "pvalue", "mirna"])
-    top = result.tables["survival"].dropna(subset=["pvalue"]).head(TOP_KM)["mirna"].tolist()
-    for mirna in top:
-        result.km_curves[mirna] = survival.km_curves(subset, settings.time, settings.event, mirna=mirna)
-
-
-def _detected_enough(adata: ad.AnnData, subset: ad.AnnData, min_fraction: float) -> ad.AnnData:
-    """miRNAs detected (a read, or a Cq within the limit) in at least ``min_fraction`` of the
-    survival samples; a hazard ratio per log2 unit of a miRNA that is mostly absent is noise."""
-    measure = measure_of(subset)
-    raw = np.asarray(subset.layers[measure], dtype=np.float64)
-    if measure == "counts":
-        detected = np.nan_to_num(raw) > 0
-    elif measure == "cq":
-        detected = np.isfinite(raw)
+    if result.comparisons:
+        keep = (adata.obs[settings.group].astype("string") == settings.case).fillna(False).to_numpy(dtype=bool)
+        left_out = int((~keep).sum())
+        if left_out:
+            info(f"survival: {left_out} sample(s) outside the case group {settings.case!r} are not in the survival analysis")
+            record_exclusion(adata, "samples", f"{left_out} samples",
+                             f"not in the case group {settings.case!r}: left out of the survival analysis")
+    elif "barcode" in adata.obs.columns and "sample_type_code" in adata.obs.columns:
+        keep, reasons = prognosis_samples(adata.obs)
+        for barcode, reason in reasons.items():
+            record_exclusion(adata, "sample", barcode, reason)
+        if reasons:
+            info(f"survival: {len(reasons)} TCGA sample(s) that are not a patient's primary tumour left out")
     else:
-        return subset
-    fraction = detected.mean(axis=0)
-    keep = fraction >= min_fraction
-    if keep.all():
-        return subset
-    for name, share in zip(subset.var_names[~keep], fraction[~keep]):
-        record_exclusion(adata, "mirna", str(name),
-                         f"detected in {share:.0%} of the survival samples (< {min_fraction:.0%}): not in the survival screen")
-    info(f"survival: {int((~keep).sum())} rarely detected miRNA(s) left out of the screen (see exclusions)")
-    return subset[:, keep].copy()
+        keep = np.ones(adata.n_obs, dtype=bool)
+    subset = adata[keep].copy()
+    subset.uns = adata.uns  # exclusions recorded on the subset belong to the Cohort
+    return subset
 
 
 def _evidence(result: AnalysisResult) -> pd.DataFrame | None:

@@ -57,7 +57,9 @@ def analyze(
                                              "comma-separated (e.g. miR-16-5p,miR-93-5p)."),
     spike: str | None = typer.Option(None, "--spike", metavar="ASSAY",
                                      help="Spike-in assay of --normalization spike (e.g. cel-miR-39-3p)."),
-    group: str = typer.Option("group", "--group", metavar="COLUMN", help="Clinical column with the diagnostic group."),
+    group: str | None = typer.Option(None, "--group", metavar="COLUMN",
+                                     help="Clinical column with the diagnostic group (default: 'group'; without one, "
+                                          "survival runs prognosis-only)."),
     case: str = typer.Option("HCC", "--case", metavar="GROUP", help="The case group."),
     control: list[str] = typer.Option(None, "--control", metavar="GROUP",
                                       help="Control group(s), repeatable or comma-separated; A+B pools groups. "
@@ -66,7 +68,21 @@ def analyze(
     time: str | None = typer.Option(None, "--time", metavar="COLUMN", help="Clinical column with follow-up time."),
     event: str | None = typer.Option(None, "--event", metavar="COLUMN",
                                      help="Clinical column with the event (1 = event, 0 = censored)."),
-    endpoint: str = typer.Option("DFS", "--endpoint", metavar="NAME", help="Name of the survival endpoint (DFS, OS, ...)."),
+    endpoint: str | None = typer.Option(None, "--endpoint", metavar="NAME",
+                                        help="Name of the --time/--event endpoint (default: from the column names, "
+                                             "OS_days + OS_event → OS)."),
+    survival: list[str] = typer.Option(None, "--survival", metavar="NAME:TIME:EVENT",
+                                       help="A survival endpoint (repeatable), e.g. OS:OS_days:OS_event."),
+    adjust: list[str] = typer.Option(None, "--adjust", metavar="COLUMN",
+                                     help="Clinical covariate of the adjusted Cox models (repeatable): numbers as they "
+                                          "are, categories as indicators against the first level."),
+    horizon: list[float] = typer.Option(None, "--horizon", metavar="TIME",
+                                        help="Time of the time-dependent AUC (repeatable; default 1 and 3 years when "
+                                             "the time unit is known)."),
+    time_unit: str | None = typer.Option(None, "--time-unit", metavar="UNIT",
+                                         help="Unit of the survival times (default: read from the column name)."),
+    prognostic_panel: bool = typer.Option(True, "--prognostic-panel/--no-prognostic-panel",
+                                          help="Fit nested-CV elastic-net Cox panels (miRNAs, clinical, both)."),
     covariate: list[str] = typer.Option(None, "--covariate", metavar="COLUMN",
                                         help="Clinical column(s) to adjust differential expression for."),
     sample_column: str | None = typer.Option(None, "--sample-column", metavar="COLUMN",
@@ -105,6 +121,8 @@ def analyze(
         "expression": list(expression) if expression else None, "clinical": clinical, "measure": measure,
         "normalization": normalization, "reference": reference or None, "spike_in": spike, "group": group,
         "case": case, "controls": control or None, "afp": afp, "time": time, "event": event, "endpoint": endpoint,
+        "survival": survival or None, "adjust": adjust or None, "horizons": horizon or None, "time_unit": time_unit,
+        "prognostic_panel": prognostic_panel,
         "covariates": covariate or None, "sample_column": sample_column, "stage": stage, "panels": panels,
         "folds": folds, "seed": seed, "calibrator": calibrator or None, "figures": figures,
         "control_rnas": control_rna or None, "lod": lod, "patient": patient,
@@ -123,7 +141,7 @@ def analyze(
 
 #: CLI parameter → keyword of exomir.analysis.analyze, where they differ
 _PARAMETER_OF = {"reference": "reference", "spike_in": "spike", "controls": "control", "covariates": "covariate",
-                 "control_rnas": "control_rna"}
+                 "control_rnas": "control_rna", "horizons": "horizon"}
 
 
 def _from_params(ctx: typer.Context, path: Path, given: dict) -> dict:

@@ -167,6 +167,22 @@ def time_dependent_auc(marker, time, event, times: Sequence[float]) -> pd.DataFr
                          "n_cases": n_case, "n_controls": n_ctrl})
 
 
+def time_roc_curves(marker, time, event, times: Sequence[float]) -> pd.DataFrame:
+    """Cumulative/dynamic ROC curves at each of ``times``: ``time, threshold, fpr, tpr, auc,
+    n_cases, n_controls`` (one row per threshold; higher marker = higher risk)."""
+    marker = np.asarray(marker, float)
+    time = np.asarray(time, float)
+    event = np.asarray(event, float)
+    ok = np.isfinite(marker) & np.isfinite(time) & np.isfinite(event)
+    auc, n_case, n_ctrl = core.cumulative_dynamic_auc(time[ok], event[ok], marker[ok], np.asarray(times, float))
+    frames = []
+    for k, t in enumerate(times):
+        thr, fpr, tpr = core.time_roc_curve(time[ok], event[ok], marker[ok], float(t))
+        frames.append(pd.DataFrame({"time": float(t), "threshold": thr, "fpr": fpr, "tpr": tpr,
+                                    "auc": auc[k], "n_cases": n_case[k], "n_controls": n_ctrl[k]}))
+    return pd.concat(frames, ignore_index=True)
+
+
 def kaplan_meier(time, event, *, conf_type: str = "log", conf_level: float = 0.95) -> pd.DataFrame:
     """Kaplan-Meier table at every distinct time: ``time, n_risk, n_event, n_censor, survival,
     std_err, ci_low, ci_high`` (``std_err`` of S(t), Greenwood; intervals as ``survfit``)."""
@@ -177,6 +193,16 @@ def kaplan_meier(time, event, *, conf_type: str = "log", conf_level: float = 0.9
                          "n_event": k.n_event.astype(int), "n_censor": k.n_censor.astype(int),
                          "survival": k.surv, "std_err": _std_err(k),
                          "ci_low": low, "ci_high": high})
+
+
+def nice_times(last: float, ticks: int = 5) -> np.ndarray:
+    """0 and round steps (1, 2, 2.5 or 5 × 10^k) up to ``last``: the x ticks of a KM plot."""
+    if not np.isfinite(last) or last <= 0:
+        return np.array([0.0])
+    raw = last / ticks
+    power = 10.0 ** np.floor(np.log10(raw))
+    step = next(m * power for m in (1.0, 2.0, 2.5, 5.0, 10.0) if m * power >= raw)
+    return np.arange(0.0, last + 1e-9 * last, step)
 
 
 def _std_err(k: core.KMTable) -> np.ndarray:
@@ -442,6 +468,9 @@ class KMCurves:
     logrank_chisq: float
     logrank_p: float
     cutpoint: float
+    endpoint: str = ""
+    mirna: str = ""
+    time_unit: str = ""
 
 
 def km_curves(adata, time, event, *, mirna: str | None = None, group: str | None = None,
@@ -475,7 +504,7 @@ def km_curves(adata, time, event, *, mirna: str | None = None, group: str | None
         labels = np.full(adata.n_obs, "all", dtype=object)
     t, e, labels = t[ok], e[ok], labels[ok]
     if at_risk_times is None:
-        at_risk_times = np.linspace(0.0, float(t.max()), 6)
+        at_risk_times = nice_times(float(t.max()))
     z = float(stats.norm.ppf(0.5 + conf_level / 2.0))
     curve_parts, risk_parts = [], []
     levels = [lv for lv in ("low", "high") if lv in set(labels)] if mirna is not None \
