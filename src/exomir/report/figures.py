@@ -147,6 +147,12 @@ def km_figure(mirna: str, curves: pd.DataFrame, at_risk: pd.DataFrame | None, su
                                     line=dict(color=colour, width=2, shape="hv"),
                                     hovertemplate=f"{stratum}<br>t %{{x:.1f}}<br>S %{{y:.2f}}<extra></extra>"),
                          row=1, col=1)
+        if "n_censor" in part.columns:  # censored patients as "+" marks on the curve
+            marks = part[part["n_censor"] > 0]
+            figure.add_trace(go.Scatter(x=marks["time"], y=marks["survival"], mode="markers", showlegend=False,
+                                        marker=dict(symbol="line-ns-open", size=8, color=colour, line=dict(width=1.5)),
+                                        hovertemplate=f"{stratum}: censored at %{{x:.1f}}<extra></extra>"),
+                             row=1, col=1)
     if has_table:
         for k, stratum in enumerate(strata):
             part = at_risk[at_risk["stratum"].astype(str) == stratum]
@@ -167,6 +173,10 @@ def km_figure(mirna: str, curves: pd.DataFrame, at_risk: pd.DataFrame | None, su
             title += "<br><sup>" + "; ".join(parts) + "</sup>"
     figure.update_yaxes(title_text=f"{endpoint} probability", range=[0, 1.03], row=1, col=1)
     figure.update_xaxes(title_text=time_label, row=2 if has_table else 1, col=1)
+    if has_table:  # the numbers at risk sit under the axis ticks
+        ticks = sorted(set(at_risk["time"].astype(float)))
+        figure.update_xaxes(tickvals=ticks, ticktext=[f"{v:g}" for v in ticks], showticklabels=True, row=1, col=1)
+        figure.update_xaxes(tickvals=ticks, ticktext=[f"{v:g}" for v in ticks], row=2, col=1)
     figure.update_layout(title=title, height=500 if has_table else 420, legend=dict(x=0.7, y=0.98), **LAYOUT)
     return figure
 
@@ -190,7 +200,62 @@ def forest(frame: pd.DataFrame, *, label: str, estimate: str, low: str, high: st
     figure.add_vline(x=null, line_dash="dot", line_color="#888")
     figure.update_yaxes(tickvals=y, ticktext=[_short(v) for v in rows[label]], showgrid=False, automargin=True)
     figure.update_xaxes(type="log" if log_x else "linear", title_text=x_title)
+    if log_x:
+        ticks = log_ticks(float(np.nanmin(lower)), float(np.nanmax(upper)))
+        figure.update_xaxes(tickvals=ticks, ticktext=[f"{v:g}" for v in ticks])
     figure.update_layout(title=title, height=140 + 24 * len(rows), **LAYOUT)
+    return figure
+
+
+def log_ticks(low: float, high: float) -> list[float]:
+    """Tick values of a log axis, labelled as themselves (0.5, 1, 2 rather than exponents)."""
+    low, high = max(min(low, 1.0), 1e-6), max(high, 1.0)
+    out = []
+    for power in range(int(np.floor(np.log10(low))), int(np.ceil(np.log10(high))) + 1):
+        for mantissa in (1.0, 2.0, 5.0):
+            value = float(f"{mantissa * 10.0 ** power:.6g}")
+            if low / 1.5 <= value <= high * 1.5:
+                out.append(value)
+    if len(out) > 9:
+        out = [v for v in out if str(v).lstrip("0.").startswith("1") or v == 1.0]
+    return out
+
+
+def time_roc_figure(curves: pd.DataFrame, endpoint: str, unit: str) -> go.Figure:
+    """Cumulative/dynamic ROC curves at each horizon (IPCW), one colour per marker."""
+    figure = go.Figure()
+    figure.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dot", color="#999"),
+                                showlegend=False, hoverinfo="skip"))
+    markers = list(dict.fromkeys(curves["marker"]))
+    times = sorted(set(curves["time"].astype(float)))
+    dashes = ("solid", "dash", "dot", "dashdot")
+    for i, marker in enumerate(markers):
+        for k, t in enumerate(times):
+            part = curves[(curves["marker"] == marker) & (curves["time"] == t)]
+            if part.empty or not np.isfinite(part["auc"].iloc[0]):
+                continue
+            figure.add_trace(go.Scatter(
+                x=part["fpr"], y=part["tpr"], mode="lines", line=dict(color=PALETTE[i % len(PALETTE)], width=2,
+                                                                         dash=dashes[k % len(dashes)], shape="hv"),
+                name=f"{_short(marker)} at {t:g} {unit}: AUC {part['auc'].iloc[0]:.3f}",
+                hovertemplate=f"{marker}, t = {t:g}<br>1−specificity %{{x:.2f}}<br>sensitivity %{{y:.2f}}<extra></extra>"))
+    figure.update_layout(title=f"{endpoint}: time-dependent ROC (cumulative/dynamic, IPCW)",
+                         xaxis_title=f"1 − specificity (event-free beyond t)", yaxis_title="sensitivity (event by t)",
+                         height=480, xaxis=dict(range=[-0.01, 1.01]), yaxis=dict(range=[-0.01, 1.02]),
+                         legend=dict(x=0.35, y=0.04, bgcolor="rgba(255,255,255,0.85)"), **LAYOUT)
+    return figure
+
+
+def stage_boxes(values: pd.DataFrame, mirna: str, stage: str, order: list[str]) -> go.Figure:
+    """A miRNA's level by stage (``values``: columns ``stage``, ``level``)."""
+    figure = go.Figure()
+    for label in order:
+        part = values.loc[values["stage"] == label, "level"]
+        if len(part):
+            figure.add_trace(go.Box(y=part, name=f"{label} (n={len(part)})", boxpoints="outliers",
+                                    marker_color="#5b84b1"))
+    figure.update_layout(title=f"{_short(mirna)} by {stage}", yaxis_title="normalized level (log2)", showlegend=False,
+                         height=360, **LAYOUT)
     return figure
 
 

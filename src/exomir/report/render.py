@@ -79,7 +79,8 @@ def build_context(result) -> dict[str, Any]:
     top_mirnas = list(dict.fromkeys(de[de["padj"] < 0.05].groupby("comparison", sort=False).head(10)["mirna"])) if len(de) else []
     hemolysis_warnings = _hemolysis_warnings(top_mirnas, qc)
     return {
-        "title": f"exomir report: {settings.case} vs {', '.join(settings.controls)}",
+        "title": f"exomir report: {settings.case} vs {', '.join(settings.controls)}" if result.comparisons
+        else "exomir report: prognosis (" + ", ".join(e[0] for e in settings.endpoints()) + ")",
         "version": __version__,
         "inputs": _inputs(adata),
         "settings": settings.as_dict(),
@@ -195,29 +196,79 @@ def _qc_context(qc: pd.DataFrame | None, adata, settings) -> dict[str, Any] | No
 
 
 def _survival_context(result) -> dict[str, Any] | None:
+    from exomir.stats.survival import time_unit
+
     table = result.tables.get("survival")
     if table is None:
         return None
     settings = result.settings
     kms = []
-    for mirna, km in result.km_curves.items():
+    for key, km in result.km_curves.items():
+        endpoint = getattr(km, "endpoint", "") or settings.endpoint
+        mirna = getattr(km, "mirna", "") or key
+        unit = getattr(km, "time_unit", "")
         curves, at_risk = _km_frames(km)
-        summary = table[table["mirna"] == mirna].iloc[0].to_dict() if (table["mirna"] == mirna).any() else None
-        figure = figures.km_figure(mirna, curves, at_risk, summary, endpoint=settings.endpoint, time_label=settings.time)
-        kms.append(Markup(figures.to_div(figure, f"km-{_anchor(mirna)}")))
+        rows = table[(table["mirna"] == mirna) & (table["endpoint"] == endpoint)]
+        summary = rows.iloc[0].to_dict() if len(rows) else None
+        label = f"{endpoint}, {unit}" if unit else f"{endpoint} ({settings.time})"
+        figure = figures.km_figure(mirna, curves, at_risk, summary, endpoint=endpoint, time_label=f"time ({label})")
+        kms.append(Markup(figures.to_div(figure, f"km-{_anchor(key)}")))
+    endpoints = list(dict.fromkeys(table["endpoint"].astype(str)))
+    extra = []
+    for k, endpoint in enumerate(endpoints):
+        forest = _hr_forest(table[table["endpoint"] == endpoint], endpoint, "" if k == 0 else _anchor(endpoint))
+        if forest is not None:
+            extra.append(forest)
+    curves = result.time_roc_curves
+    if curves is not None and len(curves):
+        for endpoint in endpoints:
+            part = curves[curves["endpoint"] == endpoint]
+            time_col = next((t for name, t, _ in settings.endpoints() if name == endpoint), settings.time)
+            if len(part):
+                fig = figures.time_roc_figure(part, endpoint, time_unit(time_col, settings.time_unit))
+                extra.append(Markup(figures.to_div(fig, f"time-roc-{_anchor(endpoint)}")))
+    extra += _stage_boxes(result)
+    first = table[table["endpoint"] == endpoints[0]] if endpoints else table
     return {
-        "endpoint": settings.endpoint,
-        "n": int(table["n"].max()) if "n" in table and len(table) else 0,
-        "events": int(table["events"].max()) if "events" in table and len(table) else 0,
-        "table": _html_table(table, ["mirna", "hr", "hr_ci_low", "hr_ci_high", "pvalue", "padj",
-                                                     "cutpoint", "logrank_p", "maxstat_cutpoint", "maxstat_p",
-                                                     "n", "events"], max_rows=TOP_TABLE, name="survival"),
-        "forest": _hr_forest(table, settings.endpoint),
+        "endpoint": ", ".join(endpoints),
+        "n": int(first["n"].max()) if "n" in first and len(first) else 0,
+        "events": int(first["events"].max()) if "events" in first and len(first) else 0,
+        "table": _html_table(table.groupby("endpoint", sort=False).head(TOP_TABLE),
+                             ["endpoint", "mirna", "hr", "hr_ci_low", "hr_ci_high", "pvalue", "padj", "hr_adj",
+                              "hr_adj_ci_low", "hr_adj_ci_high", "pvalue_adj", "adjusted_for", "c_index",
+                              "cutpoint", "logrank_p", "maxstat_cutpoint", "maxstat_p", "n", "events", "note"],
+                             max_rows=TOP_TABLE * max(1, len(endpoints)), name="survival"),
+        "forest": None,
         "km": kms,
+        "extra": extra,
+        "panel": _html_table(result.tables["prognostic_panel"], None) if "prognostic_panel" in result.tables else None,
+        "trend": _html_table(result.tables["trend"].head(TOP_TABLE), ["mirna", "n", "n_stages", "spearman_rho",
+                                                                      "pvalue", "padj", "direction", "medians"])
+        if "trend" in result.tables else None,
     }
 
 
-def _hr_forest(table: pd.DataFrame, endpoint: str) -> Markup | None:
+def _stage_boxes(result) -> list[Markup]:
+    """Box plots by stage of the strongest stage-trend miRNAs."""
+    from exomir.stats.trend import stage_order
+
+    trend = result.tables.get("trend")
+    stage = result.settings.stage
+    if trend is None or not len(trend) or stage not in result.adata.obs:
+        return []
+    ranks, labels = stage_order(result.adata.obs[stage])
+    levels = sorted(set(ranks[np.isfinite(ranks)]))
+    names = [labels[levels.index(r)] if np.isfinite(r) else None for r in ranks]
+    out = []
+    for mirna in trend.head(2)["mirna"]:
+        level = np.asarray(result.adata[:, mirna].X, dtype=float).ravel()
+        frame = pd.DataFrame({"stage": names, "level": level}).dropna()
+        fig = figures.stage_boxes(frame, mirna, stage, labels)
+        out.append(Markup(figures.to_div(fig, f"stage-{_anchor(mirna)}")))
+    return out
+
+
+def _hr_forest(table: pd.DataFrame, endpoint: str, suffix: str = "") -> Markup | None:
     """Forest plot of the Cox hazard ratios of the strongest prognostic miRNAs (the table's order)."""
     columns = ["hr", "hr_ci_low", "hr_ci_high"]
     rows = table[np.isfinite(table[columns].to_numpy(dtype=float)).all(axis=1)].head(TOP_FOREST)
@@ -226,7 +277,7 @@ def _hr_forest(table: pd.DataFrame, endpoint: str) -> Markup | None:
     figure = figures.forest(rows, label="mirna", estimate="hr", low="hr_ci_low", high="hr_ci_high", null=1.0,
                             log_x=True, title=f"{endpoint}: hazard ratio per log2 unit (Cox, 95% CI)",
                             x_title="hazard ratio (log scale)")
-    return Markup(figures.to_div(figure, "hr-forest"))
+    return Markup(figures.to_div(figure, f"hr-forest-{suffix}" if suffix else "hr-forest"))
 
 
 _MODEL_LABELS = {"mirna_panel": "miRNAs", "mirna_afp_panel": "miRNAs + AFP", "AFP": "AFP"}
