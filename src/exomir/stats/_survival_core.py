@@ -622,22 +622,33 @@ def maxstat_logrank(x: np.ndarray, time: np.ndarray, event: np.ndarray, *,
 
 
 # --------------------------------------------------------------------------- time-dependent AUC
+def censoring_survival(time: np.ndarray, event: np.ndarray) -> np.ndarray:
+    """G(T_i): Kaplan-Meier estimate of the censoring distribution at each subject's own time,
+    events at a time leaving the risk set before the censorings there (the convention of
+    scikit-survival's ``CensoringDistributionEstimator``, whose AUC values exomir reproduces)."""
+    uniq, inverse = np.unique(time, return_inverse=True)
+    d = np.bincount(inverse, weights=event, minlength=len(uniq))
+    c = np.bincount(inverse, weights=1.0 - event, minlength=len(uniq))
+    at_risk = np.bincount(inverse, minlength=len(uniq)).astype(float)[::-1].cumsum()[::-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = np.cumprod(np.where(c > 0, 1.0 - c / (at_risk - d), 1.0))
+    return g[inverse]
+
+
 def cumulative_dynamic_auc(time: np.ndarray, event: np.ndarray, marker: np.ndarray,
                            times: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cumulative/dynamic AUC(t) with inverse-probability-of-censoring weights (Uno et al. 2007;
     the marginal-KM weighting of Blanche's ``timeROC``).
 
-    Cases at t: an event at or before t, each weighted by 1 / G(T_i-), G the Kaplan-Meier
-    estimate of the censoring distribution; controls: still event-free after t (their common
+    Cases at t: an event at or before t, each weighted by 1 / G(T_i), G the Kaplan-Meier
+    estimate of the censoring distribution (:func:`censoring_survival`); controls: still event-free after t (their common
     weight 1 / G(t) cancels). Higher marker = higher risk; ties count one half.
     Returns (auc, n_cases, n_controls) per time.
     """
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=float)
     marker = np.asarray(marker, dtype=float)
-    cens = kaplan_meier(time, 1.0 - event)
-    idx = np.searchsorted(cens.time, time, side="left") - 1
-    g_minus = np.where(idx >= 0, cens.surv[np.maximum(idx, 0)], 1.0)
+    g_minus = censoring_survival(time, event)
     out, n_case, n_ctrl = [], [], []
     for t in np.asarray(times, dtype=float):
         case = (time <= t) & (event == 1)
@@ -663,9 +674,7 @@ def time_roc_curve(time: np.ndarray, event: np.ndarray, marker: np.ndarray,
     time = np.asarray(time, float)
     event = np.asarray(event, float)
     marker = np.asarray(marker, float)
-    cens = kaplan_meier(time, 1.0 - event)
-    idx = np.searchsorted(cens.time, time, side="left") - 1
-    g_minus = np.where(idx >= 0, cens.surv[np.maximum(idx, 0)], 1.0)
+    g_minus = censoring_survival(time, event)
     case = (time <= t) & (event == 1)
     ctrl = time > t
     w = 1.0 / g_minus[case]
