@@ -212,7 +212,8 @@ def _survival_context(result) -> dict[str, Any] | None:
         summary = rows.iloc[0].to_dict() if len(rows) else None
         label = f"{endpoint}, {unit}" if unit else f"{endpoint} ({settings.time})"
         figure = figures.km_figure(mirna, curves, at_risk, summary, endpoint=endpoint, time_label=f"time ({label})")
-        kms.append(Markup(figures.to_div(figure, f"km-{_anchor(key)}")))
+        first = endpoint == (settings.endpoints() or [(settings.endpoint,)])[0][0]  # the first keeps its plain id
+        kms.append(Markup(figures.to_div(figure, f"km-{_anchor(mirna if first else key)}")))
     endpoints = list(dict.fromkeys(table["endpoint"].astype(str)))
     extra = []
     for k, endpoint in enumerate(endpoints):
