@@ -201,24 +201,10 @@ def forest(frame: pd.DataFrame, *, label: str, estimate: str, low: str, high: st
     figure.update_yaxes(tickvals=y, ticktext=[_short(v) for v in rows[label]], showgrid=False, automargin=True)
     figure.update_xaxes(type="log" if log_x else "linear", title_text=x_title)
     if log_x:
-        ticks = log_ticks(float(np.nanmin(lower)), float(np.nanmax(upper)))
-        figure.update_xaxes(tickvals=ticks, ticktext=[f"{v:g}" for v in ticks])
+        ticks = log_ticks(np.r_[lower, upper, null])
+        figure.update_xaxes(tickvals=ticks, ticktext=[tick_label(v) for v in ticks])
     figure.update_layout(title=title, height=140 + 24 * len(rows), **LAYOUT)
     return figure
-
-
-def log_ticks(low: float, high: float) -> list[float]:
-    """Tick values of a log axis, labelled as themselves (0.5, 1, 2 rather than exponents)."""
-    low, high = max(min(low, 1.0), 1e-6), max(high, 1.0)
-    out = []
-    for power in range(int(np.floor(np.log10(low))), int(np.ceil(np.log10(high))) + 1):
-        for mantissa in (1.0, 2.0, 5.0):
-            value = float(f"{mantissa * 10.0 ** power:.6g}")
-            if low / 1.5 <= value <= high * 1.5:
-                out.append(value)
-    if len(out) > 9:
-        out = [v for v in out if str(v).lstrip("0.").startswith("1") or v == 1.0]
-    return out
 
 
 def time_roc_figure(curves: pd.DataFrame, endpoint: str, unit: str) -> go.Figure:
