@@ -220,8 +220,13 @@ def test_demo_command(tmp_path):
     result = CliRunner().invoke(app, ["demo", "--out", str(out), "--n", "120", "--n-mirnas", "110", "--seed", "5",
                                       "--quiet"])
     assert result.exit_code == 0, result.output
-    assert {p.name for p in out.iterdir()} == {"input", "tables", "report.html", "cohort.h5ad"}
+    assert {p.name for p in out.iterdir()} == {"input", "tables", "report.html", "cohort.h5ad", "params.json", "run.log"}
     assert json.loads((out / "input" / "planted.json").read_text())["seed"] == 5
+    # params.json names the inputs where they are (not the staging folder) and re-runs the analysis
+    params = json.loads((out / "params.json").read_text())
+    assert params["options"]["expression"] == [str((out / "input" / "expression.csv").resolve())]
+    assert params["options"]["panel_options"] == {"inner_folds": 3, "n_boot": 50}
+    assert "analyze: survival (DFS)" in (out / "run.log").read_text()
     roc = _table(out, "roc")
     assert set(roc["comparison"]) == {"HCC_vs_LC", "HCC_vs_CHB", "HCC_vs_Healthy", POOLED}
     assert {"mirna_panel", "mirna_afp_panel"} <= set(roc["mirna"])  # panels beside single miRNAs and AFP

@@ -249,7 +249,11 @@ def test_cli_train_and_score(tmp_path, training, validation):
     scores = pd.read_csv(tmp_path / "scores.csv")
     assert list(scores.columns[:9]) == ["sample", "probability", "class", "threshold", "linear_predictor",
                                         "probability_uncalibrated", "hemolysis", "n_warnings", "qc_warnings"]
-    assert len(scores) == 50 and set(scores["class"]) <= {"HCC", "CHB+Healthy+LC"}
+    assert len(scores) == 50 and set(scores["class"]) == {"HCC", "not HCC (CHB, Healthy or LC)"}
+    # AFP enters the model as log10(AFP + 1), and its column says so
+    clinical = pd.read_csv(paths["clinical"]).set_index("sample_id").loc[scores["sample"]]
+    np.testing.assert_allclose(scores["value_log10(afp_ng_ml+1)"], np.log10(clinical["afp_ng_ml"] + 1.0), rtol=1e-5)
+    assert "value_afp_ng_ml" not in scores
     # AFP models refuse a table without clinical data, and nothing is written
     result = runner.invoke(app, ["-q", "score", "--model", str(tmp_path / "m.json"), "--expression", str(paths["expression"]),
                                  "--out", str(tmp_path / "none.csv")])

@@ -28,10 +28,16 @@ def run_demo(out: str | Path, *, n: int = 400, measure: str = "counts", n_mirnas
     from exomir.io import load_cohort
     from exomir.simulate import simulate_cohort, write_cohort
 
+    import time
+
+    from exomir.analysis.params import analysis_params, log_text, params_text
+    from exomir.progress import recording
+
+    started = time.perf_counter()
     out = Path(out)
     simulated = simulate_cohort(n, measure=measure, n_mirnas=n_mirnas, seed=seed)
     settings = demo_settings(seed)
-    with staged_directory(out) as staging:
+    with staged_directory(out) as staging, recording() as log:
         paths = write_cohort(simulated, f"{staging}/input/")
         adata = load_cohort(paths["expression"], paths["clinical"], group=settings.group,
                             numeric=[settings.afp, settings.time, settings.event])
@@ -44,4 +50,18 @@ def run_demo(out: str | Path, *, n: int = 400, measure: str = "counts", n_mirnas
         meta(adata)["planted"] = meta(simulated)["planted"]
         result = run_analysis(adata, settings)
         write_results(result, staging)
+        # params.json re-runs the demo's analysis of input/ with exomir analyze --params
+        params = analysis_params(_analyze_options(settings, paths["expression"], paths["clinical"]))
+        text = params_text(params).replace(str(Path(staging).resolve()), str(out.resolve()))
+        (staging / "params.json").write_text(text, encoding="utf-8", newline="")
+        (staging / "run.log").write_text(log_text(log, elapsed=time.perf_counter() - started), encoding="utf-8",
+                                         newline="")
     return result
+
+
+def _analyze_options(settings: AnalysisSettings, expression, clinical) -> dict:
+    """The options of :func:`exomir.analysis.analyze` that run the demo's analysis."""
+    return {"expression": [expression], "clinical": clinical, "group": settings.group, "case": settings.case,
+            "controls": list(settings.controls), "afp": settings.afp, "time": settings.time, "event": settings.event,
+            "endpoint": settings.endpoint, "stage": settings.stage, "panel_options": dict(settings.panel_options),
+            "seed": settings.seed}

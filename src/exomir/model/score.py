@@ -30,6 +30,24 @@ class TooManySamples(InputError):
     """More samples than the caller agreed to score (checked after reading, before scoring)."""
 
 
+def negative_label(task: dict) -> str:
+    """The class of a sample below the threshold as a reader says it: pooled controls
+    (``CHB+Healthy+LC``) become "not HCC (CHB, Healthy or LC)"."""
+    negative = str(task["negative_class"])
+    parts = [p for p in negative.split("+") if p]
+    if len(parts) < 2:
+        return negative
+    return f"not {task['positive_class']} ({', '.join(parts[:-1])} or {parts[-1]})"
+
+
+def value_column(feature: dict) -> str:
+    """The score table's column of a feature's value after the locked preprocessing, named for
+    what it holds: ``value_log10(afp_ng_ml+1)`` for AFP on its log scale, ``value_<name>`` otherwise."""
+    if feature.get("transform") == "log10p1":
+        return f"value_log10({feature['name']}+1)"
+    return f"value_{feature['name']}"
+
+
 def _transform(values: np.ndarray, kind: str) -> np.ndarray:
     if kind == "log10p1":
         with np.errstate(invalid="ignore"):
@@ -42,7 +60,7 @@ def _transform(values: np.ndarray, kind: str) -> np.ndarray:
 def score_cohort(model: LockedModel, adata: ad.AnnData, *, measure_given: str = "auto",
                  max_imputed_share: float = MAX_IMPUTED_SHARE) -> pd.DataFrame:
     """One row per sample of ``adata``: see :data:`RESULT_COLUMNS`, then ``value_<feature>``
-    (after the locked preprocessing) and ``contribution_<feature>`` (coefficient × standardized value).
+    (after the locked preprocessing; :func:`value_column` names AFP ``value_log10(afp_ng_ml+1)``) and ``contribution_<feature>`` (coefficient × standardized value).
 
     A sample whose share of panel features filled in by a missing-value rule (an empty count
     cell read as 0 reads, a missing value replaced by the training median) is above
@@ -99,7 +117,7 @@ def score_cohort(model: LockedModel, adata: ad.AnnData, *, measure_given: str = 
         z = (x - f["center"]) / f["scale"]
         contribution = f["coefficient"] * z
         lp += contribution
-        shown[f"value_{f['name']}"] = x
+        shown[value_column(f)] = x
         contributions[f"contribution_{f['name']}"] = contribution
     cal = model.content["calibration"]
     share = imputed / len(features)
@@ -114,7 +132,7 @@ def score_cohort(model: LockedModel, adata: ad.AnnData, *, measure_given: str = 
     cut = model.locked_threshold
     task = model.content["task"]
     out["probability"] = probability
-    called = np.where(probability >= cut["probability_threshold"], task["positive_class"], task["negative_class"])
+    called = np.where(probability >= cut["probability_threshold"], task["positive_class"], negative_label(task))
     out["class"] = np.where(uncalled, NOT_CALLED, called)
     out["threshold"] = cut["probability_threshold"]
     out["linear_predictor"] = lp

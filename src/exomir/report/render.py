@@ -19,6 +19,7 @@ from exomir.report import figures
 PACKAGES = ("numpy", "scipy", "pandas", "anndata", "pydeseq2", "lifelines", "statsmodels", "scikit-learn", "plotly")
 TOP_FOREST = 15  # rows of a forest plot
 TOP_TABLE = 10
+DIRECTIONS = {"higher_in_case": "↑ in case", "lower_in_case": "↓ in case"}
 
 
 def render_report(result) -> str:
@@ -51,7 +52,7 @@ def build_context(result) -> dict[str, Any]:
         auc = roc_part.set_index("mirna")[["auc", "auc_ci_low", "auc_ci_high", "direction"]]
         top = part.copy()  # every miRNA is in the page (the filter finds it); the first ones are shown
         top["auc"] = top["mirna"].map(auc["auc"])
-        top["auc_direction"] = top["mirna"].map(auc["direction"])
+        top["auc_direction"] = top["mirna"].map(auc["direction"]).map(lambda d: DIRECTIONS.get(d, d))
         labels = comparison.labels(adata.obs)
         entry = {
             "name": name,
@@ -512,8 +513,7 @@ def _roc_rows(roc_part: pd.DataFrame) -> pd.DataFrame:
     afp = roc_part[roc_part["mirna"] == "AFP"]
     rows = pd.concat([afp, top], ignore_index=True)
     rows["95% CI"] = [f"{low:.3f}–{high:.3f}" for low, high in zip(rows["auc_ci_low"], rows["auc_ci_high"])]
-    rows["direction"] = rows["direction"].map({"higher_in_case": "↑ in case", "lower_in_case": "↓ in case"}).fillna(
-        rows["direction"])
+    rows["direction"] = rows["direction"].map(DIRECTIONS).fillna(rows["direction"])
     return rows
 
 
