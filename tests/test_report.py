@@ -129,6 +129,8 @@ def test_log_axis_ticks_are_the_real_values():
     ticks = figures.log_ticks([0.3, 0.9, 4.0])
     assert ticks == [0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0]
     assert [figures.tick_label(t) for t in ticks] == ["0.1", "0.2", "0.5", "1", "2", "5", "10"]
+    narrow = figures.log_ticks([0.3, 0.9])  # hazard ratios below 1: 0.3 … 0.9 written out, never "3 … 9"
+    assert [figures.tick_label(t) for t in narrow][2:9] == ["0.3", "0.4", "0.5", "0.6", "0.7", "0.8", "0.9"]
     assert figures.tick_label(10000.0) == "10\u2009000"
     wide = figures.log_ticks([0.5, 120000.0])  # many decades: one tick per power of ten
     assert wide == [0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0, 100000.0, 1000000.0]
@@ -280,3 +282,16 @@ def test_report_holds_the_headline_figures_tables_script_and_downloads(with_pane
     assert '"toImageButtonOptions": {"format": "svg"' in html
     assert "Plotly.downloadImage" in html and "Download CSV" in html  # our script, inline
     assert not re.search(r'<script[^>]+src=', html) and not re.search(r'<link[^>]+href="http', html)  # offline
+
+
+def test_meta_analysis_forest_log_axis_shows_real_values():
+    from exomir.report.forest import forest_spec
+
+    studies = pd.DataFrame({"study": ["A", "B"], "flipped": [False, False], "estimate": np.log([0.5, 0.7]),
+                            "ci_low": np.log([0.3, 0.45]), "ci_high": np.log([0.85, 1.1]), "weight": [40.0, 60.0]})
+    row = pd.Series({"estimate": np.log(0.6), "ci_low": np.log(0.42), "ci_high": np.log(0.86),
+                     "pi_low": np.log(0.35), "pi_high": np.log(1.0)})
+    axis = forest_spec(row, studies, "log_hr")["layout"]["xaxis"]
+    assert axis["type"] == "log"
+    shown = [t for v, t in zip(axis["tickvals"], axis["ticktext"]) if 0.3 <= v <= 1.1]  # inside the range
+    assert shown == ["0.3", "0.4", "0.5", "0.6", "0.7", "0.8", "0.9", "1"]

@@ -266,16 +266,18 @@ def afp_by_group(obs: pd.DataFrame, group: str, afp: str, cutoff: float) -> go.F
 
 
 def log_ticks(values) -> list[float]:
-    """Ticks of a log axis at 1, 2 and 5 times the powers of ten that the values span (1, 2, 5
-    only where a decade alone would leave too few ticks); plotly's own minor labels on log axes
-    print 0.3 as "3", so the report sets ticks and their text itself."""
+    """Ticks of a log axis: every 1–9 times a power of ten when the values span less than a
+    decade, 1, 2 and 5 times the powers of ten over up to four decades, the powers alone beyond;
+    plotly's own minor labels on log axes print 0.3 as "3", so the report sets ticks and their
+    text itself."""
     values = np.asarray(values, dtype=float)
     values = values[np.isfinite(values) & (values > 0)]
     if values.size == 0:
         return [1.0, 10.0]
+    span = np.log10(values.max() / values.min())
     low, high = np.floor(np.log10(values.min())), np.ceil(np.log10(values.max()))
     high = max(high, low + 1)
-    mantissas = (1, 2, 5) if high - low <= 4 else (1,)
+    mantissas = tuple(range(1, 10)) if span < 1.0 else (1, 2, 5) if high - low <= 4 else (1,)
     ticks = [float(f"{m * 10.0 ** e:.12g}") for e in range(int(low), int(high) + 1) for m in mantissas]
     return [t for t in ticks if t <= 10.0 ** high]
 

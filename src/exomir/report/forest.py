@@ -114,7 +114,8 @@ def forest_spec(row: pd.Series, studies: pd.DataFrame, measure: str) -> dict:
         "font": {"size": 12, "color": "#2a3f5f"}, "plot_bgcolor": "white", "paper_bgcolor": "white",
         "xaxis": {"title": {"text": MEASURE_LABELS.get(measure, measure)}, "type": "log" if log else "linear",
                   "zeroline": False, "gridcolor": "#ebf0f8", "linecolor": "#ebf0f8",
-                  "range": _x_range([*low, *high, pi_lo, pi_hi, lo, hi, null], log)},
+                  "range": _x_range([*low, *high, pi_lo, pi_hi, lo, hi, null], log),
+                  **(_log_ticks([*low, *high, pi_lo, pi_hi, lo, hi, null]) if log else {})},
         "yaxis": {"tickvals": [*ys, 0], "ticktext": [*labels, "<b>Pooled</b>"], "range": [-0.9, k + 2.6],
                   "zeroline": False, "showgrid": False},
         "shapes": [{"type": "line", "xref": "x", "yref": "paper", "x0": null, "x1": null, "y0": 0, "y1": 1,
@@ -128,6 +129,14 @@ def forest_spec(row: pd.Series, studies: pd.DataFrame, measure: str) -> dict:
 def forest_figure(row: pd.Series, studies: pd.DataFrame, measure: str) -> go.Figure:
     """The forest plot of :func:`forest_spec` as a plotly ``Figure`` (to show or save from Python)."""
     return go.Figure(forest_spec(row, studies, measure))
+
+
+def _log_ticks(values: list[float]) -> dict:
+    """Ticks of a log axis written as the values they mark (plotly alone prints 0.3 as "3")."""
+    from exomir.report.figures import log_ticks, tick_label
+
+    ticks = log_ticks(values)
+    return {"tickvals": [_num(t) for t in ticks], "ticktext": [tick_label(t) for t in ticks]}
 
 
 def _x_range(values: list[float], log: bool) -> list[float]:
