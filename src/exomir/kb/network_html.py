@@ -167,10 +167,12 @@ function show(n,keep){selected=n;if(!keep){redraw();return;}const act=active();
   `<br>${esc(r.effect)}<br><span class="muted">`+
   (r.parental_cell?`from ${esc(r.parental_detail||r.parental_cell)} `:'')+(r.recipient_cell?`to ${esc(r.recipient_detail||r.recipient_cell)} `:'')+
   (r.target?`· targets ${esc(r.target)} `:'')+(r.regulates?`· regulates ${esc(r.regulates)} `:'')+
-  `<br>${esc(r.reference)} · ${esc(r.source)} · ${esc(r.provenance)} · ${esc(id)}</span>`+links(r)+
+  `<br>${esc(bare(r))} · ${esc(r.source)} · ${esc(r.provenance)} · ${esc(id)}</span>`+links(r)+
   (r.notes?`<br><i>${esc(r.notes)}</i>`:'')+`</div>`;});
  document.getElementById('panel').innerHTML=h;}
 hs.addEventListener('change',redraw);cs.addEventListener('change',redraw);redraw();
+function bare(r){let t=String(r.reference||'');split(r.pmid).forEach(p=>{t=t.replace('PMID '+p.trim(),'');});
+ split(r.doi).forEach(d=>{t=t.replace('doi:'+d.trim(),'');});return t.replace(/\s{2,}/g,' ').trim();}  // the ids show as links
 function links(r){const out=[];split(r.pmid).forEach(p=>{if(/^[1-9][0-9]{0,8}$/.test(p.trim()))
   out.push(`<a href="https://pubmed.ncbi.nlm.nih.gov/${p.trim()}/" target="_blank" rel="noopener noreferrer">PMID ${esc(p.trim())}</a>`);});
  split(r.doi).forEach(d=>{d=d.trim();if(/^10\.[0-9]{4,9}\/\S+$/.test(d))

@@ -220,6 +220,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["label"] = labels_of
     templates.env.filters["links"] = knowledge.citation_links
+    templates.env.filters["reference"] = knowledge.reference_markup
     templates.env.globals.update(version=__version__, read_only=settings.read_only)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 

@@ -9,6 +9,9 @@ from functools import lru_cache
 import networkx as nx
 import pandas as pd
 
+from markupsafe import Markup
+
+from exomir.kb.links import reference_html
 from exomir.kb.links import reference_links as citation_links  # noqa: F401  (the templates' "links" filter)
 from exomir.kb.network import KINDS
 
@@ -34,6 +37,11 @@ def clean(value):
 def records_json(frame: pd.DataFrame) -> list[dict]:
     cols = [c for c in RECORD_FIELDS if c in frame.columns]
     return [{c: clean(row[c]) for c in cols} for _, row in frame.iterrows()]
+
+
+def reference_markup(record: dict) -> Markup:
+    """A record's reference with its PMIDs/DOIs as links (escaped by :func:`exomir.kb.links.reference_html`)."""
+    return Markup(reference_html(record))
 
 
 def split(value) -> list[str]:
