@@ -194,3 +194,22 @@ def test_evidence_token_first_and_scheme_case_insensitive(tmp_path, monkeypatch)
     response = client.post("/api/evidence", content=b"{not json",
                            headers={"Authorization": "BEARER s3cret-token", "Content-Type": "application/json"})  # fmt: skip
     assert response.status_code == 422  # with the token, the body is checked and explained
+
+
+def test_second_post_under_a_lab_name_refused_or_appended_in_api_words(tmp_path, monkeypatch):
+    monkeypatch.setenv("EXOMIR_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("EXOMIR_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("EXOMIR_API_TOKEN", "s3cret-token")
+    client = TestClient(create_app(WebSettings.from_environment()))
+    auth = {"Authorization": "Bearer s3cret-token"}
+    first = {**RECORD, "id": "lab-a-1"}
+    assert client.post("/api/evidence", json={"name": "lab-a", "records": [first]}, headers=auth).status_code == 200
+    again = client.post("/api/evidence", json={"name": "lab-a", "records": [{**first, "id": "lab-a-2"}]}, headers=auth)
+    detail = again.json()["detail"]
+    assert again.status_code == 422 and "already exists" in detail and '"mode": "append"' in detail
+    assert "--" not in detail and "/tmp" not in detail and str(tmp_path) not in detail
+    appended = client.post("/api/evidence", json={"name": "lab-a", "records": [{**first, "id": "lab-a-2"}], "mode": "append"},
+                           headers=auth)  # fmt: skip
+    assert appended.status_code == 200, appended.text
+    ids = {r["id"] for r in client.get("/api/mirna/miR-21").json()["records"]}
+    assert {"lab-a-1", "lab-a-2"} <= ids

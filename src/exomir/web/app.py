@@ -15,7 +15,7 @@ import re
 import tempfile
 import threading
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from fastapi import Depends, FastAPI, File, Form, Header, HTTPException, Path as PathParam, Query, Request, UploadFile
@@ -34,7 +34,8 @@ from exomir.web import knowledge
 from exomir.web.apidocs import api_reference
 from exomir.web.limits import BodyLimit, SecurityHeaders
 from exomir.web.reports import scan_reports
-from exomir.web.scoring import ResultStore, TooLarge, check_limits, find_models, score_upload, scores_csv, scores_records
+from exomir.web.scoring import (ResultStore, TooLarge, check_limits, find_models, score_upload, scores_csv,
+                                scores_records, without_flags)
 from exomir.web.settings import WebSettings
 from exomir.web.views import ViewCache
 
@@ -128,6 +129,8 @@ class ScoreResult(BaseModel):
 class EvidenceSubmission(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$", description="provenance name of the lab file")
     records: list[dict[str, Any]] = Field(min_length=1, max_length=500)
+    mode: Literal["refuse", "append"] = Field(
+        "refuse", description="under a lab name already in use: refuse (nothing changes) or append these records")
 
 
 class EvidenceReceipt(BaseModel):
@@ -437,8 +440,14 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
             path = Path(folder) / f"{submission.name}.yaml"
             path.write_text(yaml.safe_dump({"provenance": {"name": submission.name}, "records": submission.records},
                                            sort_keys=False, allow_unicode=True), encoding="utf-8")  # fmt: skip
-            n = len(read_evidence(path, name=submission.name).records)
-            import_lab_file(path, name=submission.name)
+            try:
+                n = len(read_evidence(path, name=submission.name).records)
+                import_lab_file(path, name=submission.name, mode=submission.mode)
+            except InputError as exc:  # in the words of the API: no server folder, no command-line option
+                text = str(exc).replace(str(path), f"submission {submission.name!r}")
+                text = text.replace("another --name, or --append to add these records, or --replace to swap the file",
+                                    'another name, or "mode": "append" to add these records')  # fmt: skip
+                raise InputError(without_flags(text)) from None
         state.refresh_kb()
         return {"imported": n, "name": submission.name, "total_records": state.query(lambda: len(state.kb().table()))}
 
