@@ -152,3 +152,25 @@ def test_panel_folds_keep_a_patients_samples_together(tmp_path):
         assert not held & set(np.delete(groups, test))  # no patient on both sides
     with pytest.raises(InputError, match="no column 'nope'"):
         sample_groups(adata, "nope")
+
+
+def test_locked_model_training_keeps_a_patients_samples_together(tmp_path, monkeypatch):
+    from exomir.model import train_model
+    from exomir.stats import panel
+
+    expression, clinical = _paired(tmp_path)
+    adata = load_cohort(expression, clinical, measure="log", group="group")
+    adata.uns["exomir"]["groups_column"] = "patient"
+    seen = {}
+    original = panel.nested_cv
+
+    def spy(X, y, **options):
+        seen["groups"] = options.get("groups")
+        seen["index"] = list(X.index)
+        return original(X, y, **options)
+
+    monkeypatch.setattr(panel, "nested_cv", spy)
+    train_model(adata, group="group", case="HCC", controls=["normal"], outer_folds=3, inner_folds=2,
+                max_features=(3,), seed=1)
+    patient = adata.obs["patient"].astype(str)
+    assert list(seen["groups"]) == [patient[s] for s in seen["index"]]

@@ -178,10 +178,15 @@ def train_model(
     tuning = {"max_features": tuple(int(k) for k in max_features)}
     if Cs is not None:
         tuning["Cs"] = tuple(float(c) for c in Cs)
+    from exomir.cohort import sample_groups
+
+    groups = sample_groups(sub)  # uns groups_column: one patient's samples stay in one outer fold
+    if groups is not None:
+        groups = pd.Series(groups, index=list(map(str, sub.obs_names))).reindex(X.index.astype(str)).to_numpy(object)
     with steps("train locked model", 3) as advance:
         nested = sp.nested_cv(X, y, name="locked_model", penalty=penalty, forced=forced, transforms=transforms,
                               outer_folds=outer_folds, inner_folds=inner_folds, repeats=repeats, seed=seed,
-                              progress=False, **tuning)  # fmt: skip
+                              progress=False, groups=groups, **tuning)  # fmt: skip
         advance(f"nested CV AUC {nested.auc:.3f}")
         panel = sp.fit_panel(X, y, name="locked_model", penalty=penalty, forced=forced, transforms=transforms,
                              inner_folds=inner_folds, seed=seed, **tuning)  # fmt: skip
