@@ -153,3 +153,39 @@ def test_censored_afp_gives_the_auc_of_the_bounds(tmp_path):
     for column in ("auc", "auc_ci_low", "auc_ci_high", "n_case", "n_control"):
         assert aucs["censored"][column] == aucs["bounds"][column], column
     assert aucs["censored"]["n_case"] + aucs["censored"]["n_control"] == len(clinical)
+
+
+def test_cli_control_rna_and_lod_options(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from exomir.cli import app
+
+    expression, clinical, _ = _array_study(tmp_path, n_per_group=12, seed=3)
+    out = tmp_path / "cli"
+    result = CliRunner().invoke(app, ["analyze", "-e", str(expression), "-c", str(clinical), "-o", str(out),
+                                      "--measure", "cq", "--control", "LC", "--no-panels",
+                                      "--control-rna", "LabRef-7", "--lod", "33"])
+    assert result.exit_code == 0, result.output
+    excluded = pd.read_csv(out / "tables" / "exclusions.csv", keep_default_na=False).set_index("item")
+    assert excluded.loc["LabRef-7", "role"] == USER_ROLE
+    assert "LabRef-7" not in set(pd.read_csv(out / "tables" / "roc.csv")["mirna"])
+    params = json.loads((out / "params.json").read_text())
+    assert params["options"]["control_rnas"] == ["LabRef-7"] and params["options"]["lod"] == 33.0
+
+
+def test_cli_train_never_uses_a_control(tmp_path):
+    from typer.testing import CliRunner
+
+    from exomir.cli import app
+    from exomir.model import load_model
+
+    expression, clinical, _ = _array_study(tmp_path, n_per_group=20, seed=9)
+    model = tmp_path / "model.json"
+    result = CliRunner().invoke(app, ["train", "--cohort", str(expression), "--clinical", str(clinical),
+                                      "--out", str(model), "--control", "LC", "--control-rna", "LabRef-7",
+                                      "--outer-folds", "3", "--inner-folds", "3", "--max-features", "5"])
+    assert result.exit_code == 0, result.output
+    panel = repr(load_model(model).content["panel"])
+    assert not [name for name in CONTROL_ROWS if f"'{name}'" in panel]

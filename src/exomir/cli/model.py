@@ -33,6 +33,11 @@ def train(
     max_features: str = typer.Option("5,10,20", "--max-features", help="Panel sizes tried, comma-separated."),
     features: list[str] = typer.Option(None, "--features", help="Candidate miRNAs (repeatable or comma-separated; default: all)."),
     seed: int = typer.Option(0, "--seed", help="Random seed: same cohort and seed, same model bytes."),
+    control_rna: list[str] = typer.Option(None, "--control-rna",
+                                          help="Further spike-in/small-RNA control column(s) beside U6, RNU48, SNORD*, "
+                                               "cel-miR-39 ...: never panel features."),
+    patient: str | None = typer.Option(None, "--patient",
+                                       help="Clinical column with each sample's patient: CV folds keep them together."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Fit a diagnostic panel (nested CV for its AUC, final fit on all samples) and lock it in a checksummed file."""
@@ -49,7 +54,15 @@ def train(
     except ValueError as exc:
         raise InputError(f"--max-features {max_features!r} is not a list of whole numbers") from exc
     numeric = [afp] if afp else []
-    adata = load_cohort(cohort, clinical, group=group, numeric=numeric if clinical else ())
+    adata = load_cohort(cohort, clinical, group=group, numeric=numeric if clinical else (),
+                        labels=[patient] if patient else ())
+    if control_rna:
+        adata.uns["exomir"]["control_rnas"] = [*adata.uns["exomir"].get("control_rnas", []), *_split(control_rna)]
+    if patient:
+        from exomir.cohort import sample_groups
+
+        adata.uns["exomir"]["groups_column"] = patient
+        sample_groups(adata)  # the column must exist: say so before the work
     content = train_model(adata, group=group, case=case, controls=_split(control) or None, afp=afp, penalty=penalty,
                           seed=seed, outer_folds=outer_folds, inner_folds=inner_folds, repeats=repeats,
                           max_features=sizes, features=_split(features) or None, cohort_name=cohort.name)  # fmt: skip
