@@ -57,7 +57,7 @@ def compare(ours: pd.DataFrame, ref: pd.DataFrame) -> dict:
     ratio = np.exp(np.abs(np.log(ours["pvalue"] / ref["pvalue"])))
     call_ours = ours["padj"] < 0.05
     call_ref = ref["padj"] < 0.05
-    replaced = ref["replaced"].fillna(False).astype(bool)
+    replaced = ref["replaced"].eq(True)
     low = ref["base_mean"] < 10
     big = tested & (lfc_diff > 0.1)
     p2 = tested & (ratio > 2)
