@@ -96,6 +96,8 @@ def test_no_control_is_tested_ranked_or_in_a_panel(array_run):
     assert excluded.loc["cel-miR-39-3p", "role"] == SPIKE_IN_ROLE
     assert excluded.loc["LabRef-7", "role"] == USER_ROLE
     assert "never tested" in excluded.loc["MammU6", "reason"]
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert REFERENCE_ROLE in report and USER_ROLE in report  # the report's exclusions table says what they are
 
 
 def test_controls_are_not_in_the_global_mean(array_run):

@@ -110,7 +110,7 @@ def build_context(result) -> dict[str, Any]:
         if "enrichment" in tables else None,
         "methods": _methods(result),
         "planted": _planted_table(result),
-        "exclusions": _html_table(exclusions(adata), ["what", "item", "reason"], max_rows=200, name="exclusions"),
+        "exclusions": _html_table(exclusions(adata), ["what", "item", "reason", "role"], max_rows=200, name="exclusions"),
         "n_exclusions": len(exclusions(adata)),
         "notes": list(result.notes),
         "versions": _versions(),
