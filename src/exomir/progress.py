@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 T = TypeVar("T")
@@ -29,9 +30,11 @@ def staged_as(staging: str, final: str) -> Iterator[None]:
 
 
 def _shown(message: str) -> str:
+    """The message as printed: staging folders named as the user's folder, and any ``[...]`` it
+    carries (a path, a sample ID) escaped so that rich prints it instead of reading it as markup."""
     for staging, final in _aliases.items():
         message = message.replace(staging, final)
-    return message
+    return escape(message)
 
 
 @contextlib.contextmanager
@@ -76,10 +79,15 @@ def warn(message: str) -> None:
     console.print(f"[yellow]warning:[/yellow] {_shown(message)}", highlight=False)
 
 
+def error(message: str, label: str = "error") -> None:
+    """An error on stderr, always shown: ``label:`` in red, then the message as it is."""
+    console.print(f"[red]{escape(label)}:[/red] {_shown(message)}", highlight=False, soft_wrap=True)
+
+
 def _progress() -> Progress:
     return Progress(
         SpinnerColumn(),
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -107,6 +115,6 @@ def steps(description: str, total: int) -> Iterator:
                 bar.update(task, description=f"{description}: {label}")
             bar.advance(task)
             if label and (_state["quiet"] is False) and not sys.stderr.isatty():
-                console.print(f"{description}: {label}", highlight=False)
+                console.print(_shown(f"{description}: {label}"), highlight=False)
 
         yield advance

@@ -41,11 +41,7 @@ def run_demo(out: str | Path, *, n: int = 400, measure: str = "counts", n_mirnas
         paths = write_cohort(simulated, f"{staging}/input/")
         adata = load_cohort(paths["expression"], paths["clinical"], group=settings.group,
                             numeric=[settings.afp, settings.time, settings.event])
-        # the report names the files where they will be, not where they were staged
-        source = meta(adata).get("source", {})
-        for key, value in list(source.items()):
-            if isinstance(value, str) and value.startswith(str(staging)):
-                source[key] = str(out / Path(value).relative_to(staging))
+        # the report names the input files relative to the results folder: input/expression.csv
         # the truth travels with the Cohort, so the report can set what was found beside what was planted
         meta(adata)["planted"] = meta(simulated)["planted"]
         result = run_analysis(adata, settings)

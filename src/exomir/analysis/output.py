@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from exomir.analysis.pipeline import AnalysisResult
@@ -30,8 +34,39 @@ def write_results(result: AnalysisResult, folder: str | Path) -> dict[str, Path]
         path = tables_dir / f"{name}.csv"
         path.write_text(to_csv_text(tables[name]), encoding="utf-8", newline="")
         written[name] = path
-    written["cohort"] = write_h5ad(result.adata, folder / "cohort.h5ad")
-    report = folder / "report.html"
-    report.write_text(render_report(result), encoding="utf-8", newline="")
+    with _paths_relative_to(result.adata, folder):
+        written["cohort"] = write_h5ad(result.adata, folder / "cohort.h5ad")
+        report = folder / "report.html"
+        report.write_text(render_report(result), encoding="utf-8", newline="")
     written["report"] = report
     return written
+
+
+@contextlib.contextmanager
+def _paths_relative_to(adata, folder: Path) -> Iterator[None]:
+    """While the report and the Cohort are written, the input paths they record are relative to
+    the results folder: a shared report does not show where the files were on the author's disk.
+
+    The staging folder and the results folder are siblings, so a path relative to one is the
+    same relative to the other (inputs written inside the folder, as by the demo, stay inside).
+    """
+    uns = adata.uns.get("exomir")
+    if not isinstance(uns, dict):
+        yield
+        return
+    original = uns
+    adata.uns["exomir"] = _relative(copy.deepcopy(dict(uns)), Path(folder).absolute())
+    try:
+        yield
+    finally:
+        adata.uns["exomir"] = original
+
+
+def _relative(value, folder: Path):
+    if isinstance(value, dict):
+        return {key: _relative(item, folder) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_relative(item, folder) for item in value]
+    if isinstance(value, str) and os.path.isabs(value) and "\n" not in value:
+        return Path(os.path.relpath(value, folder)).as_posix()
+    return value

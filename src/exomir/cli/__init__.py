@@ -37,7 +37,7 @@ def main() -> None:
     try:
         command()(prog_name="exomir")
     except ExomirError as exc:
-        from exomir.progress import console
+        from exomir.progress import error
 
-        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        error(str(exc))
         sys.exit(2)

@@ -35,10 +35,8 @@ def quantify_command(
     read assigned to a miRNA; the reason is in qc.csv and printed; the other samples' results are
     written); 2 when nothing could run (bad options, an --out that is a file, missing reference data).
     """
-    from rich.markup import escape
-
     from exomir.errors import InputError
-    from exomir.progress import console, info
+    from exomir.progress import error, info
     from exomir.quant import QuantOptions, quantify
     from exomir.quant.samples import read_sample_sheet
 
@@ -57,13 +55,13 @@ def quantify_command(
                    scheduler=scheduler, samples=sheet, ncrna=False if no_rna_types else ncrna)
     for name, result in run.results.items():
         qc = result.qc
-        info(escape(f"{name}: {qc['reads_in']:,} reads, adapter {qc['adapter'] or '-'} ({qc['adapter_source']}), "
-                    f"{qc['assigned_mirna']:,} to miRNAs ({qc['fraction_assigned']:.1%} of kept)"))
-    info(escape(f"wrote {out}/counts.csv, qc.csv, isomirs.gff3, quantify_report.html ({len(run.results)} sample(s), "
-                f"{len(run.reused)} reused)"))
+        info(f"{name}: {qc['reads_in']:,} reads, adapter {qc['adapter'] or '-'} ({qc['adapter_source']}), "
+             f"{qc['assigned_mirna']:,} to miRNAs ({qc['fraction_assigned']:.1%} of kept)")
+    info(f"wrote {out}/counts.csv, qc.csv, isomirs.gff3, quantify_report.html ({len(run.results)} sample(s), "
+         f"{len(run.reused)} reused)")
     if run.failed or run.flagged:
         for name, message in run.failed.items():
-            console.print(f"[red]failed:[/red] {escape(name)}: {escape(message)}", highlight=False, soft_wrap=True)
+            error(f"{name}: {message}", label="failed")
         for name, message in run.flagged.items():
-            console.print(f"[red]flagged:[/red] {escape(name)}: {escape(message)}", highlight=False, soft_wrap=True)
+            error(f"{name}: {message}", label="flagged")
         raise typer.Exit(1)

@@ -6,9 +6,12 @@ file and the line where it was found.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
+import sys
+import zlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,37 +71,118 @@ class Rows:
         return DELIMITERS.get(self.delimiter, repr(self.delimiter))
 
 
-def open_text(path: str | Path) -> io.TextIOBase:
-    """Open a text file for reading, decompressing gzip (recognized by its magic bytes)."""
-    path = Path(path)
+# Byte-order marks, longest first (the UTF-32 LE mark begins with the UTF-16 LE one).
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32", "UTF-32"),
+    (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
+    (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"),
+    (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"),
+)
+_SAVE_AS_UTF8 = "UTF-8 text (in Excel: Save As → CSV UTF-8; elsewhere: save with encoding UTF-8)"
+
+# A row of a miRNAs-as-rows table holds one field per sample: no line length limit of csv's own.
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+
+def _check_file(path: Path) -> None:
     if not path.exists():
         raise InputError("file not found", path=path)
     if path.is_dir():
         raise InputError("is a folder, not a file", path=path)
-    with open(path, "rb") as handle:
-        magic = handle.read(8)
-    if magic.startswith(b"PK\x03\x04"):
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """The bytes of a file, decompressed when gzip (recognized by its magic bytes).
+
+    A truncated or corrupt gzip, a zip/Excel or HDF5 file is an InputError saying so.
+    """
+    path = Path(path)
+    _check_file(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read the file ({exc.strerror or exc})", path=path) from None
+    if data.startswith(b"PK\x03\x04"):
         raise InputError(
             "is a zip archive or an Excel workbook, not a text table",
             path=path,
             expected="a CSV/TSV file (in Excel: Save As → CSV)",
         )
-    if magic.startswith(b"\x89HDF"):
+    if data.startswith(b"\x89HDF"):
         raise InputError("is an HDF5 file, not a text table", path=path, expected="a .h5ad Cohort named *.h5ad, or a CSV/TSV file")
-    if magic[:2] == b"\x1f\x8b":
-        raw = gzip.open(path, "rb")
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except EOFError:
+            raise InputError("the gzip file is truncated (it ends before its last block)", path=path,
+                             expected="a complete .gz file: download or copy it again") from None
+        except (gzip.BadGzipFile, zlib.error, OSError) as exc:
+            raise InputError(f"the gzip file is corrupt ({exc})", path=path,
+                             expected="an intact .gz file: download or copy it again") from None
+    return data
+
+
+def decode_text(data: bytes, path: str | Path, *, legacy: str | None = None) -> str:
+    """Decode strictly: a byte-order mark (UTF-8, UTF-16, UTF-32) decides; otherwise UTF-8.
+
+    No character is ever replaced: a byte that is not UTF-8 is an InputError naming it and its
+    line, unless ``legacy`` names a fallback encoding (instrument exports in Windows-1252).
+    """
+    path = Path(path)
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]  # spreadsheet programs put it in front of CSV files
     else:
-        raw = open(path, "rb")
-    # utf-8-sig drops the byte-order mark that spreadsheet programs put in front of CSV files.
-    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+        for bom, codec, name in _BOMS:
+            if data.startswith(bom):
+                try:
+                    return data.decode(codec)
+                except UnicodeDecodeError as exc:
+                    raise InputError(f"not valid {name} although it starts with a {name} byte-order mark ({exc.reason} "
+                                     f"at byte {exc.start})", path=path, expected=_SAVE_AS_UTF8) from None
+    if b"\x00" in data:
+        _raise_nul(data, path)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if legacy is not None:
+            try:
+                return data.decode(legacy)
+            except UnicodeDecodeError:
+                pass
+        prefix = data[: exc.start].decode("utf-8")
+        line = len((prefix + "x").splitlines())
+        start = max(data.rfind(b"\n", 0, exc.start), data.rfind(b"\r", 0, exc.start)) + 1
+        end = min(i for i in (data.find(b"\n", exc.start), data.find(b"\r", exc.start), len(data)) if i >= 0)
+        context = data[start:end].decode("utf-8", errors="backslashreplace").strip()
+        if len(context) > 60:
+            column = exc.start - start
+            context = data[max(start, start + column - 25): start + column + 25].decode("utf-8", errors="backslashreplace")
+        raise InputError(
+            f"not UTF-8 (byte 0x{data[exc.start]:02X} at line {line}, in '{context}'); "
+            "the file may be in Latin-1/Windows-1252",
+            path=path,
+            expected=_SAVE_AS_UTF8,
+        ) from None
+
+
+def _raise_nul(data: bytes, path: Path) -> None:
+    head = data[:4096]
+    even, odd = head[0::2], head[1::2]
+    if head and (odd.count(0) > 0.4 * len(odd) or even.count(0) > 0.4 * len(even)) and head.count(0) < 0.75 * len(head):
+        raise InputError("looks like UTF-16 text without a byte-order mark", path=path, expected=_SAVE_AS_UTF8)
+    line = data[: data.index(b"\x00")].count(b"\n") + 1
+    raise InputError(f"binary content (a NUL byte at line {line}): not a text table", path=path,
+                     expected="a CSV/TSV text file")
+
+
+def open_text(path: str | Path) -> io.TextIOBase:
+    """A text stream of a file as :func:`read_text` decodes it (newlines kept as written)."""
+    return io.StringIO(read_text(path), newline="")
 
 
 def read_text(path: str | Path) -> str:
-    try:
-        with open_text(path) as handle:
-            return handle.read()
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise InputError(f"cannot read the file ({exc})", path=path) from exc
+    """The text of a file: gzip decompressed, decoded strictly (see :func:`decode_text`)."""
+    return decode_text(read_bytes(path), path)
 
 
 def _content_lines(text: str) -> list[tuple[int, str]]:
