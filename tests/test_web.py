@@ -318,3 +318,14 @@ def test_evidence_pages_link_their_papers(client):
     assert 'href="https://pubmed.ncbi.nlm.nih.gov/29858059/"' in html
     search = client.get("/search", params={"q": "miR-210"}).text
     assert 'href="https://pubmed.ncbi.nlm.nih.gov/29858059/"' in search
+
+
+def test_brackets_in_uploaded_names_are_shown_not_read_as_markup(client, workspace):
+    """A name like ``[/x]`` once reached rich markup through a warning: HTTP 500 (issue 16, item 8)."""
+    table = pd.read_csv(workspace["paths"]["expression"], index_col=0)
+    table.loc["hsa-miR-[/x]"] = table.iloc[0]  # an unknown miRNA name is warned about, by name
+    table = table.rename(columns={table.columns[0]: "EXO[/x]1", table.columns[1]: "[bold]EXO2"})
+    response = client.post("/api/score", files={"expression": ("data[x].csv", table.to_csv().encode(), "text/csv")})
+    assert response.status_code == 200, response.text
+    samples = [row["sample"] for row in response.json()["scores"]]
+    assert samples[:2] == ["EXO[/x]1", "[bold]EXO2"]

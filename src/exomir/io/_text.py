@@ -167,9 +167,11 @@ def decode_text(data: bytes, path: str | Path, *, legacy: str | None = None) -> 
 
 def _raise_nul(data: bytes, path: Path) -> None:
     head = data[:4096]
-    even, odd = head[0::2], head[1::2]
-    if head and (odd.count(0) > 0.4 * len(odd) or even.count(0) > 0.4 * len(even)) and head.count(0) < 0.75 * len(head):
-        raise InputError("looks like UTF-16 text without a byte-order mark", path=path, expected=_SAVE_AS_UTF8)
+    head = head[: len(head) - len(head) % 2]
+    printable = set(range(0x20, 0x7F)) | {0x09, 0x0A, 0x0D}
+    for text, zeros in ((head[0::2], head[1::2]), (head[1::2], head[0::2])):  # little-, big-endian
+        if zeros and zeros.count(0) > 0.9 * len(zeros) and sum(b in printable for b in text) > 0.9 * len(text):
+            raise InputError("looks like UTF-16 text without a byte-order mark", path=path, expected=_SAVE_AS_UTF8)
     line = data[: data.index(b"\x00")].count(b"\n") + 1
     raise InputError(f"binary content (a NUL byte at line {line}): not a text table", path=path,
                      expected="a CSV/TSV text file")
@@ -247,12 +249,19 @@ def read_rows(
     numbers = [number for number, _ in lines]
     records: list[list[str]] = []
     record_lines: list[int] = []
+    spans: dict[int, int] = {}  # first line → last line of records that run over several lines
     # Parse line by line so that each record keeps the number of the line it came from.
     reader = csv.reader((line for _, line in lines), delimiter=delimiter)
+    consumed = 0
     try:
         for fields in reader:
+            first = numbers[min(consumed, len(numbers) - 1)]
+            consumed = reader.line_num
+            last = numbers[min(consumed, len(numbers)) - 1]
             records.append([field.strip() for field in fields])
-            record_lines.append(numbers[min(reader.line_num, len(numbers)) - 1])
+            record_lines.append(last)
+            if last != first:
+                spans[last] = first
     except csv.Error as exc:
         raise InputError(f"malformed quoting ({exc})", path=path, line=numbers[min(reader.line_num, len(numbers)) - 1]) from exc
     header, header_line = records[0], record_lines[0]
@@ -275,6 +284,14 @@ def read_rows(
             if len(fields) == width + 1 and fields[-1] == "":
                 fields.pop()
                 continue
+            if line in spans:
+                raise InputError(
+                    f"a quote (\") opened on line {spans[line]} is not closed: lines {spans[line]} to {line} were read as "
+                    "one row",
+                    path=path,
+                    line=spans[line],
+                    expected="quotes in pairs around a field",
+                )
             raw = dict(lines).get(line, "")
             other = [DELIMITERS[d] for d in DELIMITERS if d != delimiter and raw.count(d) >= width - 1]
             hint = (

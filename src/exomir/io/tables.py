@@ -371,6 +371,7 @@ def decide_measure(
         reason = f"given ({span})"
 
     out = frame.astype(np.float64)
+    _refuse_out_of_range(frame, measure, path, locate)
     if measure == "counts":
         if negative:
             _raise_at(frame, lambda v: v < 0, "negative read count", "counts ≥ 0", path, locate)
@@ -407,6 +408,25 @@ def _locator(rows: Rows, row_labels: list[str], col_labels: list[str], orient: s
         return line_of.get(sample), mirna
 
     return locate
+
+
+#: No sequencing run yields 10^12 reads for one sample; larger "counts" are a unit or export error
+#: (and overflow the 64-bit integers of the count model).
+MAX_COUNT = 1e12
+#: qPCR runs have at most 50 cycles (a little slack for exports that extrapolate).
+MAX_CQ = 55.0
+
+
+def _refuse_out_of_range(frame: pd.DataFrame, measure: str, path, locate) -> None:
+    """Infinite values, and counts beyond any sequencer's output, are refused at their cell."""
+    values = frame.to_numpy(dtype=np.float64)
+    if np.isinf(values).any():
+        _raise_at(frame, np.isinf, "infinite value", "a finite number", path, locate)
+    if measure == "counts" and np.nanmax(values, initial=0) > MAX_COUNT:
+        _raise_at(frame, lambda v: v > MAX_COUNT, "read count too large:", f"counts below {MAX_COUNT:.0e}", path, locate)
+    if measure == "cq" and np.nanmax(values, initial=0) > MAX_CQ:
+        _raise_at(frame, lambda v: v > MAX_CQ, "Cq beyond the cycles of any qPCR run:",
+                  f"Cq values up to {MAX_CQ:g} (are these counts? then --measure counts)", path, locate)
 
 
 def _raise_at(frame: pd.DataFrame, test, problem: str, expected: str, path, locate) -> None:
