@@ -520,3 +520,19 @@ def test_malformed_input(case: Case, base, tmp_path, capsys):
     parent = b.out.parent
     if parent.is_dir():
         assert [p.name for p in parent.iterdir() if p.name.startswith(f".{b.out.name}.")] == [], "staging left"
+
+
+def test_a_table_of_16000_samples_as_columns_reads(tmp_path):
+    """Each line is ~100 KiB-1 MiB: longer than csv's default field limit of 128 KiB (issue 16, item 12)."""
+    from exomir.io import read_expression
+
+    n = 16_000
+    names = ["hsa-miR-21-5p", "hsa-miR-122-5p", "hsa-let-7a-5p"]
+    lines = ["mirna," + ",".join(f"PATIENT-{i:06d}" for i in range(n))]
+    lines += [name + "," + ",".join(str((i * 31 + k) % 997) for i in range(n)) for k, name in enumerate(names)]
+    path = tmp_path / "wide.csv"
+    path.write_text("\n".join(lines) + "\n")
+    assert len(lines[0]) > 128 * 1024
+    table = read_expression(path)
+    assert table.values.shape == (n, 3) and table.measure == "counts"
+    assert table.values.loc["PATIENT-015999", "hsa-let-7a-5p"] == (15999 * 31 + 2) % 997
