@@ -30,11 +30,16 @@ def staged_as(staging: str, final: str) -> Iterator[None]:
 
 
 def _shown(message: str) -> str:
-    """The message as printed: staging folders named as the user's folder, and any ``[...]`` it
-    carries (a path, a sample ID) escaped so that rich prints it instead of reading it as markup."""
+    """The message as the user reads it: staging folders named as the user's folder."""
     for staging, final in _aliases.items():
         message = message.replace(staging, final)
-    return escape(message)
+    return message
+
+
+def _printable(message: str) -> str:
+    """The message for rich: any ``[...]`` it carries (a path, a sample ID) escaped, so that it is
+    printed as written instead of being read as markup (``[/x]`` would even raise)."""
+    return escape(_shown(message))
 
 
 @contextlib.contextmanager
@@ -70,18 +75,18 @@ def info(message: str) -> None:
     """A one-line status message on stderr (not shown when quiet)."""
     _log("info", message)
     if not _state["quiet"]:
-        console.print(_shown(message), highlight=False)
+        console.print(_printable(message), highlight=False)
 
 
 def warn(message: str) -> None:
     """A warning on stderr; shown even when quiet, because it says something was excluded."""
     _log("warning", message)
-    console.print(f"[yellow]warning:[/yellow] {_shown(message)}", highlight=False)
+    console.print(f"[yellow]warning:[/yellow] {_printable(message)}", highlight=False)
 
 
 def error(message: str, label: str = "error") -> None:
     """An error on stderr, always shown: ``label:`` in red, then the message as it is."""
-    console.print(f"[red]{escape(label)}:[/red] {_shown(message)}", highlight=False, soft_wrap=True)
+    console.print(f"[red]{escape(label)}:[/red] {_printable(message)}", highlight=False, soft_wrap=True)
 
 
 def _progress() -> Progress:
@@ -115,6 +120,6 @@ def steps(description: str, total: int) -> Iterator:
                 bar.update(task, description=f"{description}: {label}")
             bar.advance(task)
             if label and (_state["quiet"] is False) and not sys.stderr.isatty():
-                console.print(_shown(f"{description}: {label}"), highlight=False)
+                console.print(_printable(f"{description}: {label}"), highlight=False)
 
         yield advance
