@@ -175,8 +175,11 @@ def long_rows(b: Build, n: int, bad: bool) -> None:
     b.options = []
 
 
-def qpcr_plates(b: Build, drop_on_second: str | None) -> None:
+def qpcr_plates(b: Build, drop_on_second: str | None, encoding: str = "utf-8", rename: tuple[str, str] | None = None) -> None:
     """Two plates of a long Cq export; ``drop_on_second`` is a target the second plate lacks."""
+    if rename:
+        b.cq[0] = b.cq[0].replace(*rename)
+        rename_sample(b, *rename)
     samples = b.cq[0].split(",")[1:]
     halves = [samples[: len(samples) // 2], samples[len(samples) // 2:]]
     paths = []
@@ -188,7 +191,7 @@ def qpcr_plates(b: Build, drop_on_second: str | None) -> None:
                 continue
             for s in part:
                 rows.append(f"{s},{fields[0]},{fields[1 + samples.index(s)]}")
-        paths.append(b.file(f"plate{p + 1}.csv", rows))
+        paths.append(b.file(f"plate{p + 1}.csv", ("\n".join(rows) + "\n").encode(encoding)))
     b.expression = paths
 
 
@@ -330,7 +333,7 @@ CASES: list[Case] = [
     Case("nan-count-cells", "values", lambda b: b.expr(cell(cell(b.e, 3, 2, "NaN"), 4, 2, "NA")), ("{e}", "line 3", "EXO0002"),
          xfail=STATSDATA),
     Case("non-integer-counts-rounded-reported", "values", lambda b: b.expr(cell(b.e, 3, 2, "10.5")), ok=True,
-         check=lambda out, err: None),
+         check=lambda out, err: _said((out / "report.html").read_text(encoding="utf-8"), "not whole numbers rounded")),
     Case("all-cells-empty", "values", lambda b: b.expr([b.e[0]] + [line.split(",")[0] + "," * N_SAMPLES for line in b.e[1:]]),
          ("{e}", "no measured values")),
     Case("negative-cq", "values", lambda b: b.expr(cell(b.cq, 5, 3, "-2.5")), ("{e}", "line 5", "EXO0003", "negative"),
@@ -424,6 +427,11 @@ CASES: list[Case] = [
     Case("qpcr-target-missing-on-a-plate", "qpcr",
          lambda b: qpcr_plates(b, b.cq[5].split(",")[0]),
          ("plate2.csv", "not measured"), xfail=STATSDATA),
+    Case("qpcr-export-windows-1252-ok", "qpcr", lambda b: qpcr_plates(b, None, "cp1252", ("EXO0002", "Pati\u00e9nt02")),
+         ok=True, check=lambda out, err: _qc_has(out, ["Pati\u00e9nt02"])),
+    Case("qpcr-export-undecodable-byte", "qpcr",
+         lambda b: (qpcr_plates(b, None), b.expression[0].write_bytes(b.expression[0].read_bytes().replace(b"EXO0002", b"EXO\x810002"))),
+         ("plate1.csv", "byte 0x81", "line 3")),
     Case("qpcr-plate-missing-file", "qpcr", lambda b: (qpcr_plates(b, None), b.expression.append(b.folder / "plate3.csv")),
          ("plate3.csv", "file not found")),
     # options

@@ -21,6 +21,7 @@ from typing import Any
 
 from exomir import __version__
 from exomir.errors import InputError
+from exomir.io._text import check_input_file
 
 FORMAT = "exomir-analyze-params"
 FORMAT_VERSION = 1
@@ -72,6 +73,8 @@ def analysis_params(options: Mapping[str, Any]) -> dict[str, Any]:
     recorded = {k: v for k, v in options.items() if k != "out"}
     inputs = []
     for option in PATH_OPTIONS:
+        for given in _paths(recorded.get(option)):
+            check_input_file(given)  # said as the user wrote it, before any checksum
         paths = [p.resolve() for p in _paths(recorded.get(option))]
         if option in recorded and recorded[option] is not None:
             recorded[option] = [str(p) for p in paths] if option == "expression" else str(paths[0])

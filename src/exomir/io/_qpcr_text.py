@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from exomir.errors import InputError
+from exomir.io._text import decode_text
 
 # Values that mean "no amplification" in the exports we read (compared lower-case, stripped).
 NONDETECT_TOKENS = frozenset(
@@ -89,7 +90,7 @@ def find_columns(header: list[str]) -> dict[str, int]:
 
 
 def read_lines(path: Path) -> list[str]:
-    """The lines of a text export, decoded (UTF-16 with BOM, UTF-8, then Windows-1252).
+    """The lines of a text export, decoded (UTF-16 with BOM, UTF-8, then Windows-1252; strictly).
 
     An Excel workbook (``.xlsx``) is read as tab-separated lines of its ``Results`` sheet (else
     its first sheet), so that line numbers are the spreadsheet's row numbers.
@@ -100,13 +101,8 @@ def read_lines(path: Path) -> list[str]:
         raw = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read the file ({exc.strerror or exc})", path=path) from None
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = raw.decode("utf-16")
-    else:
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = raw.decode("cp1252", errors="replace")
+    # instrument software of older generations writes Windows-1252: decoded as such, strictly
+    text = decode_text(raw, path, legacy="cp1252")
     if "\x00" in text:
         raise InputError("binary content; export the results as text or CSV from the instrument software", path=path)
     return text.splitlines()

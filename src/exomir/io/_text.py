@@ -84,7 +84,9 @@ _SAVE_AS_UTF8 = "UTF-8 text (in Excel: Save As → CSV UTF-8; elsewhere: save wi
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 
-def _check_file(path: Path) -> None:
+def check_input_file(path: str | Path) -> None:
+    """An input that is missing, or a folder, is an InputError naming it as the user wrote it."""
+    path = Path(path)
     if not path.exists():
         raise InputError("file not found", path=path)
     if path.is_dir():
@@ -97,7 +99,7 @@ def read_bytes(path: str | Path) -> bytes:
     A truncated or corrupt gzip, a zip/Excel or HDF5 file is an InputError saying so.
     """
     path = Path(path)
-    _check_file(path)
+    check_input_file(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
