@@ -223,6 +223,11 @@ def first_group_line(b: Build, group: str) -> int:
     return next(i for i, line in enumerate(b.c, start=1) if i > 1 and line.split(",")[g] == group)
 
 
+def hcc_lines(b: Build, n: int) -> list[int]:
+    g = column_of(b.c, "group")
+    return [i for i, line in enumerate(b.c, start=1) if i > 1 and line.split(",")[g] == "HCC"][:n]
+
+
 def event_line(b: Build) -> int:
     t = column_of(b.c, "dfs_months")
     return next(i for i, line in enumerate(b.c, start=1) if i > 1 and line.split(",")[t])
@@ -230,8 +235,6 @@ def event_line(b: Build) -> int:
 
 # --- the table ---------------------------------------------------------------------------------
 
-STATSDATA = "fixed by the statsdata change (issue 16 items 6, 7, 11, 17), not on main yet"
-PROGNOSIS = "fixed by the prognosis change (issue 16 item 17: time/event errors), not on main yet"
 
 CASES: list[Case] = [
     # file: what is (not) there
@@ -328,10 +331,8 @@ CASES: list[Case] = [
     Case("count-1e300", "values", lambda b: b.expr(cell(b.e, 5, 3, "1e300")), ("{e}", "line 5", "EXO0003", "1e+300")),
     Case("count-1e20", "values", lambda b: b.expr(cell(b.e, 11, 2, "100000000000000000000")), ("{e}", "line 11", "EXO0002")),
     Case("count-infinite", "values", lambda b: b.expr(cell(b.e, 4, 5, "inf")), ("{e}", "line 4", "EXO0005")),
-    Case("negative-count-one-cell", "values", lambda b: b.expr(cell(b.e, 10, 6, "-3")), ("{e}", "line 10", "EXO0006", "negative"),
-         xfail=STATSDATA),
-    Case("nan-count-cells", "values", lambda b: b.expr(cell(cell(b.e, 3, 2, "NaN"), 4, 2, "NA")), ("{e}", "line 3", "EXO0002"),
-         xfail=STATSDATA),
+    Case("negative-count-one-cell", "values", lambda b: b.expr(cell(b.e, 10, 6, "-3")), ("{e}", "line 10", "EXO0006", "negative")),
+    Case("nan-count-cells", "values", lambda b: b.expr(cell(cell(b.e, 3, 2, "NaN"), 4, 2, "NA")), ("{e}", "line 3", "EXO0002")),
     Case("non-integer-counts-rounded-reported", "values", lambda b: b.expr(cell(b.e, 3, 2, "10.5")), ok=True,
          check=lambda out, err: _said((out / "report.html").read_text(encoding="utf-8"), "not whole numbers rounded")),
     Case("all-cells-empty", "values", lambda b: b.expr([b.e[0]] + [line.split(",")[0] + "," * N_SAMPLES for line in b.e[1:]]),
@@ -359,8 +360,7 @@ CASES: list[Case] = [
          ("{e}", "line 6", "empty miRNA name")),
     Case("empty-sample-id-in-header", "labels", lambda b: b.expr([b.e[0].replace("EXO0010", "")] + b.e[1:]),
          ("{e}", "line 1", "empty sample ID")),
-    Case("same-mirna-two-names", "labels", lambda b: b.expr(two_names(b.e)), ("{e}", "hsa-let-7a-5p", "MIMAT0000062"),
-         xfail=STATSDATA),
+    Case("same-mirna-two-names", "labels", lambda b: b.expr(two_names(b.e)), ("{e}", "hsa-let-7a-5p", "MIMAT0000062")),
     Case("bracket-sample-id", "markup", lambda b: rename_sample(b, "EXO0005", "EXO[/x]5"), ok=True,
          check=lambda out, err: _qc_has(out, ["EXO[/x]5"])),
     Case("bracket-in-error-value", "markup", lambda b: b.expr(cell(b.e, 6, 4, "[/x]")), ("{e}", "line 6", "'[/x]'")),
@@ -391,21 +391,32 @@ CASES: list[Case] = [
     Case("case-group-absent", "groups", lambda b: b.options.extend(["--case", "HCCX"]), ("case group 'HCCX' not found",)),
     Case("control-group-absent", "groups", lambda b: b.options.extend(["--control", "cirrhosis"]),
          ("control group 'cirrhosis' not found",)),
-    Case("no-controls-only-cases", "groups", lambda b: (only_cases(b), b.expr(), b.clin()), ("no group besides 'HCC'",)),
-    Case("group-empty-for-all", "groups", lambda b: b.clin([b.c[0]] + [cell([line], 1, 1, "")[0] for line in b.c[1:]]),
+    Case("no-controls-only-cases-prognosis", "groups",
+         lambda b: (only_cases(b), b.expr(), b.clin(), setattr(b, "options", ["--time", "dfs_months", "--event", "dfs_event"])),
+         ok=True, check=lambda out, err: _said(err, "prognosis only")),
+    Case("no-controls-only-cases", "groups", lambda b: (only_cases(b), b.expr(), b.clin(), setattr(b, "options", [])),
+         ("'HCC'",)),
+    Case("group-empty-for-all", "groups",
+         lambda b: (b.clin([b.c[0]] + [cell([line], 1, 1, "")[0] for line in b.c[1:]]), setattr(b, "options", [])),
          ("{c}", "group", "empty")),
+    Case("group-empty-for-all-prognosis", "groups",
+         lambda b: (b.clin([b.c[0]] + [cell([line], 1, 1, "")[0] for line in b.c[1:]]),
+                    setattr(b, "options", ["--time", "dfs_months", "--event", "dfs_event"])),
+         ok=True, check=lambda out, err: _said(err, "prognosis only")),
     Case("group-missing-some", "groups", lambda b: set_column(b, "group", "", line=9), ok=True,
          check=lambda out, err: (excluded(sample_at(b_c_default(), 9))(out, err))),
-    Case("group-case-variants", "groups", lambda b: set_column(b, "group", "hcc ", line=first_group_line(b, "HCC")),
-         ("{c}", "hcc"), xfail=STATSDATA),
+    Case("group-case-variants", "groups", lambda b: [set_column(b, "group", "hcc ", line=n) for n in hcc_lines(b, 3)],
+         ("{c}", "line 6", "'hcc'", "differ only in case")),
+    Case("group-case-variants-without-survival", "groups",
+         lambda b: (setattr(b, "options", []), [set_column(b, "group", "Hcc", line=n) for n in hcc_lines(b, 2)]),
+         ("{c}", "line", "differ only in case")),
     Case("case-is-also-control", "groups", lambda b: b.options.extend(["--control", "HCC"]),
          ("'HCC' is the case group",)),
     # clinical values
     Case("afp-text", "clinical", lambda b: set_column(b, "afp_ng_ml", "high", line=5), ("{c}", "line 5", "afp_ng_ml", "'high'")),
-    Case("afp-negative", "clinical", lambda b: set_column(b, "afp_ng_ml", "-5", line=6), ("{c}", "line 6", "afp_ng_ml"),
-         xfail=STATSDATA),
-    Case("afp-censored-below-detection", "clinical", lambda b: set_column(b, "afp_ng_ml", "<2", line=7),
-         ("{c}", "line 7", "<2")),
+    Case("afp-negative", "clinical", lambda b: set_column(b, "afp_ng_ml", "-5", line=6), ("{c}", "line 6", "afp_ng_ml")),
+    Case("afp-censored-below-detection", "clinical", lambda b: set_column(b, "afp_ng_ml", "<2", line=7), ok=True,
+         check=lambda out, err: _said(err, "'afp_ng_ml': 1 below a limit (<2)")),
     Case("afp-column-missing", "clinical", lambda b: b.options.extend(["--afp", "AFP"]), ("AFP",)),
     Case("afp-decimal-comma-in-comma-file", "clinical", lambda b: set_column(b, "afp_ng_ml", '"12,5"', line=8),
          ("{c}", "line 8", "12,5")),
@@ -417,16 +428,15 @@ CASES: list[Case] = [
     Case("time-text", "survival", lambda b: set_column(b, "dfs_months", "soon", line=event_line(b)),
          ("{c}", "line", "dfs_months", "'soon'")),
     Case("time-negative", "survival", lambda b: set_column(b, "dfs_months", "-3", line=event_line(b)),
-         ("{c}", "line", "dfs_months"), xfail=PROGNOSIS),
+         ("{c}", "line", "dfs_months")),
     Case("event-two", "survival", lambda b: set_column(b, "dfs_event", "2", line=event_line(b)),
-         ("{c}", "line", "dfs_event"), xfail=PROGNOSIS),
+         ("{c}", "line", "dfs_event")),
     Case("event-yes-no", "survival", lambda b: set_column(b, "dfs_event", "yes", line=event_line(b)),
          ("{c}", "line", "dfs_event", "'yes'")),
     # qPCR instrument exports
     Case("qpcr-plates-ok", "qpcr", lambda b: qpcr_plates(b, None), ok=True, check=n_qc(N_SAMPLES)),
-    Case("qpcr-target-missing-on-a-plate", "qpcr",
-         lambda b: qpcr_plates(b, b.cq[5].split(",")[0]),
-         ("plate2.csv", "not measured"), xfail=STATSDATA),
+    Case("qpcr-target-missing-on-a-plate", "qpcr", lambda b: qpcr_plates(b, b.cq[5].split(",")[0]), ok=True,
+         check=lambda out, err: _said(err, f"{_BASE['cq'][5].split(',')[0]} on plate2")),
     Case("qpcr-export-windows-1252-ok", "qpcr", lambda b: qpcr_plates(b, None, "cp1252", ("EXO0002", "Pati\u00e9nt02")),
          ok=True, check=lambda out, err: _qc_has(out, ["Pati\u00e9nt02"])),
     Case("qpcr-export-undecodable-byte", "qpcr",

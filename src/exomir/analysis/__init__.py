@@ -117,7 +117,10 @@ def analyze(
         params = analysis_params(options)
         (staging / "params.json").write_text(params_text(params), encoding="utf-8", newline="")
         adata = load_cohort(expression, clinical, measure=measure, sample_column=sample_column, group=load_group,
-                            numeric=numeric, calibrator=calibrator, lod=lod, labels=[patient] if patient else ())
+                            numeric=numeric, calibrator=calibrator, lod=lod,
+                            # the default group column, when present, is read as labels all the same:
+                            # "HCC" and "hcc" must not become two groups of a prognosis run's comparisons
+                            labels=[*([patient] if patient else []), *([] if load_group else [settings.group])])
         result = run_analysis(adata, settings)
         written = write_results(result, staging)
         if figures:
