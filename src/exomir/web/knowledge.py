@@ -138,7 +138,9 @@ def validated_targets(mimats: list[str]) -> dict:
     table = _mirtarbase(str(path))
     hits = table.table[table.table["mimat"].isin(mimats)]
     genes = sorted(set(hits["gene"].astype(str)))
-    return {"available": True, "note": f"miRTarBase ({table.provenance.get('release', '')})", "genes": genes}
+    release = str(table.provenance.get("release", "") or "not stated")
+    note = "miRTarBase (release not stated by the file)" if release == "not stated" else f"miRTarBase ({release})"
+    return {"available": True, "note": note, "genes": genes}
 
 
 def _mirbase():
