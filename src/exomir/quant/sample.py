@@ -38,7 +38,7 @@ from exomir.quant.store import AssignmentStore
 
 RESULT_VERSION = 3  # bump when what a saved sample holds changes: older results are recomputed
 _DETECT_DISTINCT = 20_000  # distinct reads of the first chunk used to detect the adapter
-_DETECT_READS = 200_000  # first reads the adapter is detected from (kernel route)
+_DETECT_READS = 50_000  # first reads the adapter is detected from (kernel route)
 _ACGT = frozenset("ACGT")
 LOW_MIRNA_SHARE = 0.05  # below this share of typed reads a sample is flagged, as miRTrace flags failed QC
 _EMPTY = np.zeros(0, dtype=np.uint64)

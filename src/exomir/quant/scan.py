@@ -29,6 +29,7 @@ from exomir.quant import kernel
 from exomir.quant.adapters import AdapterChoice, AdapterTrimmer
 
 BLOCK_BYTES = 4 << 20
+_ACGT = frozenset("ACGT")
 _MERGE_EVERY = 4_000_000  # merge the per-block distinct codes once they add up to this many
 
 
@@ -71,12 +72,10 @@ def open_blocks(path: Path):
                 break
             block = carry + data
             arr = np.frombuffer(block, dtype=np.uint8)
-            newlines = np.flatnonzero(arr == 10)
-            whole = len(newlines) - len(newlines) % 4
-            if whole == 0:
+            cut = kernel.record_cut(arr)
+            if cut == 0:
                 carry = block
                 continue
-            cut = int(newlines[whole - 1]) + 1
             carry = block[cut:]
             yield arr[:cut]
     if carry:
@@ -213,7 +212,8 @@ def _python_reads(left: Counter, choice: AdapterChoice, options, p: _Params, res
     from exomir.quant.sample import _classify
 
     trimmer = AdapterTrimmer(choice.sequence, options.max_error_rate, options.min_overlap)
-    extra_codes, extra_umis, extra_counts, extra_long = [], [], [], []
+    kept: list[tuple[str, str, int]] = []
+    longs: list[tuple[str, int]] = []
     for raw, n in left.items():
         if p.trim:
             cut = trimmer.trim(raw)
@@ -223,26 +223,27 @@ def _python_reads(left: Counter, choice: AdapterChoice, options, p: _Params, res
             outcome = _classify(raw, "", p.lo, p.hi, p.four_n, False, 0)
         code, insert, umi = outcome
         result.tally[code] += n
-        if code == 3 and not set(insert[:kernel.MAX_CODE_LENGTH]) - set("ACGT"):
-            extra_long.append((kernel.encode(insert[:kernel.MAX_CODE_LENGTH]), n))
-        if code != 4:
-            continue
-        if set(insert) - set("ACGT"):
-            result.odd[insert] += n
-            continue
-        packed = kernel.encode(insert)
-        if p.use_umi and umi and set(umi) - set("ACGT"):
-            result.odd_umi.append((packed, umi, n))
-            continue
-        extra_codes.append(packed)
-        extra_umis.append(kernel.encode(umi) if (p.use_umi and umi) else 0)
-        extra_counts.append(n)
-    if extra_long:
+        if code == 3 and not set(insert[:kernel.MAX_CODE_LENGTH]) - _ACGT:
+            longs.append((insert[:kernel.MAX_CODE_LENGTH], n))
+        elif code == 4:
+            if set(insert) - _ACGT:
+                result.odd[insert] += n
+            elif p.use_umi and umi and set(umi) - _ACGT:
+                result.odd_umi.append((kernel.encode(insert), umi, n))
+            else:
+                kept.append((insert, umi if p.use_umi else "", n))
+    if longs:
         result.long_codes, result.long_counts, _ = merge_rows(
-            np.concatenate([result.long_codes, np.array([c for c, _ in extra_long], dtype=np.uint64)]),
-            np.concatenate([result.long_counts, np.array([n for _, n in extra_long], dtype=np.int64)]))
-    if extra_codes:
-        parts_u = [result.umis, np.array(extra_umis, dtype=np.uint64)] if p.use_umi else []
-        c, n, u = _merge([result.codes, np.array(extra_codes, dtype=np.uint64)],
-                         [result.counts, np.array(extra_counts, dtype=np.int64)], parts_u, p.use_umi)
-        result.codes, result.counts, result.umis = c, n, u
+            np.concatenate([result.long_codes, kernel.encode_many([q for q, _ in longs])]),
+            np.concatenate([result.long_counts, np.array([n for _, n in longs], dtype=np.int64)]))
+    if kept:
+        codes = kernel.encode_many([q for q, _, _ in kept])
+        counts = np.array([n for _, _, n in kept], dtype=np.int64)
+        umis = None
+        if p.use_umi:
+            umis = np.zeros(len(kept), dtype=np.uint64)
+            with_umi = [i for i, (_, u, _) in enumerate(kept) if u]
+            umis[with_umi] = kernel.encode_many([kept[i][1] for i in with_umi])
+            umis = np.concatenate([result.umis, umis])
+        result.codes, result.counts, result.umis = merge_rows(np.concatenate([result.codes, codes]),
+                                                              np.concatenate([result.counts, counts]), umis)
