@@ -38,11 +38,11 @@ def test_reference_places_matures_in_hairpins(ref):
         (lambda h: h[7:27], "iso_3p:-2", "20M"),
         (lambda h: h[6:29], "iso_5p:-1", "23M"),
         (lambda h: h[8:29], "iso_5p:+1", "21M"),
-        (lambda h: h[7:29] + "AA", "iso_add3p:+2", "22M2I"),
+        (lambda h: h[7:29] + "AA", "iso_add3p:2", "22M2I"),
         (lambda h: h[7:29] + "TT", "iso_3p:+2,iso_snv", "22MC1M"),  # the last T is templated
         (lambda h: h[7:10] + "G" + h[11:29], "iso_snv_seed", "3MC18M"),
         (lambda h: h[7:14] + "A" + h[15:29], "iso_snv_central_offset", "7MT14M"),
-        (lambda h: h[8:28] + "C", "iso_5p:+1,iso_3p:-1,iso_add3p:+1", "20M1I"),
+        (lambda h: h[8:28] + "C", "iso_5p:+1,iso_3p:-1,iso_add3p:1", "20M1I"),
     ],
 )
 def test_mirtop_variants_of_mir21(ref, make, variant, cigar):

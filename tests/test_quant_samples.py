@@ -88,6 +88,9 @@ def test_rna_types_in_qc_and_close_to_mirtrace(tmp_path):
         assert 40 <= qc["mirna_complexity_95"] <= 120 and qc["insert_lengths"].startswith("16:")
         total = sum(qc[f"rna_{t}"] for t in ("mirna", "trna", "artifact", "unknown"))
         assert total == qc["reads_in"] - qc["no_adapter"] - qc["too_short"]
+    # miRBase entries that are tRNA fragments are named as such
+    assert run.ncrna_like.get("hsa-miR-3182") == "trna" and "hsa-miR-21-5p" not in run.ncrna_like
+    assert (tmp_path / "out" / "ncrna_like_mirnas.csv").read_text().startswith("mirna,rna_type,reads\n")
 
 
 _ORPHAN_SCRIPT = """

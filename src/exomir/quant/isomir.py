@@ -11,7 +11,8 @@ of the arm's ends; otherwise it is a hairpin-only placement.
 
 Variants follow mirtop's mirGFF3 1.1 definitions: ``iso_5p:±N`` / ``iso_3p:±N`` give where the
 insert starts / its templated part ends relative to the mature ends along the hairpin (``-``
-upstream, ``+`` downstream); ``iso_add3p:+N`` non-templated 3′ nucleotides; substitutions are
+upstream, ``+`` downstream); ``iso_add3p:N`` non-templated 3′ nucleotides (no sign: mirtop's
+reference implementation writes it so); substitutions are
 ``iso_snv_seed`` (insert positions 2–7), ``iso_snv_central_offset`` (8), ``iso_snv_central``
 (9–12), ``iso_snv_central_supp`` (13–17), ``iso_snv`` elsewhere.
 
@@ -68,7 +69,7 @@ class Hit:
         if self.shift3:
             parts.append(f"iso_3p:{self.shift3:+d}")
         if self.added:
-            parts.append(f"iso_add3p:+{len(self.added)}")
+            parts.append(f"iso_add3p:{len(self.added)}")
         for pos, _ in self.snv:
             p = pos + 1
             if 2 <= p <= 7:

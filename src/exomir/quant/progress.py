@@ -16,7 +16,8 @@ def reads_bar(description: str) -> Iterator:
     """Yield ``advance(reads)``; shows the reads done and the time taken while a sample runs."""
     progress = Progress(
         SpinnerColumn(), TextColumn("{task.description}"),
-        TextColumn("{task.completed:,.0f} reads"), TimeElapsedColumn(), console=console, disable=is_quiet() or not sys.stderr.isatty(), transient=False,
+        TextColumn("{task.completed:,.0f} reads"), TimeElapsedColumn(), console=console,
+        disable=is_quiet() or not sys.stderr.isatty(), transient=False,
     )
     with progress:
         task = progress.add_task(description, total=None)

@@ -38,9 +38,10 @@ def _bar(rows: pd.DataFrame, columns, title: str, div_id: str, *, percent: bool)
         figure.add_trace(go.Bar(y=samples, x=shown, name=label, orientation="h", marker_color=colour,
                                 customdata=values, hovertemplate="%{y}: %{customdata:,.0f} reads (%{x:.1f}"
                                 + ("%" if percent else "") + ")<extra>" + label + "</extra>"))
-    figure.update_layout(**LAYOUT, barmode="stack", title=title, height=140 + 28 * len(samples),
+    layout = {**LAYOUT, "margin": dict(l=60, r=20, t=50, b=90)}
+    figure.update_layout(**layout, barmode="stack", title=title, height=170 + 28 * len(samples),
                          xaxis_title="% of reads" if percent else "reads", yaxis=dict(autorange="reversed"),
-                         legend=dict(orientation="h", y=-0.25))
+                         legend=dict(orientation="h", y=-0.45))
     return to_div(figure, div_id)
 
 
@@ -71,7 +72,7 @@ def _table(rows: pd.DataFrame) -> str:
         for c in shown:
             value = row.get(c)
             if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
-                text = ""
+                text = "n/m" if c.startswith("share_") and row.get("status") == "ok" else ""
             elif c.startswith("share_") or c in ("fraction_assigned", "isomir_fraction"):
                 text = f"{float(value):.1%}"
             elif isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -88,7 +89,8 @@ def render(qc: pd.DataFrame) -> str:
 
     rows = qc[qc["status"] != "failed"].reset_index(drop=True)
     parts = [f"<h1>exomir quantify: {len(qc)} sample(s)</h1>",
-             "<p>Flagged rows (red) gave no miRNA read, failed, or have a miRNA share below 5 % of typed reads.</p>",
+             "<p>Flagged rows (red) gave no miRNA read, failed, or have a miRNA share below 5 % of typed reads. "
+             "n/m: not measured (no reference sequences of that class were given).</p>",
              _table(qc)]
     if len(rows):
         parts.append(_bar(rows, _FATES, "What happened to the reads", "fates", percent=True))
@@ -103,7 +105,7 @@ def render(qc: pd.DataFrame) -> str:
         parts.append(to_div(complexity, "complexity"))
     style = ("body{font-family:sans-serif;margin:24px;max-width:1200px}table{border-collapse:collapse;font-size:12px}"
              "td,th{border:1px solid #ddd;padding:3px 6px;text-align:right}td:first-child,th:first-child{text-align:left}"
-             "tr.flag td{background:#fde0dc}")
+             "tr.flag td{background:#fde0dc}td:last-child{text-align:left;min-width:260px}")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>exomir quantify</title>"
             f"<style>{style}</style><script>{get_plotlyjs()}</script></head><body>\n" + "\n".join(parts)
             + f"\n<p><small>exomir {html.escape(__version__)}</small></p></body></html>\n")

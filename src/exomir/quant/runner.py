@@ -97,6 +97,7 @@ class QuantRun:
     failed: dict[str, str] = field(default_factory=dict)  # sample -> error message
     flagged: dict[str, str] = field(default_factory=dict)
     counts: pd.DataFrame | None = None
+    ncrna_like: dict[str, str] = field(default_factory=dict)  # miRBase matures lying in a tRNA/rRNA/ncRNA
 
     @property
     def ok(self) -> bool:
@@ -211,6 +212,8 @@ def quantify(
             warn(f"sample {name}: miRNA share {result.qc.get('share_mirna', 0):.1%} of reads is below "
                  f"{LOW_MIRNA_SHARE:.0%} (as miRTrace flags failed QC)")
 
+    if rna_types is not None:
+        run.ncrna_like = rna_types.flag_mirnas(reference.mature)
     _write_outputs(run, specs, reference, options)
     return run
 
@@ -331,10 +334,21 @@ def _write_outputs(run: QuantRun, specs: list[SampleSpec], reference, options: Q
             with atomic_open(stage / "hairpin_counts.csv") as fh:
                 hairpin.to_csv(fh, float_format="%.6g", lineterminator="\n")
             _write_gff(stage / "isomirs.gff3", run, ok, reference, options)
+            _write_ncrna_like(stage / "ncrna_like_mirnas.csv", run, exact)
     if not ok:
         # nothing to count: drop tables of an earlier run so they cannot be mistaken for this one
-        for stale in ("counts.csv", "counts_exact.csv", "hairpin_counts.csv", "isomirs.gff3"):
+        for stale in ("counts.csv", "counts_exact.csv", "hairpin_counts.csv", "isomirs.gff3", "ncrna_like_mirnas.csv"):
             (run.out / stale).unlink(missing_ok=True)
+
+
+def _write_ncrna_like(path: Path, run: QuantRun, exact: pd.DataFrame) -> None:
+    """Counted miRNAs whose miRBase sequence lies in a tRNA, rRNA or other ncRNA: their reads may be
+    fragments of that RNA (the usual source of false miRNAs in plasma)."""
+    names = [m for m in exact.index if m in run.ncrna_like]
+    table = pd.DataFrame({"mirna": names, "rna_type": [run.ncrna_like[m] for m in names],
+                          "reads": [float(exact.loc[m].sum()) for m in names]})
+    with atomic_open(path) as fh:
+        table.to_csv(fh, index=False, float_format="%.6g", lineterminator="\n")
 
 
 _GFF_BLOCK = 50_000
