@@ -355,6 +355,11 @@ def decide_measure(
         # one bad cell does not turn a count table into log values (and every sample into a QC outlier)
         _raise_at(frame, lambda v: v < 0, "negative value in a table of read counts (at least 99 % of its cells "
                   "are whole numbers >= 0)", "a count >= 0 in every cell", path, locate)
+    in_cycles = (finite >= 5) & (finite <= 50)
+    if measure == "auto" and negative and hi <= 50 and 12 <= median <= 40 and float(in_cycles.mean()) >= 0.99:
+        # the same for a Cq table: one negative cell does not make it log values
+        _raise_at(frame, lambda v: v < 0, "negative value in a table of Cq values (at least 99 % of its cells are "
+                  "within the qPCR cycle range)", "Cq values >= 0", path, locate)
     if measure == "auto":
         if nondetect_words and 0 <= lo and hi <= 50:
             measure, reason = "cq", f"{nondetect_words} cells say Undetermined/No Ct and {span}: Cq values"
