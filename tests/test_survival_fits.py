@@ -125,6 +125,8 @@ def test_median_split_must_split_and_rare_mirnas_are_not_tested():
     low = survival.survival_screen(cohort, "t", "e", min_detected=0.0).set_index("mirna")
     assert pd.isna(low.loc["miR-one", "logrank_p"])
     assert "the median does not split (1 of 373 above it)" in low.loc["miR-one", "note"]
+    with pytest.raises(InputError, match="does not split the samples"):
+        survival.km_curves(cohort, "t", "e", mirna="miR-one", cutpoint=1e9)
 
 
 def test_time_and_event_errors_name_file_and_line(tmp_path):

@@ -140,3 +140,26 @@ def test_cli_survival_option_is_checked(tmp_path):
     result = CliRunner().invoke(app, ["analyze", "--expression", str(tmp_path / "x.csv"), "--out", str(tmp_path / "o"),
                                       "--survival", "OS:OS_days"])
     assert result.exit_code != 0
+
+
+def test_hr_forest_and_km_axes_read_as_values():
+    from exomir.report import figures
+    from exomir.stats import survival
+
+    rows = pd.DataFrame({"mirna": ["a", "b", "c"], "hr": [0.3, 0.6, 0.9], "low": [0.2, 0.4, 0.7], "high": [0.45, 0.9, 1.2]})
+    fig = figures.forest(rows, label="mirna", estimate="hr", low="low", high="high", null=1.0, title="t",
+                         x_title="hazard ratio", log_x=True)
+    ticks = list(fig.layout.xaxis.ticktext)
+    # the labels are the hazard ratios themselves (0.5 is written 0.5, not 5)
+    assert "0.5" in ticks and "1" in ticks and fig.layout.xaxis.type == "log"
+    assert [float(v) for v in ticks] == list(fig.layout.xaxis.tickvals)
+    # KM: censor marks on the curve and the numbers at risk at round times under the ticks
+    t = np.array([1.0, 2.0, 2.0, 5.0, 8.0, 13.0, 21.0])
+    e = np.array([1, 0, 1, 0, 1, 0, 1], float)
+    assert survival.nice_times(21.0).tolist() == [0.0, 5.0, 10.0, 15.0, 20.0]
+    km = survival.kaplan_meier(t, e).assign(stratum="all")
+    at_risk = pd.DataFrame({"stratum": "all", "time": [0.0, 10.0, 20.0], "at_risk": [7, 2, 1]})
+    fig = figures.km_figure("hsa-miR-1", km, at_risk, None, endpoint="OS", time_label="time (OS, days)")
+    censor = [tr for tr in fig.data if tr.mode == "markers"]
+    assert len(censor) == 1 and sorted(censor[0].x) == [2.0, 5.0, 13.0]
+    assert fig.layout.xaxis2.title.text == "time (OS, days)" and list(fig.layout.xaxis2.tickvals) == [0.0, 10.0, 20.0]

@@ -13,7 +13,7 @@ import pandas as pd
 from exomir.stats import survival
 
 #: default horizons of the time-dependent AUC: 1 and 3 years, in the unit of the time column
-_YEAR = {"days": 365.25, "weeks": 52.18, "months": 12.0, "years": 1.0}
+_YEAR = {"days": 365.0, "weeks": 52.18, "months": 12.0, "years": 1.0}
 
 
 def horizons(subset: ad.AnnData, time: str, settings) -> list[float]:

@@ -221,8 +221,9 @@ def time_roc_figure(curves: pd.DataFrame, endpoint: str, unit: str) -> go.Figure
             if part.empty or not np.isfinite(part["auc"].iloc[0]):
                 continue
             figure.add_trace(go.Scatter(
+                # straight segments between thresholds: tied marker values move the curve diagonally
                 x=part["fpr"], y=part["tpr"], mode="lines", line=dict(color=PALETTE[i % len(PALETTE)], width=2,
-                                                                         dash=dashes[k % len(dashes)], shape="hv"),
+                                                                         dash=dashes[k % len(dashes)]),
                 name=f"{_short(marker)} at {t:g} {unit}: AUC {part['auc'].iloc[0]:.3f}",
                 hovertemplate=f"{marker}, t = {t:g}<br>1−specificity %{{x:.2f}}<br>sensitivity %{{y:.2f}}<extra></extra>"))
     figure.update_layout(title=f"{endpoint}: time-dependent ROC (cumulative/dynamic, IPCW)",

@@ -462,21 +462,39 @@ def _methods(result) -> list[tuple[str, str]]:
             items.append(("normalization", _describe_normalization(step, info)))
     if info.get("nondetect_rule"):
         items.append(("non-detects", str(info["nondetect_rule"])))
-    items.append(("differential expression", ("PyDESeq2 (DESeq2 negative-binomial GLM, Wald test, BH-adjusted) on raw "
-                  "counts" if info.get("measure") == "counts" else "moderated t-test on the normalized values, BH-adjusted")
-                  + (f"; adjusted for {', '.join(settings.covariates)}" if settings.covariates else "")))
-    items.append(("ROC", "empirical ROC per miRNA with DeLong 95% confidence intervals; the direction is chosen per "
-                  "marker from the medians and reported; threshold by Youden's index"))
+    if result.comparisons:
+        items.append(("differential expression", ("PyDESeq2 (DESeq2 negative-binomial GLM, Wald test, BH-adjusted) on "
+                      "raw counts" if info.get("measure") == "counts" else "moderated t-test on the normalized values, "
+                      "BH-adjusted") + (f"; adjusted for {', '.join(settings.covariates)}" if settings.covariates else "")))
+        items.append(("ROC", "empirical ROC per miRNA with DeLong 95% confidence intervals; the direction is chosen per "
+                      "marker from the medians and reported; threshold by Youden's index"))
     if "panels" in result.tables:
         items.append(("panels", "elastic-net logistic regression of miRNAs (with and without log10 AFP) and of AFP alone; "
                       "miRNA selection and tuning inside nested stratified cross-validation "
                       + (f"({settings.panel_options})" if settings.panel_options else "")
                       + "; out-of-fold AUC with DeLong CI, Harrell's optimism-corrected AUC, paired DeLong test against AFP"))
     if settings.time:
-        items.append(("survival", f"univariable Cox regression per miRNA on the normalized level ({settings.endpoint}: "
-                      f"time {settings.time!r}, event {settings.event!r}) in the {settings.case} group, for miRNAs "
-                      f"detected in at least {settings.survival_min_detected:.0%} of its patients; Kaplan-Meier and "
-                      "log-rank at the median split"))
+        endpoints = "; ".join(f"{name}: time {t!r}, event {e!r}" for name, t, e in settings.endpoints())
+        who = (f"the {settings.case} group" if result.comparisons else
+               "primary tumours, one per patient" if "barcode" in adata.obs else "every sample")
+        text = (f"Cox regression (Efron ties) per miRNA on the normalized level ({endpoints}) in {who}, for miRNAs "
+                f"detected in at least {settings.survival_min_detected:.0%} of the patients; Harrell's C with the "
+                "infinitesimal-jackknife interval of R concordance; Kaplan-Meier and log-rank at the median split "
+                "(tested only when each side keeps 10 % of the patients); maxstat cutpoints with the Lau94 p capped at 1; "
+                "monotone likelihood detected from the data, with Firth's penalized estimate instead")
+        if settings.adjust:
+            text += f"; adjusted models with {', '.join(settings.adjust)} (complete cases)"
+        items.append(("survival", text))
+        if "time_roc" in result.tables:
+            items.append(("time-dependent ROC", "cumulative/dynamic AUC with inverse-probability-of-censoring "
+                          "weights (as scikit-survival's cumulative_dynamic_auc)"))
+        if "prognostic_panel" in result.tables:
+            items.append(("prognostic panels", "elastic-net Cox (α 0.5) of miRNAs, clinical covariates and both; "
+                          "miRNA pre-selection (20 by univariable Cox p) and penalty tuning inside nested, "
+                          "event-stratified cross-validation (5 outer, 3 inner folds); out-of-fold C-index with its interval"))
+        if "trend" in result.tables:
+            items.append(("stage trend", f"Spearman correlation of each miRNA with the ordered {settings.stage!r} "
+                          "(asymptotic t p-value, BH)"))
     items.append(("seed", str(settings.seed)))
     return items
 

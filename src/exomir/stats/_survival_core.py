@@ -224,6 +224,14 @@ _SUSPECT_SD_COEF = 8.0
 
 def cox_fit(time: np.ndarray, event: np.ndarray, x: np.ndarray, *, tol: float = 1e-10,
             max_iter: int = 50, zph: bool = True) -> CoxFit:
+    """Cox proportional hazards (see :func:`_cox_fit`); far-out steps of a diverging fit over- or
+    underflow by design (they are halved back, and the divergence is reported in ``infinite``)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        return _cox_fit(time, event, x, tol=tol, max_iter=max_iter, zph=zph)
+
+
+def _cox_fit(time: np.ndarray, event: np.ndarray, x: np.ndarray, *, tol: float, max_iter: int,
+             zph: bool) -> CoxFit:
     """Cox proportional hazards, Efron ties, Newton-Raphson with step halving (R ``coxph``).
 
     Convergence is a stable log partial likelihood *and* a finite information: a zero Newton

@@ -494,6 +494,10 @@ def km_curves(adata, time, event, *, mirna: str | None = None, group: str | None
         else:
             cut = float(cutpoint)
         labels = np.where(x > cut, "high", "low")
+        above = int((x[ok] > cut).sum())
+        if above in (0, int(ok.sum())):
+            raise InputError(f"the cut-point {cut:g} of {mirna} does not split the samples ({above} of "
+                             f"{int(ok.sum())} above it)", expected="a cut-point with samples on both sides")
     elif group is not None:
         if group not in adata.obs:
             raise InputError(f"no group column {group!r} in the clinical table", column=group)
