@@ -200,7 +200,7 @@ def test_warnings_hemolysis_range_and_missing_values(model, validation):
 
 
 def test_cq_model_uses_global_mean_and_lod():
-    from exomir.preprocess.qpcr import censor_nondetects, global_mean_dcq
+    from exomir.preprocess.qpcr import censor_nondetects, global_mean_dcq, place_nondetects_below
 
     cohort = simulate_cohort(160, measure="cq", n_mirnas=N_MIRNAS, seed=7)
     locked = LockedModel(train_model(cohort, controls=["LC", "CHB", "Healthy"], seed=0, **FAST))
@@ -208,16 +208,17 @@ def test_cq_model_uses_global_mean_and_lod():
     assert prep["normalization"] == "global_mean_dcq" and prep["lod"] == 35.0
     assert "cel-miR-39-3p" not in {f["name"] for f in locked.features}  # spike-ins are not biomarkers
     reference = global_mean_dcq(censor_nondetects(cohort, lod=35.0))
+    place_nondetects_below(reference)  # as exomir analyze: non-detects tie below every measured value
     scores = score_cohort(locked, cohort)
     for f in locked.features:
         j = list(reference.var_names).index(f["name"])
         np.testing.assert_allclose(scores[f"value_{f['name']}"].to_numpy(), -reference.X[:, j], rtol=1e-10)
-    # a non-detect of a panel miRNA in a new sample follows the LOD rule and is named
+    # a non-detect of a panel miRNA in a new sample follows the model's non-detect rule and is named
     new = cohort[:5].copy()
     j = list(new.var_names).index(locked.features[0]["name"])
     new.layers["cq"][0, j] = np.nan
     out = score_cohort(locked, new)
-    assert "not detected: set to the LOD" in out.loc[0, "qc_warnings"]
+    assert "not detected: tied below every measured value" in out.loc[0, "qc_warnings"]
     assert np.isfinite(out["probability"]).all()
 
 

@@ -253,16 +253,12 @@ def _normalize(result: AnalysisResult) -> None:
 
 def _without_controls(adata: ad.AnnData) -> ad.AnnData:
     """Spike-ins and small-RNA reference genes served QC and normalization; they are not biomarkers."""
-    from exomir.preprocess.qc import control_columns
+    from exomir.preprocess.qc import control_columns, drop_controls
 
     roles = control_columns(adata)
-    if not roles:
-        return adata
-    for name, role in roles.items():
-        record_exclusion(adata, "mirna", name, "control, used for QC/normalization only: never tested, ranked or "
-                         "used in a panel", role=role)
-    info(f"{len(roles)} spike-in/control column(s) not tested: {', '.join(list(roles)[:5])}")
-    return adata[:, [str(n) not in roles for n in adata.var_names]].copy()
+    if roles:
+        info(f"{len(roles)} spike-in/control column(s) not tested: {', '.join(list(roles)[:5])}")
+    return drop_controls(adata)
 
 
 def _normalization_name(adata: ad.AnnData) -> str:

@@ -38,6 +38,8 @@ def train(
                                                "cel-miR-39 ...: never panel features."),
     patient: str | None = typer.Option(None, "--patient",
                                        help="Clinical column with each sample's patient: CV folds keep them together."),
+    lod: float = typer.Option(35.0, "--lod", help="Cq limit of detection: a Cq above it (or none) is a non-detect, "
+                                                   "ranked below every measured value; recorded in the model."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Fit a diagnostic panel (nested CV for its AUC, final fit on all samples) and lock it in a checksummed file."""
@@ -53,6 +55,10 @@ def train(
         sizes = tuple(int(k) for k in _split([max_features]))
     except ValueError as exc:
         raise InputError(f"--max-features {max_features!r} is not a list of whole numbers") from exc
+    import math
+
+    if not (math.isfinite(lod) and lod > 0):
+        raise InputError(f"--lod {lod:g} is not a usable limit of detection", expected="a positive Cq, e.g. 35")
     numeric = [afp] if afp else []
     adata = load_cohort(cohort, clinical, group=group, numeric=numeric if clinical else (),
                         labels=[patient] if patient else ())
@@ -65,7 +71,8 @@ def train(
         sample_groups(adata)  # the column must exist: say so before the work
     content = train_model(adata, group=group, case=case, controls=_split(control) or None, afp=afp, penalty=penalty,
                           seed=seed, outer_folds=outer_folds, inner_folds=inner_folds, repeats=repeats,
-                          max_features=sizes, features=_split(features) or None, cohort_name=cohort.name)  # fmt: skip
+                          max_features=sizes, features=_split(features) or None, cohort_name=cohort.name,
+                          lod=lod)  # fmt: skip
     save_model(content, out)
     perf = content["performance"]
     cut = next(t for t in content["thresholds"]["rules"] if t["name"] == content["thresholds"]["locked"])

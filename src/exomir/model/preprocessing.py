@@ -6,9 +6,13 @@ exactly as the training samples were:
 * counts: DESeq2 median-of-ratios size factors against the training cohort's per-miRNA
   geometric means (``exomir.preprocess.normalize.median_of_ratios`` on the training data; the
   stored geometric means reproduce its factors), then log2(count / size factor + 1);
-* Cq: non-detects (Cq missing or above the limit of detection) set to the LOD
-  (``exomir.preprocess.qpcr.censor_nondetects``), ΔCq against the mean Cq of the miRNAs used for
-  the training global mean (``global_mean_dcq``), read as log2 abundance −ΔCq;
+* Cq: ΔCq against the mean Cq of the miRNAs used for the training global mean
+  (``global_mean_dcq``), read as log2 abundance −ΔCq; non-detects (Cq missing or above the limit
+  of detection) tied at ``nondetect_floor``, the least abundance any training sample could report
+  at the LOD, as ``exomir analyze`` does (``place_nondetects_below``), so a non-detect never ranks
+  above a measured value; a new sample's measured value below that floor (its global mean lower
+  than any training sample's) is raised to it and noted. Model files written before the floor
+  existed (no ``nondetect_floor``) set non-detects to the LOD before ΔCq, as they were trained;
 * log: the values as given.
 """
 
@@ -132,14 +136,19 @@ def _factors_raw(counts: np.ndarray, log_geomeans: np.ndarray) -> np.ndarray:
 
 
 def _fit_cq(adata: ad.AnnData, key: pd.DataFrame, lod: float) -> tuple[dict, pd.DataFrame]:
-    from exomir.preprocess.qpcr import censor_nondetects, global_mean_dcq
+    from exomir.preprocess.qpcr import censor_nondetects, global_mean_dcq, nondetect_floor, place_nondetects_below
 
     kept = censor_nondetects(adata, lod=lod, max_fraction=NONDETECT_MAX_FRACTION, rule="censor")
     global_mean_dcq(kept, lod=lod)
+    floor = nondetect_floor(kept.obs["global_mean_cq"].to_numpy(dtype=float), lod)
+    place_nondetects_below(kept)  # the rule of exomir analyze: non-detects tie below every measured value
     used = np.asarray(kept.var["in_global_mean"], dtype=bool)
     references = [_describe(str(c), key) for c in kept.var_names[used]]
     record = {"measure": "cq", "normalization": "global_mean_dcq", "lod": float(lod),
-              "nondetect_rule": f"Cq missing or above {lod:g} set to {lod:g} (the LOD)",
+              "nondetect_rule": f"Cq missing or above {lod:g} is a non-detect, tied at log2 abundance "
+                                f"{floor:.6g} (the least any training sample could report at the LOD), "
+                                "below every measured value; a measured value below it is raised to it",
+              "nondetect_floor": floor,
               "nondetect_max_fraction": NONDETECT_MAX_FRACTION,
               "scale": "log2 abundance = -(Cq - global mean Cq of the reference miRNAs)",
               "references": references, "min_reference_fraction": MIN_REFERENCE_FRACTION}  # fmt: skip
@@ -229,10 +238,22 @@ def _apply_cq(record, raw, ref_cols, feature_cols):
         notes.append(f"global mean over {n_ref - lost} of {n_ref} reference miRNAs" if lost else "")
     block = np.where(ref_detected, raw[:, ref_cols], np.nan)
     means = np.nanmean(block, axis=1)
-    from exomir.preprocess.qpcr import delta_cq
+    from exomir.preprocess.qpcr import delta_cq, tie_nondetects_below
 
-    values = -delta_cq(censored[:, feature_cols], means)
     nondetect = ~detected[:, feature_cols]
+    if record.get("nondetect_floor") is not None:
+        floor = float(record["nondetect_floor"])
+        values = -delta_cq(np.where(detected, raw, np.nan)[:, feature_cols], means)
+        for i in range(values.shape[0]):  # each sample alone, against the training floor
+            values[i], raised = tie_nondetects_below(values[i], nondetect[i], floor)
+            if raised:
+                notes[i] = "; ".join(filter(None, [notes[i], (
+                    f"{raised} panel value(s) below the training's non-detect level raised to it "
+                    "(global mean Cq lower than any training sample's)")]))
+        return values, [n + ("; " if n and nondetect[i].any() else "") + (
+            f"{int(nondetect[i].sum())} panel miRNA(s) not detected: tied below every measured value "
+            f"(log2 abundance {floor:.4g})" if nondetect[i].any() else "") for i, n in enumerate(notes)]  # fmt: skip
+    values = -delta_cq(censored[:, feature_cols], means)  # model files without a floor: as they were trained
     return values, [n + ("; " if n and nondetect[i].any() else "") + (
         f"{int(nondetect[i].sum())} panel miRNA(s) not detected: set to the LOD ({lod:g})" if nondetect[i].any() else "")
         for i, n in enumerate(notes)]  # fmt: skip

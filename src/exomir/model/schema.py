@@ -139,6 +139,7 @@ class Preprocessing(_Strict):
     pseudocount: Annotated[float, Field(allow_inf_nan=False, gt=0.0, le=MAX_ABS_VALUE)] = 1.0
     factor_scale: Annotated[float, Field(allow_inf_nan=False, gt=0.0, le=MAX_ABS_VALUE)] = 1.0
     lod: Finite | None = None
+    nondetect_floor: Finite | None = None  # Cq models since non-detects tie below measured values
 
     @model_validator(mode="after")
     def _references(self):

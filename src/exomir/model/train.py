@@ -226,7 +226,7 @@ def train_model(
         "preprocessing": prep,
         "missing_values": {
             "counts": "an empty count cell is 0 reads",
-            "cq": "a non-detect (Cq missing or above the LOD) is set to the LOD",
+            "cq": prep.get("nondetect_rule", "a non-detect (Cq missing or above the LOD) is set to the LOD"),
             "other": "a missing value of a panel feature is replaced by its training median (warned per sample)",
         },
         "panel": {

@@ -388,6 +388,31 @@ def control_columns(adata: ad.AnnData, extra: Iterable[str] | None = None) -> di
     return roles
 
 
+CONTROL_EXCLUSION = "control, used for QC/normalization only: never tested, ranked or used in a panel"
+
+
+def drop_controls(adata: ad.AnnData) -> ad.AnnData:
+    """``adata`` without its spike-in and small-RNA control columns (:func:`control_columns`), each
+    recorded once as an exclusion with its role. Every screen starts here, so a control is never
+    tested, ranked or put in a panel, whichever entry point (CLI or Python) reached it.
+
+    Returns ``adata`` itself when it holds no control. Otherwise the returned Cohort shares
+    ``adata.uns``, so exclusions and steps recorded on it later land in the caller's provenance.
+    """
+    from exomir.cohort import meta, record_exclusion
+
+    roles = control_columns(adata)
+    if not roles:
+        return adata
+    done = {(e.get("item"), e.get("reason")) for e in meta(adata).get("excluded", []) if e.get("what") == "mirna"}
+    for name, role in roles.items():
+        if (name, CONTROL_EXCLUSION) not in done:
+            record_exclusion(adata, "mirna", name, CONTROL_EXCLUSION, role=role)
+    out = adata[:, [str(n) not in roles for n in adata.var_names]].copy()
+    out.uns = adata.uns  # one provenance: what the screen records reaches the caller's Cohort
+    return out
+
+
 def drop_empty_mirnas(adata: ad.AnnData) -> ad.AnnData:
     """A Cohort without the miRNAs that hold nothing to test: no read in any sample (counts) or no
     value at all; each is recorded as an exclusion (an all-zero miRNA would otherwise appear with

@@ -37,6 +37,8 @@ __all__ = [
     "detected_mask",
     "nondetect_counts",
     "place_nondetects_below",
+    "nondetect_floor",
+    "tie_nondetects_below",
     "global_mean",
     "global_mean_dcq",
     "spike_in_dcq",
@@ -279,6 +281,27 @@ def censor_nondetects(
     return out
 
 
+def nondetect_floor(normalizer: np.ndarray, lod: float) -> float:
+    """The least log2 abundance (−ΔCq) any of these samples could report at Cq = ``lod``: the LOD
+    against the lowest normalizer Cq (global mean, reference or spike-in). Every measured −ΔCq of
+    those samples lies at or above it."""
+    return float(np.nanmin(np.asarray(normalizer, dtype=float)) - float(lod))
+
+
+def tie_nondetects_below(abundance: np.ndarray, nondetect: np.ndarray, floor: float) -> tuple[np.ndarray, int]:
+    """Log2 abundances (−ΔCq, higher = more) with every non-detect set to ``floor`` and any measured
+    value below ``floor`` raised to it, so that a non-detect never ranks above a measured value.
+    Returns the new array and the number of measured values raised (none when ``floor`` came from
+    the same samples, see :func:`nondetect_floor`; a locked model's new sample may hold some)."""
+    out = np.array(abundance, dtype=float)
+    nondetect = np.asarray(nondetect, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        low = ~nondetect & np.isfinite(out) & (out < floor)
+    out[low] = floor
+    out[nondetect] = floor
+    return out, int(low.sum())
+
+
 def place_nondetects_below(adata: ad.AnnData) -> int:
     """After normalization, give every censored non-detect the least abundance any sample could
     report at the LOD (the lowest −ΔCq at Cq = LOD), so that non-detects tie below every measured
@@ -300,14 +323,12 @@ def place_nondetects_below(adata: ad.AnnData) -> int:
     mask = nondetect_mask(adata, lod)
     if normalizer is None or scale not in ("neg_delta_cq", "delta_cq") or not mask.any():
         return 0
-    floor = np.nanmin(normalizer) - lod  # −ΔCq at the LOD in the sample with the lowest normalizer
-    x = np.asarray(adata.X, dtype=float).copy()
-    x[mask] = floor if scale == "neg_delta_cq" else -floor
-    adata.X = x
+    floor = nondetect_floor(normalizer, lod)
+    sign = 1.0 if scale == "neg_delta_cq" else -1.0
+    abundance, _ = tie_nondetects_below(sign * np.asarray(adata.X, dtype=float), mask, floor)
+    adata.X = sign * abundance
     if "log2_abundance" in adata.layers:
-        layer = np.asarray(adata.layers["log2_abundance"], dtype=float).copy()
-        layer[mask] = floor
-        adata.layers["log2_abundance"] = layer
+        adata.layers["log2_abundance"] = tie_nondetects_below(adata.layers["log2_abundance"], mask, floor)[0]
     record_step(adata, "place_nondetects_below", lod=lod, value=float(floor), cells=int(mask.sum()),
                 rule="non-detects tied at the least abundance measurable at the LOD, below every measured value")
     return int(mask.sum())

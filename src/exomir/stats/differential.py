@@ -34,6 +34,7 @@ import pandas as pd
 from scipy import stats
 
 from exomir.errors import InputError
+from exomir.preprocess.qc import drop_controls
 from exomir.stats._common import bh_adjust, design_columns, matrix_of, mimat_of
 
 METHODS = ("auto", "deseq2", "moderated_t", "wilcoxon")
@@ -81,6 +82,7 @@ def differential_expression(adata, group: str, case: str, control: str | Sequenc
         if str(value) not in present:
             raise InputError(f"no sample has {group} = {value!r}", column=group,
                              expected=f"one of {sorted(present)[:20]}")
+    adata = drop_controls(adata)  # spike-ins and U6/RNU/SNORD controls are never tested
     parts = []
     for ctrl in controls:
         if str(ctrl) == str(case):

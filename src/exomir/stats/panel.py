@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from exomir.errors import InputError
+from exomir.preprocess.qc import drop_controls
 from exomir.stats import _panel_model as pm
 from exomir.stats import roc
 from exomir.stats._common import matrix_of
@@ -354,6 +355,7 @@ def panel_analysis(
         if not (labels == value).any():
             raise InputError(f"group {value!r} not found in column {group!r}", column=group)
     rows = ((labels == case) | (labels == control)).fillna(False).to_numpy(dtype=bool)
+    adata = drop_controls(adata)  # spike-ins and U6/RNU/SNORD controls never enter a panel
     mirnas = pd.DataFrame(matrix_of(adata, layer), index=obs.index.astype(str),
                           columns=[str(v) for v in adata.var_names])  # fmt: skip
     if features is not None:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from exomir.errors import InputError
+from exomir.preprocess.qc import drop_controls
 from exomir.stats import _survival_core as core
 from exomir.stats._common import design_columns, matrix_of
 
@@ -102,6 +103,7 @@ def prognostic_panels(adata, time: str, event: str, *, clinical: Sequence[str] =
 
     t = pd.to_numeric(adata.obs[time], errors="coerce").to_numpy(float)
     e = pd.to_numeric(adata.obs[event], errors="coerce").to_numpy(float)
+    adata = drop_controls(adata)  # spike-ins and U6/RNU/SNORD controls never enter a panel
     mirna_cols = np.flatnonzero(detected_fraction(adata) >= min_detected)
     mat = matrix_of(adata, layer)[:, mirna_cols]
     mat_ok = np.isfinite(mat).all(axis=0)

@@ -22,6 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from exomir.errors import InputError
+from exomir.preprocess.qc import drop_controls
 from exomir.stats import _roc_core as core
 from exomir.stats._common import bh_adjust, matrix_of
 from exomir.stats._roc_core import DIRECTIONS, HIGHER, LOWER, holm, wilson_interval
@@ -569,6 +570,7 @@ def roc_screen(
                              expected=f"one of {sorted(present)}")  # fmt: skip
     if afp is not None and afp not in adata.obs.columns:
         raise InputError(f"no AFP column {afp!r} in the clinical table", column=afp)
+    adata = drop_controls(adata)  # spike-ins and U6/RNU/SNORD controls are never ranked
     matrix = matrix_of(adata, layer)
     names = [str(v) for v in adata.var_names]
     mimat = adata.var["mimat"].astype(str).to_numpy() if "mimat" in adata.var else np.full(len(names), "")

@@ -25,6 +25,7 @@ import pandas as pd
 from scipy import special, stats
 
 from exomir.errors import InputError
+from exomir.preprocess.qc import drop_controls
 from exomir.stats import _survival_core as core
 from exomir.stats._common import bh_adjust, design_columns, matrix_of, mimat_of
 
@@ -339,6 +340,7 @@ def survival_screen(adata, time, event, *, endpoint: str | None = None,
         for sample in adata.obs_names[lacking]:
             record_exclusion(adata, "sample", str(sample),
                              f"no value of {', '.join(covariates)}: left out of the adjusted Cox models ({endpoint})")
+    adata = drop_controls(adata)  # spike-ins and U6/RNU/SNORD controls are never tested
     mat = matrix_of(adata, layer)
     mimat = mimat_of(adata)
     share = detected_fraction(adata)

@@ -16,6 +16,7 @@ import pandas as pd
 from scipy import stats
 
 from exomir.errors import InputError
+from exomir.preprocess.qc import drop_controls
 from exomir.stats._common import bh_adjust, matrix_of, mimat_of
 
 TREND_COLUMNS = ["mirna", "mimat", "stage_column", "n", "n_stages", "spearman_rho", "pvalue", "padj",
@@ -66,7 +67,7 @@ def stage_trend(adata, stage: str, *, layer: str | None = None, min_detected: fl
     staged = np.isfinite(ranks)
     if len(np.unique(ranks[staged])) < 2:
         return None
-    sub = adata[staged]
+    sub = drop_controls(adata)[staged]  # spike-ins and U6/RNU/SNORD controls are never tested
     ranks = ranks[staged]
     detected = detected_fraction(sub) >= min_detected
     mat = matrix_of(sub, layer)
