@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -151,8 +152,35 @@ def test_screenshots_of_the_figures(page, shots):
         box = figure.bounding_box()
         assert box and box["width"] > 400 and box["height"] > 300
         figure.screenshot(path=str(shots / name))
-    # the evidence table stays inside its box: no column hidden off to the right
-    widths = page.evaluate("""() => { const box = document.querySelector('.tablebox[data-name="evidence"] .tablewrap');
-                                      return box ? [box.scrollWidth, box.clientWidth] : null; }""")
-    if widths:
-        assert widths[0] <= widths[1] + 1, widths
+
+
+def test_tables_fit_their_box_and_lists_are_whole(page, report):
+    _, result = report
+    assert "evidence" in result.tables  # the knowledge base knows the planted miRNAs
+    for name in ("evidence", "panels", "differential-HCC_vs_LC"):
+        # no column hidden off to the right (the evidence table was 1,913 px in a 1,216 px box)
+        widths = page.evaluate(f"""() => {{ const box = document.querySelector('.tablebox[data-name="{name}"] .tablewrap');
+                                          return [box.scrollWidth, box.clientWidth]; }}""")
+        assert widths[0] <= widths[1] + 1, (name, widths)
+    # every panel's feature list is shown whole: no cell clips its text
+    clipped = page.evaluate("""() => Array.from(document.querySelectorAll('.tablebox[data-name="panels"] td.list'))
+                                   .filter((td) => td.scrollWidth > td.clientWidth + 1).length""")
+    assert clipped == 0
+    features = page.locator('.tablebox[data-name="panels"] td.list').all_inner_texts()
+    expected = [f.replace("hsa-", "").replace(";", "; ") for f in result.tables["panels"]["features"]]
+    assert features == expected
+    # rows are as tall as their text: no blank gaps
+    heights = page.evaluate("""() => Array.from(document.querySelectorAll('.tablebox[data-name="evidence"] tbody tr:not([hidden])'))
+                                   .map((tr) => [tr.offsetHeight, Math.max(...Array.from(tr.cells).map((td) => td.scrollHeight))])""")
+    assert all(row <= cell + 2 for row, cell in heights), heights
+
+
+def test_analyze_figures_export_every_figure_as_svg(report, tmp_path):
+    from exomir.report.export import export_figures
+
+    path, _ = report
+    written = export_figures(path, tmp_path / "figures")
+    ids = set(re.findall(r'<div id="fig-([^"]+)" class="plotly-graph-div"', path.read_text()))
+    assert set(written) == ids and {"volcano-hcc-vs-lc", "panel-roc-hcc-vs-lc", "calibration-hcc-vs-lc"} <= ids
+    roc = written["panel-roc-hcc-vs-lc"].read_text()
+    assert roc.startswith("<svg") and "paired DeLong p" in roc and "miRNA panel + AFP: AUC" in roc
