@@ -206,6 +206,7 @@ def test_forest_page_is_self_contained_and_ordered(cohorts, tmp_path):
     page = html.replace(plotly_js, "")
     assert "<script src" not in page and "<link" not in page and "cdn." not in page  # ... and nothing is fetched
     assert "Plotly.newPlot" in page
+    assert "Plotly.downloadImage" in page and '"toImageButtonOptions":{"format":"svg"' in page  # SVG/PNG downloads
     n = len(analysis.summary)
     assert html.count('class="plot"') == n
     first = analysis.summary["mirna"].tolist()[:3]

@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 STUDY_COLOUR = "#1d2430"
 POOLED_COLOUR = "#b3202a"
 PI_COLOUR = "#e08a8f"
-PLOT_CONFIG = {"displaylogo": False, "responsive": True}
+PLOT_CONFIG = {"displaylogo": False, "responsive": True, "toImageButtonOptions": {"format": "svg", "scale": 1}}
 MEASURE_LABELS = {
     "auc": "AUC",
     "log_hr": "hazard ratio",
