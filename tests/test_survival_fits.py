@@ -151,6 +151,7 @@ def test_time_and_event_errors_name_file_and_line(tmp_path):
 def test_endpoint_name_and_unit_come_from_the_columns():
     assert survival.endpoint_name("OS_days", "OS_event") == "OS"
     assert survival.endpoint_name("recurrence_days", "recurrence_event") == "recurrence"
+    assert survival.endpoint_name("dfs_months", "dfs_event") == "DFS"
     assert survival.endpoint_name("time", "status") == "time"
     assert survival.time_unit("OS_days") == "days" and survival.time_unit("dfs_months") == "months"
     assert survival.time_unit("t") == "" and survival.time_unit("t", "weeks") == "weeks"

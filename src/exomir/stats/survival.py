@@ -44,14 +44,17 @@ TIME_UNITS = ("days", "weeks", "months", "years")
 
 # --------------------------------------------------------------------------- input handling
 def endpoint_name(time: str, event: str) -> str:
-    """An endpoint named after its columns: ``OS_days`` + ``OS_event`` → ``OS``; without a
-    shared prefix, the time column's name."""
+    """An endpoint named after its columns: ``OS_days`` + ``OS_event`` → ``OS``, ``dfs_months`` +
+    ``dfs_event`` → ``DFS`` (short names are the usual abbreviations, written in capitals);
+    without a shared prefix, the time column's name."""
     prefix = ""
     for a, b in zip(str(time), str(event)):
         if a != b:
             break
         prefix += a
     prefix = prefix.rstrip("_.- ")
+    if prefix and len(prefix) <= 4 and prefix.isalpha():
+        return prefix.upper()
     return prefix or str(time)
 
 
