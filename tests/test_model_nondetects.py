@@ -155,3 +155,27 @@ def test_model_file_without_floor_still_loads_and_scores_as_trained(locked, coho
     raw = np.asarray(cohort.layers["cq"], dtype=float)[0, used]
     assert _values(scores, name)[0] == pytest.approx(raw.mean() - 35.0, abs=1e-9)
     assert "set to the LOD" in scores.loc[0, "qc_warnings"]
+
+
+@pytest.mark.filterwarnings("ignore::statsmodels.tools.sm_exceptions.PerfectSeparationWarning")
+def test_training_detection_filter_is_group_aware(cohort):
+    """A miRNA measured in every HCC sample and missed by most others (70 % non-detects overall)
+    stays a candidate of the locked model, as it stays in exomir analyze."""
+    adata = cohort.copy()
+    j = next(k for k in range(1, adata.n_vars, 2) if not str(adata.var_names[k]).startswith("cel-"))
+    name = str(adata.var_names[j])
+    is_case = (adata.obs["group"] == "HCC").to_numpy()
+    assert 0.25 < is_case.mean() < 0.5
+    cq = np.asarray(adata.layers["cq"], dtype=float).copy()
+    cq[~is_case, j] = np.nan
+    adata.layers["cq"] = cq
+    adata.X = cq.copy()
+    _, pooled = fit_preprocessing(adata, lod=35.0)
+    assert name not in pooled.columns  # the filter over all samples drops it
+    prep, by_group = fit_preprocessing(adata, lod=35.0, groups=adata.obs["group"])
+    assert name in by_group.columns and prep["nondetect_filter_by_group"] is True
+    values = by_group[name].to_numpy()
+    assert np.all(values[~is_case] == prep["nondetect_floor"]) and np.all(values[is_case] >= prep["nondetect_floor"])
+    content = train_model(adata, controls=CONTROLS, seed=0, **FAST)
+    assert name in {f["name"] for f in content["panel"]["features"]}  # the marker reaches the locked panel
+    assert content["preprocessing"]["nondetect_filter_by_group"] is True

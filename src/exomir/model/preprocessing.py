@@ -77,8 +77,13 @@ def _describe(column: str, key: pd.DataFrame) -> dict:
 # ---- fit on the training cohort ---------------------------------------------------------------
 
 
-def fit_preprocessing(adata: ad.AnnData, *, lod: float = DEFAULT_LOD) -> tuple[dict, pd.DataFrame]:
+def fit_preprocessing(adata: ad.AnnData, *, lod: float = DEFAULT_LOD,
+                      groups: pd.Series | np.ndarray | None = None) -> tuple[dict, pd.DataFrame]:
     """Fix the normalization references on the training Cohort.
+
+    ``groups`` (one label per sample) makes the Cq detection filter group-aware, as in
+    ``exomir analyze``: a miRNA detected in at least half of the samples of some group stays a
+    candidate even when most samples of the other groups miss it.
 
     Returns the preprocessing record (stored in the model) and the training samples × candidate
     miRNAs table of normalized values the panel is fitted on.
@@ -88,7 +93,7 @@ def fit_preprocessing(adata: ad.AnnData, *, lod: float = DEFAULT_LOD) -> tuple[d
     if measure == "counts":
         return _fit_counts(adata, key)
     if measure == "cq":
-        return _fit_cq(adata, key, lod)
+        return _fit_cq(adata, key, lod, groups)
     values = pd.DataFrame(_raw(adata, "log"), index=list(map(str, adata.obs_names)), columns=list(key["column"]))
     return {"measure": "log", "normalization": "none", "scale": "values as given (log scale)"}, values
 
@@ -135,10 +140,10 @@ def _factors_raw(counts: np.ndarray, log_geomeans: np.ndarray) -> np.ndarray:
     return out
 
 
-def _fit_cq(adata: ad.AnnData, key: pd.DataFrame, lod: float) -> tuple[dict, pd.DataFrame]:
+def _fit_cq(adata: ad.AnnData, key: pd.DataFrame, lod: float, groups) -> tuple[dict, pd.DataFrame]:
     from exomir.preprocess.qpcr import censor_nondetects, global_mean_dcq, nondetect_floor, place_nondetects_below
 
-    kept = censor_nondetects(adata, lod=lod, max_fraction=NONDETECT_MAX_FRACTION, rule="censor")
+    kept = censor_nondetects(adata, lod=lod, max_fraction=NONDETECT_MAX_FRACTION, rule="censor", groups=groups)
     global_mean_dcq(kept, lod=lod)
     floor = nondetect_floor(kept.obs["global_mean_cq"].to_numpy(dtype=float), lod)
     place_nondetects_below(kept)  # the rule of exomir analyze: non-detects tie below every measured value
@@ -149,7 +154,7 @@ def _fit_cq(adata: ad.AnnData, key: pd.DataFrame, lod: float) -> tuple[dict, pd.
                                 f"{floor:.6g} (the least any training sample could report at the LOD), "
                                 "below every measured value; a measured value below it is raised to it",
               "nondetect_floor": floor,
-              "nondetect_max_fraction": NONDETECT_MAX_FRACTION,
+              "nondetect_max_fraction": NONDETECT_MAX_FRACTION, "nondetect_filter_by_group": groups is not None,
               "scale": "log2 abundance = -(Cq - global mean Cq of the reference miRNAs)",
               "references": references, "min_reference_fraction": MIN_REFERENCE_FRACTION}  # fmt: skip
     values = -np.asarray(kept.X, dtype=np.float64)

@@ -143,7 +143,7 @@ def train_model(
 
     rows, chosen = _labels(adata, group, case, controls)
     sub = adata[rows].copy()
-    prep, values = fit_preprocessing(sub, lod=lod)
+    prep, values = fit_preprocessing(sub, lod=lod, groups=sub.obs[group])  # group-aware detection, as analyze
     from exomir.model.preprocessing import feature_key
 
     key = feature_key(sub)
