@@ -64,6 +64,8 @@ def test_setup_remembers_checked_paths_and_the_environment_overrides_them(plain,
     result = runner.invoke(app, args)
     assert result.exit_code == 0, (result.output, result.exception)
     assert "miRBase release 22" in result.stdout and "gene set libraries: kegg_2016, hallmark, kegg_legacy" in result.stdout
+    # the paths just given are shown as the config's, not as environment overrides, and none leaks
+    assert "overrides the config" not in result.stdout and not any(v in os.environ for v in RESOURCE_VARS)
     config = tmp_path / "config" / "config.toml"
     assert config.exists() and refdata.read_config() == {k: str(v.resolve()) for k, v in data.items()}
     assert refdata.local_source(None, "EXOMIR_HMDD") == data["hmdd"].resolve()

@@ -109,13 +109,10 @@ def setup(
     (EXOMIR_MIRBASE, EXOMIR_MIRTARBASE, EXOMIR_HMDD, EXOMIR_GENESETS) override the config;
     EXOMIR_CONFIG_DIR moves the config folder.
     """
-    import os
-
     try:
         _setup(mirbase, mirtarbase, hmdd, genesets, download, forget)
     finally:
-        while _SET_FOR_CHECKS:
-            os.environ.pop(_SET_FOR_CHECKS.pop(), None)
+        _forget_checks()
 
 
 def _setup(mirbase, mirtarbase, hmdd, genesets, download, forget) -> None:
@@ -155,7 +152,17 @@ def _setup(mirbase, mirtarbase, hmdd, genesets, download, forget) -> None:
         config.update(changed)
         written = refdata.write_config(config)
         typer.echo(f"remembered in {written}")
+    _forget_checks()
     _show(refdata)
+
+
+def _forget_checks() -> None:
+    """Drop the variables set only for the checks, so the summary does not present the paths just
+    given as environment overrides of the config."""
+    import os
+
+    while _SET_FOR_CHECKS:
+        os.environ.pop(_SET_FOR_CHECKS.pop(), None)
 
 
 def _show(refdata) -> None:
