@@ -100,14 +100,59 @@ def test_same_seed_same_predictions():
     assert not np.array_equal(a.probability.to_numpy(), c.probability.to_numpy())
 
 
-def test_optimism_correction_lowers_the_apparent_auc_on_noise():
-    X, y = _noise(seed=6, n=100, p=200)
-    fitted = panel.fit_panel(X, y, penalty="l1", Cs=(0.3, 1.0), max_features=(5,), seed=0)
-    res = panel.optimism_corrected_auc(X, y, fitted, n_boot=40, seed=0)
-    assert res["n_boot"] == 40 and res["retuned"] is False
-    assert res["auc_apparent"] > 0.7
-    assert res["optimism"] > 0.1
-    assert res["auc_optimism_corrected"] == pytest.approx(res["auc_apparent"] - res["optimism"])
+def test_auc_is_the_mean_of_held_out_folds_with_repeat_spread():
+    X, y = _noise(seed=6, n=80, p=60)
+    X.loc[y, "miR-0"] += 1.0
+    r = panel.nested_cv(X, y, penalty="l2", Cs=(0.3,), max_features=(5,), repeats=3, seed=1, progress=False)
+    assert len(r.folds) == 15 and len(r.auc_by_repeat) == 3
+    assert r.auc == pytest.approx(r.folds["auc"].mean())
+    for k in range(3):
+        assert r.auc_by_repeat[k] == pytest.approx(r.folds.loc[r.folds["repeat"] == k, "auc"].mean())
+    # the corrected repeated-CV t interval, by hand: (1/J + 1/(K − 1)) · s², t with J − 1 df
+    from scipy import stats
+
+    a = r.folds["auc"].to_numpy()
+    half = stats.t.ppf(0.975, 14) * np.sqrt((1 / 15 + 1 / 4) * a.var(ddof=1))
+    assert r.auc_ci_low == pytest.approx(max(a.mean() - half, 0)) and r.auc_ci_high == pytest.approx(min(a.mean() + half, 1))
+    assert r.ci_method.startswith("corrected repeated-CV t")
+    # each repeat's pooled out-of-fold AUC is kept beside it (not the headline)
+    from exomir.stats import roc
+
+    assert r.auc_pooled_by_repeat[2] == pytest.approx(roc.roc_auc(r.probability_by_repeat[2], y, "higher_in_case").auc)
+
+
+def test_perfect_separation_in_every_fold_gets_a_score_interval():
+    X, y = _noise(seed=3, n=40, p=10)
+    X.loc[y, "miR-0"] += 10.0
+    r = panel.nested_cv(X, y, penalty="l2", Cs=(1.0,), max_features=(3,), seed=0, progress=False)
+    assert r.auc == 1.0 and "newcombe" in r.ci_method
+    assert 0.85 < r.auc_ci_low < 1.0 and r.auc_ci_high == pytest.approx(1.0)
+
+
+def test_permutation_p_of_the_whole_nested_procedure():
+    X, y = _noise(seed=5, n=40, p=30)
+    options = {"penalty": "l2", "Cs": (1.0,), "max_features": (5,), "inner_folds": 3}
+    observed = panel.nested_cv(X, y, seed=2, progress=False, **options).auc
+    p, null = panel.permutation_test(X, y, observed, n_perm=19, seed=2, **options)
+    assert null.shape == (19,) and p == pytest.approx((1 + np.sum(null >= observed - 1e-12)) / 20)
+    assert p > 0.05  # noise: nothing to find
+    X.loc[y, ["miR-0", "miR-1"]] += 1.5
+    strong = panel.nested_cv(X, y, seed=2, progress=False, **options).auc
+    p_strong, _ = panel.permutation_test(X, y, strong, n_perm=19, seed=2, **options)
+    assert p_strong == pytest.approx(1 / 20)  # the smallest p 19 permutations can give
+    again, _ = panel.permutation_test(X, y, strong, n_perm=19, seed=2, **options)
+    assert again == p_strong
+
+
+def test_validated_threshold_is_chosen_without_the_fold_it_judges():
+    from exomir.stats._panel_cv import validated_threshold
+
+    y = np.r_[np.ones(6, bool), np.zeros(6, bool)]
+    # two folds; in each, the other fold's best cut is 0.5, which misclassifies one case here
+    prob = np.array([[0.9, 0.8, 0.4, 0.9, 0.8, 0.7, 0.1, 0.2, 0.3, 0.1, 0.2, 0.3]])
+    fold_of = np.array([[0, 0, 0, 1, 1, 1, 0, 0, 0, 1, 1, 1]])
+    got = validated_threshold(prob, y, fold_of)
+    assert got["sensitivity"] == pytest.approx(5 / 6) and got["specificity"] == pytest.approx(1.0)
 
 
 def test_calibration_slope_and_intercept():
@@ -181,7 +226,7 @@ def _cohort(seed=3):
 def test_panel_analysis_against_afp_with_subgroups():
     adata = _cohort()
     res = panel.panel_analysis(adata, "group", "HCC", "LC", afp="afp", stage="stage", penalty="l1",
-                               n_boot=20, seed=2, Cs=(0.1, 1.0), max_features=(3, 6))  # fmt: skip
+                               permutations=4, repeats=2, inner_folds=3, seed=2, Cs=(0.1, 1.0), max_features=(3, 6))  # fmt: skip
     s = res.summary.set_index("mirna")
     assert list(s.index) == ["mirna_panel", "mirna_afp_panel", "AFP"]
     assert list(res.summary.columns[:12]) == ["mirna", "comparison", "n_case", "n_control", "auc", "auc_ci_low",
@@ -196,7 +241,23 @@ def test_panel_analysis_against_afp_with_subgroups():
     from exomir.stats import roc
 
     oof = res.out_of_fold
-    assert roc.roc_auc(oof["AFP"], oof["is_case"], "higher_in_case").auc == pytest.approx(s.loc["AFP", "auc"])
+    pooled = roc.roc_auc(oof["AFP"], oof["is_case"], "higher_in_case").auc
+    # (the table's figure is the mean of each repeat's pooled AUC; here the repeats' mean probability)
+    assert pooled == pytest.approx(s.loc["AFP", "auc_pooled_out_of_fold"], abs=0.01)
+    assert s.loc["AFP", "auc"] == pytest.approx(s.loc["AFP", "auc_repeat_mean"])
+    assert (s["n_repeats"] == 2).all() and (s["auc_repeat_sd"] >= 0).all()
+    # permutation p of the panel against chance; apparent figures named so
+    assert (s["n_permutations"] == 4).all() and s.loc["mirna_afp_panel", "pvalue"] == pytest.approx(0.2)
+    assert s["pvalue_method"].str.startswith("permutation").all()
+    assert (s["auc_apparent"] >= s["auc"] - 0.02).all()
+    assert s["threshold_estimate"].str.startswith("validated").all()
+    # validated calibration, net benefit and NRI/IDI are columns of the summary (panels.csv)
+    calib = res.calibration.set_index("model")
+    assert s.loc["mirna_panel", "calibration_slope"] == pytest.approx(calib.loc["mirna_panel", "calibration_slope"])
+    assert s.loc["mirna_afp_panel", "idi"] > 0 and np.isnan(s.loc["AFP", "idi"])
+    curve = res.decision_curve
+    nb = curve[(curve["model"] == "mirna_afp_panel") & np.isclose(curve["threshold"], 0.2)]["net_benefit"].iloc[0]
+    assert s.loc["mirna_afp_panel", "net_benefit_at_0.2"] == pytest.approx(nb)
     # reclassification against AFP alone
     rc = res.reclassification
     assert set(rc["measure"]) == {"NRI (categorical)", "NRI (continuous)", "IDI"}

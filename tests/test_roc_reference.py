@@ -144,8 +144,19 @@ def test_screen_of_every_tcga_precursor_matches_proc(tcga):
     assert len(table) == 1046
     assert (table["direction"] == ref["direction"]).all()
     np.testing.assert_allclose(table["auc"], ref["auc"], atol=TOL)
-    np.testing.assert_allclose(table["auc_ci_low"], ref["ci_low"], atol=TOL)
-    np.testing.assert_allclose(table["auc_ci_high"], ref["ci_high"], atol=TOL)
+    delong = (table["ci_method"] == "delong").to_numpy()
+    assert delong.sum() > 800
+    np.testing.assert_allclose(table["auc_ci_low"][delong], ref["ci_low"][delong], atol=TOL)
+    np.testing.assert_allclose(table["auc_ci_high"][delong], ref["ci_high"][delong], atol=TOL)
+    # where pROC's DeLong SE is 0 (AUC 0, 1, or a constant marker) its interval is a point;
+    # exomir gives Newcombe's score interval there, which contains the AUC and has width
+    rest = table[~delong]
+    assert (ref["ci_high"][~delong] == ref["ci_low"][~delong]).all()
+    assert ((rest["auc_ci_low"] <= rest["auc"]) & (rest["auc"] <= rest["auc_ci_high"])).all()
+    assert (rest["auc_ci_high"] - rest["auc_ci_low"] > 0.05).all()
+    full = roc.roc_screen(cohort, "type", "tumour", "normal", ci_method="delong").set_index("mirna").loc[ref.index]
+    np.testing.assert_allclose(full["auc_ci_low"], ref["ci_low"], atol=TOL)
+    np.testing.assert_allclose(full["auc_ci_high"], ref["ci_high"], atol=TOL)
 
 
 def test_stratified_bootstrap_interval_close_to_procs(tcga):

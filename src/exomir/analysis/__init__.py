@@ -71,6 +71,8 @@ def analyze(
     control_rnas: Iterable[str] | str | None = None,
     lod: float = 35.0,
     patient: str | None = None,
+    direction: str = "auto",
+    permutations: int | None = None,
 ) -> AnalysisResult:
     """Read, analyze and write the results folder ``out`` (nothing is left behind on failure).
 
@@ -78,7 +80,10 @@ def analyze(
     names the inter-plate calibrator sample(s)). ``normalization="reference"`` normalizes Cq values
     to the ``reference`` miRNAs, ``"spike"`` to the ``spike_in`` assay. ``folds`` sets the outer
     and inner folds of the panels' nested cross-validation (small cohorts). ``figures`` also
-    writes every report figure as SVG into ``out/figures`` (needs Chromium). Every results folder
+    writes every report figure as SVG into ``out/figures`` (needs Chromium). ``direction`` gives
+    the ROC direction in advance (``higher_in_case``, ``lower_in_case`` or a CSV of mirna,direction;
+    default ``auto``: from the data). ``permutations`` sets the label permutations of each panel's
+    permutation test. Every results folder
     holds ``params.json`` (these options, versions and input checksums: ``exomir analyze
     --params`` re-runs it) and ``run.log``.
     """
@@ -99,6 +104,13 @@ def analyze(
         if folds < 2:
             raise InputError(f"--folds {folds}: cross-validation needs at least 2 folds", expected="an integer ≥ 2")
         panel_options = {**dict(panel_options or {}), "outer_folds": folds, "inner_folds": folds}
+    if permutations is not None:
+        if permutations < 0:
+            raise InputError(f"--permutations {permutations}: cannot be negative", expected="an integer ≥ 0")
+        panel_options = {**dict(panel_options or {}), "permutations": permutations}
+    from exomir.stats.roc import direction_prior
+
+    direction_prior(direction)  # a bad --direction is reported before the work, not after it
     endpoints = tuple(parse_endpoint(text) for text in (survival or ()))
     settings = AnalysisSettings(
         survival=endpoints, adjust=tuple(split_values(adjust)), horizons=tuple(float(h) for h in (horizons or ())),
@@ -108,7 +120,7 @@ def analyze(
         time=time, event=event, endpoint=endpoint,
         covariates=tuple(split_values(covariates)), sample_column=sample_column, stage=stage, panels=panels,
         panel_options=dict(panel_options or {}), seed=seed, control_rnas=tuple(split_values(control_rnas)),
-        nondetect_lod=float(lod), patient=patient,
+        nondetect_lod=float(lod), patient=patient, direction=str(direction),
     )  # fmt: skip
     numeric = [c for c in (afp, time, event) if c] + [c for e in endpoints for c in e[1:]]
     # without --group, a prognosis run needs no group column; the default one is used when present
@@ -136,4 +148,4 @@ _OPTION_NAMES = ("expression", "clinical", "measure", "normalization", "group", 
                  "event", "endpoint", "survival", "adjust", "horizons", "time_unit", "prognostic_panel", "covariates",
                  "sample_column", "stage", "panels", "panel_options", "seed",
                  "calibrator", "reference", "spike_in", "folds", "figures", "control_rnas", "lod",
-                 "patient")
+                 "patient", "direction", "permutations")

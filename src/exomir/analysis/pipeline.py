@@ -42,6 +42,7 @@ class AnalysisSettings:
     stage: str | None = None
     panels: bool = True
     panel_options: dict[str, Any] = field(default_factory=dict)  # passed to stats.panel.panel_analysis
+    direction: str = "auto"  # ROC direction: auto, higher_in_case, lower_in_case or a CSV of mirna,direction
     time: str | None = None
     event: str | None = None
     endpoint: str | None = None  # default: named after the columns (OS_days + OS_event → OS)
@@ -279,10 +280,11 @@ def _differential(result: AnalysisResult, comparison: Comparison) -> pd.DataFram
 
 
 def _roc(result: AnalysisResult, comparison: Comparison) -> pd.DataFrame:
-    from exomir.stats.roc import roc_screen
+    from exomir.stats.roc import direction_prior, roc_screen
 
     group, case, control = comparison.call_arguments(result.adata)
-    table = roc_screen(result.adata, group, case, control, afp=result.settings.afp, seed=result.settings.seed).copy()
+    table = roc_screen(result.adata, group, case, control, afp=result.settings.afp, seed=result.settings.seed,
+                       direction=direction_prior(result.settings.direction)).copy()
     table["comparison"] = comparison.name
     return table
 
@@ -355,12 +357,13 @@ def _afp_cutoff(result: AnalysisResult) -> pd.DataFrame:
 
 def _roc_curves(result: AnalysisResult) -> None:
     """Curves of the best miRNAs of each comparison and of AFP, for the report."""
-    from exomir.stats.roc import roc_curve
+    from exomir.stats.roc import expression_sign, roc_curve
 
     roc = result.tables["roc"]
     adata = result.adata
     names = list(adata.var_names)
-    matrix = np.asarray(adata.X, dtype=np.float64)
+    # directions in roc.csv are in expression terms: on raw Cq the curve is drawn on −Cq
+    matrix = expression_sign(adata) * np.asarray(adata.X, dtype=np.float64)
     for comparison in result.comparisons:
         labels = comparison.labels(adata.obs)
         rows = labels.notna().to_numpy()

@@ -93,6 +93,13 @@ def analyze(
     folds: int | None = typer.Option(None, "--folds", metavar="N", min=2,
                                      help="Outer and inner folds of the panels' nested cross-validation (default 5); "
                                           "fewer for small cohorts."),
+    permutations: int | None = typer.Option(None, "--permutations", metavar="N", min=0,
+                                            help="Label permutations of each panel's permutation test (default 100 "
+                                                 "up to 200 samples; above, the corrected CV t-test). 0: none."),
+    direction: str = typer.Option("auto", "--direction", metavar="DIRECTION",
+                                  help="ROC direction given in advance: higher_in_case, lower_in_case, or a CSV with "
+                                       "columns mirna,direction (a discovery cohort's roc.csv). Default auto: from "
+                                       "the data (the p-value is two-sided, unaffected)."),
     seed: int = typer.Option(0, "--seed", metavar="N", help="Random seed for resampling steps."),
     calibrator: list[str] = typer.Option(None, "--calibrator", metavar="SAMPLE",
                                          help="Inter-plate calibrator sample(s) of qPCR exports (aligns the plates)."),
@@ -126,6 +133,7 @@ def analyze(
         "covariates": covariate or None, "sample_column": sample_column, "stage": stage, "panels": panels,
         "folds": folds, "seed": seed, "calibrator": calibrator or None, "figures": figures,
         "control_rnas": control_rna or None, "lod": lod, "patient": patient,
+        "direction": direction, "permutations": permutations,
     }  # fmt: skip
     if params is not None:
         options = _from_params(ctx, params, given)

@@ -4,12 +4,19 @@ The panel procedure is :mod:`exomir.stats.panel` (screening, tuning and fitting 
 training folds only). On top of it the locked model adds what scoring new patients needs: the
 normalization references (:mod:`exomir.model.preprocessing`), a logistic recalibration of the
 out-of-fold linear predictors (Platt scaling), decision thresholds chosen on the recalibrated
-out-of-fold probabilities with Wilson intervals, and the training cohort's summary.
+out-of-fold probabilities, and the training cohort's summary.
+
+Every figure stored is validated unless its name says ``apparent``: the recalibration is judged
+on each outer fold after fitting it on the others, and a threshold's sensitivity and specificity
+are those of the same rule applied on the other folds. Perfect separation is detected here (the
+out-of-fold predictions, or a single candidate, putting every case above every control), not
+left to statsmodels, which only warns: separated out-of-fold predictions lock nothing.
 """
 
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -100,16 +107,74 @@ def _chosen(candidates: list[str], key: pd.DataFrame, features: Sequence[str]) -
     return chosen
 
 
-def _recalibrate(y: np.ndarray, lp: np.ndarray) -> tuple[float, float]:
-    """Logistic recalibration (Platt scaling): P(case) = 1 / (1 + exp(-(a + b·lp)))."""
-    import statsmodels.api as sm
+def _separates(y: np.ndarray, score: np.ndarray) -> bool:
+    """True when a score puts every case on one side of every control (ties at the border
+    included): the logistic maximum-likelihood slope on it is then infinite."""
+    cases, controls = score[y], score[~y]
+    return bool(cases.min() >= controls.max() or cases.max() <= controls.min())
 
-    try:
-        fit = sm.GLM(y.astype(float), sm.add_constant(lp), family=sm.families.Binomial()).fit()
-    except (ValueError, np.linalg.LinAlgError) as exc:
-        raise ExomirError(f"the out-of-fold predictions cannot be recalibrated ({exc})") from exc
+
+def _platt(y: np.ndarray, lp: np.ndarray) -> tuple[float, float] | None:
+    """Logistic recalibration (Platt scaling) P(case) = 1 / (1 + exp(-(a + b·lp))); ``None`` when
+    the linear predictor separates the classes (detected here, not left to statsmodels, which
+    only warns) or the fit reports separation or does not converge."""
+    import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
+
+    if _separates(y, lp):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PerfectSeparationWarning)
+        try:
+            fit = sm.GLM(y.astype(float), sm.add_constant(lp), family=sm.families.Binomial()).fit()
+        except (ValueError, np.linalg.LinAlgError, PerfectSeparationWarning):
+            return None
+    if not np.all(np.isfinite(fit.params)) or not np.all(np.isfinite(fit.bse)):
+        return None
     a, b = (float(v) for v in fit.params)
     return a, b
+
+
+def _separating_features(X: pd.DataFrame, y: np.ndarray) -> list[str]:
+    """Candidate columns that alone separate cases from controls in the training samples."""
+    from exomir.stats import _roc_core as core
+
+    values = X.to_numpy(dtype=np.float64).T
+    auc = core.placements(values, y).auc
+    return [str(c) for c, a in zip(X.columns, auc, strict=True) if a in (0.0, 1.0)]
+
+
+def _held_out_recalibration(y: np.ndarray, lp: np.ndarray, fold_of: np.ndarray) -> dict:
+    """Calibration after a recalibration fitted without the samples it is judged on: for each
+    repeat and outer fold, Platt scaling on the other folds' out-of-fold linear predictors is
+    applied to this fold. Returns :func:`calibration` of those probabilities (mean over repeats)."""
+    from exomir.stats import panel as sp
+
+    results = []
+    for lp_r, folds in zip(np.atleast_2d(lp), np.atleast_2d(fold_of), strict=True):
+        prob = np.full(y.size, np.nan)
+        for fold in np.unique(folds):
+            held = folds == fold
+            fitted = _platt(y[~held], lp_r[~held])
+            if fitted is not None:
+                prob[held] = 1.0 / (1.0 + np.exp(-(fitted[0] + fitted[1] * lp_r[held])))
+        ok = np.isfinite(prob)
+        if ok.any() and y[ok].any() and (~y[ok]).any():
+            results.append({**sp.calibration(y[ok], prob[ok]), "n_samples": int(ok.sum())})
+    if not results:
+        return {"note": "no fold could be recalibrated without the others separating the classes"}
+    out = {}
+    for key, value in results[0].items():
+        if isinstance(value, str):  # notes: the distinct ones, in order
+            out[key] = "; ".join(dict.fromkeys(r[key] for r in results if r[key]))
+        else:
+            out[key] = float(np.nanmean([r[key] for r in results]))
+    return out
+
+
+def _logit(prob: np.ndarray) -> np.ndarray:
+    prob = np.clip(prob, 1e-12, 1 - 1e-12)
+    return np.log(prob / (1 - prob))
 
 
 def train_model(
@@ -192,22 +257,36 @@ def train_model(
                              inner_folds=inner_folds, seed=seed, **tuning)  # fmt: skip
         advance(f"final fit: {len(panel.nonzero_features)} features")
         oof = np.clip(nested.probability.to_numpy(), 1e-12, 1 - 1e-12)
-        lp_oof = np.log(oof / (1 - oof))
-        a, b = _recalibrate(y, lp_oof)
+        lp_oof = _logit(oof)
+        separating = _separating_features(X, y)
+        fitted = _platt(y, lp_oof)
+        if fitted is None:
+            alone = f"; alone, {', '.join(separating[:5])} separate them in training" if separating else ""
+            raise ExomirError(
+                f"the out-of-fold predictions separate {case} from the controls perfectly{alone}: the "
+                "recalibration slope would be infinite and every probability 0 or 1, so no model was locked. "
+                "A locked model needs a cohort in which the panel makes mistakes it can be calibrated on "
+                "(more samples, or the difficult controls it is meant for)")  # fmt: skip
+        a, b = fitted
+        if separating:
+            warn(f"{len(separating)} candidate(s) alone separate {case} from the controls in training "
+                 f"({', '.join(separating[:5])}); recorded in the model (training.separating_features): "
+                 "expect optimistic accuracy")  # fmt: skip
         if not b > 0:
             raise ExomirError(f"the panel does not rank samples out of fold (recalibration slope {b:.3g} ≤ 0, "
                               f"cross-validated AUC {nested.auc:.3f}); no model was locked")  # fmt: skip
         calibrated = 1.0 / (1.0 + np.exp(-(a + b * lp_oof)))
         cuts = roc.thresholds(calibrated, y, "higher_in_case", sensitivity=SENSITIVITY_TARGET,
                               specificity=SPECIFICITY_TARGET)  # fmt: skip
+        held_out = _held_out_thresholds(nested, y)
         advance("recalibration and thresholds")
     if not panel.nonzero_features:
         raise ExomirError("the final penalized fit kept no feature (all coefficients 0); no model was locked")
 
     features = _feature_records(panel, X, key, afp)
-    thresholds = _threshold_records(cuts)
+    thresholds = _threshold_records(cuts, held_out)
     before = sp.calibration(y, oof)
-    after = sp.calibration(y, calibrated)
+    after = _held_out_recalibration(y, _logit(nested.probability_by_repeat), nested.fold_of)
     groups_used = pd.Series(y_labels).value_counts().sort_index()
     content = {
         "format": FORMAT,
@@ -245,14 +324,20 @@ def train_model(
             "slope": b,
             "probability": "1 / (1 + exp(-(intercept + slope * linear_predictor)))",
             "out_of_fold_before": before,
-            "out_of_fold_after": after,
+            "held_out_after": after,
+            "held_out_after_method": "each outer fold recalibrated by Platt scaling fitted on the other folds' "
+                                     "out-of-fold predictions (validated; mean over repeats)",
+            "note": "recalibrated probabilities judged on the predictions the recalibration was fitted to are "
+                    "calibrated by construction (slope 1, intercept 0) and are not reported",
         },
         "thresholds": {"locked": "youden", "rule": "probability >= threshold is called " + case, "rules": thresholds},
         "performance": {
             "cv_auc": nested.auc,
             "cv_auc_ci_low": nested.auc_ci_low,
             "cv_auc_ci_high": nested.auc_ci_high,
-            "ci_method": "DeLong, nested-CV out-of-fold probabilities",
+            "ci_method": nested.ci_method,
+            "estimate": "mean AUC of the held-out outer folds (validated)",
+            "auc_pooled_by_repeat": nested.auc_pooled_by_repeat,
             "outer_folds": outer_folds,
             "inner_folds": inner_folds,
             "repeats": repeats,
@@ -265,6 +350,7 @@ def train_model(
             "n_case": int(y.sum()),
             "n_control": int((~y).sum()),
             "n_per_group": {str(k): int(v) for k, v in groups_used.items()},
+            "separating_features": separating,
             "n_excluded": len([e for e in meta(adata).get("excluded", []) if "train the model" in e.get("reason", "")]),
         },
     }
@@ -304,22 +390,50 @@ def _feature_records(panel, X: pd.DataFrame, key: pd.DataFrame, afp: str | None)
     return out
 
 
-def _threshold_records(cuts: pd.DataFrame) -> list[dict]:
-    names = {"youden": "youden", "fixed_sensitivity": "sensitivity_90", "fixed_specificity": "specificity_90"}
+_CRITERIA = {"youden": ("youden", None), "fixed_sensitivity": ("sensitivity_90", SENSITIVITY_TARGET),
+             "fixed_specificity": ("specificity_90", SPECIFICITY_TARGET)}
+
+
+def _held_out_thresholds(nested, y: np.ndarray) -> dict[str, dict]:
+    """Per criterion: the rates of a cut-off chosen on the other outer folds, applied to each fold."""
+    from exomir.stats import _roc_core as core
+    from exomir.stats._panel_cv import validated_threshold
+
+    picks = {"youden": core.youden_index,
+             "fixed_sensitivity": lambda c: core.fixed_sensitivity_index(c, SENSITIVITY_TARGET),
+             "fixed_specificity": lambda c: core.fixed_specificity_index(c, SPECIFICITY_TARGET)}  # fmt: skip
+    return {name: validated_threshold(nested.probability_by_repeat, y, nested.fold_of, pick)
+            for name, pick in picks.items()}  # fmt: skip
+
+
+def _count(value: float):
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def _threshold_records(cuts: pd.DataFrame, held_out: dict[str, dict]) -> list[dict]:
+    """The locked cut-offs (chosen on all recalibrated out-of-fold probabilities) with validated
+    rates (cut-off chosen without the fold judged) and the apparent ones beside them."""
+    from exomir.stats.roc import wilson_interval
+
     out = []
     for _, row in cuts.iterrows():
         if not np.isfinite(row.get("threshold", np.nan)):
             continue
+        v = held_out[row["criterion"]]
+        m, n = v["tp"] + v["fn"], v["tn"] + v["fp"]
+        se_lo, se_hi = wilson_interval(v["tp"], m)
+        sp_lo, sp_hi = wilson_interval(v["tn"], n)
         out.append({
-            "name": names.get(row["criterion"], row["criterion"]),
+            "name": _CRITERIA.get(row["criterion"], (row["criterion"],))[0],
             "criterion": row["criterion"],
             "target": row["target"],
             "probability_threshold": row["threshold"],
-            "sensitivity": row["sensitivity"], "sensitivity_ci_low": row["sensitivity_ci_low"],
-            "sensitivity_ci_high": row["sensitivity_ci_high"],
-            "specificity": row["specificity"], "specificity_ci_low": row["specificity_ci_low"],
-            "specificity_ci_high": row["specificity_ci_high"],
-            "tp": int(row["tp"]), "fp": int(row["fp"]), "tn": int(row["tn"]), "fn": int(row["fn"]),
-            "estimated_on": "recalibrated out-of-fold probabilities (Wilson 95% intervals)",
+            "sensitivity": v["sensitivity"], "sensitivity_ci_low": float(se_lo), "sensitivity_ci_high": float(se_hi),
+            "specificity": v["specificity"], "specificity_ci_low": float(sp_lo), "specificity_ci_high": float(sp_hi),
+            "tp": _count(v["tp"]), "fp": _count(v["fp"]), "tn": _count(v["tn"]), "fn": _count(v["fn"]),
+            "estimated_on": "validated: the cut-off chosen by the same rule on the other outer folds' out-of-fold "
+                            "probabilities, applied to each held-out fold (Wilson 95% intervals)",
+            "sensitivity_apparent": row["sensitivity"], "specificity_apparent": row["specificity"],
+            "apparent_note": "the locked cut-off on the out-of-fold probabilities that chose it (optimistic)",
         })  # fmt: skip
     return out

@@ -97,9 +97,8 @@ def build_context(result) -> dict[str, Any]:
         "qc": _qc_context(qc, adata, settings),
         "hemolysis_warnings": hemolysis_warnings,
         "comparisons": comparisons,
-        "panels": _html_table(_panel_rows(tables["panels"]), ["comparison", "model", "auc", "auc_ci_low", "auc_ci_high",
-                                                 "auc_optimism_corrected", "sensitivity", "specificity",
-                                                 "vs_afp_auc_difference", "vs_afp_pvalue", "n_features", "features"],
+        "panels": _html_table(_panel_rows(tables["panels"]), [c for c in PANEL_COLUMNS if c in tables["panels"]
+                                                              or c == "model"],
                               max_rows=40, name="panels") if "panels" in tables else None,
         "panel_subgroups": _subgroups_context(tables.get("panel_subgroups")),
         "survival": _survival_context(result),
@@ -472,7 +471,10 @@ def _methods(result) -> list[tuple[str, str]]:
         items.append(("panels", "elastic-net logistic regression of miRNAs (with and without log10 AFP) and of AFP alone; "
                       "miRNA selection and tuning inside nested stratified cross-validation "
                       + (f"({settings.panel_options})" if settings.panel_options else "")
-                      + "; out-of-fold AUC with DeLong CI, Harrell's optimism-corrected AUC, paired DeLong test against AFP"))
+                      + "; AUC = mean of the held-out folds' AUCs (mean and SD over CV repeats) with the corrected "
+                        "repeated-CV t interval (Nadeau-Bengio; coverage checked by simulation), permutation p of the "
+                        "whole nested procedure against chance, sensitivity/specificity of a cut-off chosen on the "
+                        "other folds, out-of-fold calibration, net benefit, NRI/IDI and paired DeLong test against AFP"))
     if settings.time:
         endpoints = "; ".join(f"{name}: time {t!r}, event {e!r}" for name, t, e in settings.endpoints())
         who = (f"the {settings.case} group" if result.comparisons else
@@ -579,11 +581,20 @@ _LIST_COLUMNS = frozenset({"features", "mirnas", "genes", "targets", "pathways",
                            "parental_cells", "recipient_cells", "mechanism", "cells", "literature", "reason"})
 
 
+#: the panel table of the report: validated (held-out) figures first, the apparent AUC last and named so
+PANEL_COLUMNS = ("comparison", "model", "auc", "auc_ci_low", "auc_ci_high", "auc_repeat_sd", "pvalue", "pvalue_method",
+                 "sensitivity", "specificity", "calibration_slope", "calibration_intercept", "brier",
+                 "net_benefit_at_0.2", "nri_continuous", "idi", "idi_pvalue", "vs_afp_auc_difference", "vs_afp_pvalue",
+                 "auc_apparent", "n_features", "features")
+
 #: headers as a reader says them; the CSV download keeps the column names of tables/*.csv
 HEADER_LABELS = {
     "mirna": "miRNA", "mimat": "MIMAT", "log2fc": "log2 FC", "pvalue": "p", "padj": "adjusted p",
     "auc": "AUC", "auc_direction": "direction", "auc_ci_low": "AUC 95% CI low", "auc_ci_high": "AUC 95% CI high",
-    "auc_optimism_corrected": "AUC optimism-corrected", "vs_afp_auc_difference": "ΔAUC vs AFP",
+    "auc_repeat_sd": "AUC SD over CV repeats", "auc_apparent": "AUC apparent (not validated)",
+    "sensitivity_apparent": "sensitivity apparent", "specificity_apparent": "specificity apparent",
+    "pvalue_method": "p method", "net_benefit_at_0.2": "net benefit at 20 %", "idi_pvalue": "IDI p",
+    "vs_afp_auc_difference": "ΔAUC vs AFP",
     "vs_afp_pvalue": "p vs AFP (paired DeLong)", "n_features": "features (n)", "features": "features",
     "n_case": "cases", "n_control": "controls", "hr": "HR", "hr_ci_low": "HR 95% CI low",
     "hr_ci_high": "HR 95% CI high", "logrank_p": "log-rank p", "maxstat_cutpoint": "maxstat cut-point",

@@ -35,15 +35,21 @@ def calibration(y, prob) -> dict:
     out = {"calibration_slope": np.nan, "calibration_slope_se": np.nan,
            "calibration_intercept": np.nan, "calibration_intercept_se": np.nan}  # fmt: skip
     family = sm.families.Binomial()
-    try:
-        fit = sm.GLM(y, sm.add_constant(lp), family=family).fit(tol=1e-12, maxiter=200)
-        out["calibration_slope"] = float(fit.params[1])
-        out["calibration_slope_se"] = float(fit.bse[1])
-        large = sm.GLM(y, np.ones((y.size, 1)), family=family, offset=lp).fit(tol=1e-12, maxiter=200)
-        out["calibration_intercept"] = float(large.params[0])
-        out["calibration_intercept_se"] = float(large.bse[0])
-    except (ValueError, np.linalg.LinAlgError):  # perfect separation: slope undefined
-        pass
+    cases, controls = lp[y == 1], lp[y == 0]
+    separated = cases.size and controls.size and (cases.min() >= controls.max() or cases.max() <= controls.min())
+    out["calibration_note"] = ""
+    if separated:  # detected here: statsmodels ≥ 0.14 only warns and returns a huge slope
+        out["calibration_note"] = "perfect separation: the calibration slope is infinite (not estimable)"
+    else:
+        try:
+            fit = sm.GLM(y, sm.add_constant(lp), family=family).fit(tol=1e-12, maxiter=200)
+            out["calibration_slope"] = float(fit.params[1])
+            out["calibration_slope_se"] = float(fit.bse[1])
+            large = sm.GLM(y, np.ones((y.size, 1)), family=family, offset=lp).fit(tol=1e-12, maxiter=200)
+            out["calibration_intercept"] = float(large.params[0])
+            out["calibration_intercept_se"] = float(large.bse[0])
+        except (ValueError, np.linalg.LinAlgError):
+            out["calibration_note"] = "the calibration fit failed"
     brier = float(np.mean((prob - y) ** 2))
     prevalence = y.mean()
     reference = prevalence * (1.0 - prevalence)

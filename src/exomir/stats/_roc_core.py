@@ -473,3 +473,40 @@ def holm(pvalues: np.ndarray) -> np.ndarray:
     adjusted = np.maximum.accumulate((k - np.arange(k)) * p[order])
     out[order] = np.minimum(adjusted, 1.0)
     return out
+
+
+def newcombe_interval(auc, n_case, n_control, conf_level: float = 0.95):
+    """Score-type (Wilson-like) interval of an AUC: Newcombe's (2006) method 5.
+
+    Solves (θ − AUC)² = z² V(θ) for θ, with V the Hanley-McNeil variance at θ and the group sizes
+    replaced by their mean N* = (m + n)/2. Unlike a Wald interval it stays inside [0, 1] and does
+    not collapse to a point at AUC 0 or 1 (a perfect separator of 10 against 10 gets about
+    [0.83, 1]); its coverage is close to nominal in small samples, where DeLong's is not.
+    Vectorized; NaN where the AUC or a group size is missing.
+    """
+    a = np.asarray(auc, dtype=np.float64)
+    m = np.asarray(n_case, dtype=np.float64)
+    n = np.asarray(n_control, dtype=np.float64)
+    a, m, n = np.broadcast_arrays(a, m, n)
+    z2 = stats.norm.ppf(0.5 + conf_level / 2.0) ** 2
+    extra = (m + n) / 2.0 - 1.0
+
+    def excess(theta):
+        var = theta * (1.0 - theta) / (m * n) * (1.0 + extra * (1.0 - theta) / (2.0 - theta) + extra * theta / (1.0 + theta))
+        return (theta - a) ** 2 - z2 * var
+
+    # f(a) ≤ 0 ≤ f(0) and f(1): one root on each side, found by bisection (60 halvings: 1e-18)
+    lo_a, lo_b = np.zeros_like(a), a.copy()
+    hi_a, hi_b = a.copy(), np.ones_like(a)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for _ in range(60):
+            mid = (lo_a + lo_b) / 2.0
+            above = excess(mid) > 0
+            lo_a, lo_b = np.where(above, mid, lo_a), np.where(above, lo_b, mid)
+            mid = (hi_a + hi_b) / 2.0
+            above = excess(mid) > 0
+            hi_a, hi_b = np.where(above, hi_a, mid), np.where(above, mid, hi_b)
+    bad = ~np.isfinite(a) | ~(m >= 1) | ~(n >= 1)
+    low = np.where(bad, np.nan, (lo_a + lo_b) / 2.0)
+    high = np.where(bad, np.nan, (hi_a + hi_b) / 2.0)
+    return low, high

@@ -14,7 +14,7 @@ Conventions (stated once, used everywhere):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -25,8 +25,9 @@ from exomir.errors import InputError
 from exomir.preprocess.qc import drop_controls
 from exomir.stats import _roc_core as core
 from exomir.stats._common import bh_adjust, matrix_of
-from exomir.stats._roc_core import DIRECTIONS, HIGHER, LOWER, holm, wilson_interval
+from exomir.stats._roc_core import DIRECTIONS, HIGHER, LOWER, holm, newcombe_interval, wilson_interval
 from exomir.stats._roc_resample import bootstrap_aucs, percentile_interval
+from exomir.stats._roc_tests import SMALL_GROUP, mann_whitney_pvalues
 
 __all__ = [
     "HIGHER",
@@ -123,7 +124,7 @@ class RocResult:
     n_case: int
     n_control: int
     n_missing: int
-    pvalue: float  # DeLong z-test of AUC = 0.5
+    pvalue: float  # two-sided Mann-Whitney test of AUC = 0.5 (exact/permutation for a group < 20)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -164,14 +165,8 @@ def roc_auc(
         n_case=int(y.sum()),
         n_control=int((~y).sum()),
         n_missing=n_missing,
-        pvalue=_z_pvalue(auc - 0.5, var[0]),
+        pvalue=float(mann_whitney_pvalues(x[None, :], y, seed=seed)[0][0]),
     )
-
-
-def _z_pvalue(difference: float, variance: float) -> float:
-    if not np.isfinite(variance) or variance <= 0:
-        return float("nan")
-    return float(2.0 * stats.norm.sf(abs(difference) / np.sqrt(variance)))
 
 
 def roc_curve(scores, is_case, direction: str = "auto") -> pd.DataFrame:
@@ -315,6 +310,21 @@ def _matrix(values) -> tuple[np.ndarray, list[str]]:
     return arr.T, [f"marker_{i + 1}" for i in range(arr.shape[1])]
 
 
+def _directions_with_prior(x: np.ndarray, y: np.ndarray, names: list[str], direction):
+    """Per-marker directions and their source; a mapping gives priors, the rest is ``auto``."""
+    if isinstance(direction, Mapping):
+        unknown = {str(d) for d in direction.values()} - set(DIRECTIONS)
+        if unknown:
+            raise InputError(f"unknown direction(s) {sorted(unknown)}", expected="'higher_in_case' or 'lower_in_case'")
+        auto = core.auto_directions(x, y)
+        given = np.array([name in direction for name in names])
+        directions = np.array([str(direction.get(name, a)) for name, a in zip(names, auto, strict=True)], dtype=object)
+        sources = np.where(given, "prior (given before seeing these data)", "auto (medians)").astype(object)
+        return directions, sources
+    directions, source = _resolve_directions(x, y, direction)
+    return directions, np.full(len(names), source, dtype=object)
+
+
 def _resolve_directions(x: np.ndarray, y: np.ndarray, direction) -> tuple[np.ndarray, str]:
     if isinstance(direction, str):
         _direction(direction)
@@ -330,6 +340,11 @@ def _resolve_directions(x: np.ndarray, y: np.ndarray, direction) -> tuple[np.nda
     return given, "given"
 
 
+CI_DELONG = "delong"
+CI_NEWCOMBE = "newcombe score (small group or AUC 0/1, where DeLong is unreliable)"
+APPARENT_THRESHOLD = "apparent: cut-off chosen on these same samples (optimistic; validate elsewhere)"
+
+
 def auc_table(
     values,
     is_case,
@@ -338,26 +353,43 @@ def auc_table(
     conf_level: float = 0.95,
     sensitivity: float = 0.90,
     specificity: float = 0.90,
+    ci_method: str = "delong",
+    seed: int = 0,
 ) -> pd.DataFrame:
-    """AUC, DeLong interval and thresholds of every marker (columns of a samples × markers table).
+    """AUC, interval, p-value and thresholds of every marker (columns of a samples × markers table).
 
     The vectorized engine behind :func:`roc_screen`: one sort per marker gives AUC, DeLong
     variance, the Youden cut-off and the cut-offs at the fixed sensitivity/specificity.
+    ``direction`` is ``"auto"``, one direction for all, a sequence (one per marker) or a mapping
+    marker → direction (a prior, e.g. from a discovery cohort; markers it lacks are ``auto``).
+    ``ci_method="auto"`` keeps DeLong (as pROC) where both groups have ≥ 20 samples and the AUC is
+    strictly between 0 and 1, and uses Newcombe's score interval elsewhere. The p-value is the
+    two-sided Mann-Whitney test of AUC = 0.5 (exact or permutation with a group under 20).
     """
     x, names = _matrix(values)
     y = _labels(is_case, x.shape[1])
     if isinstance(direction, str) and direction == "auto":  # medians from the screen's own sort
         r = core.screen_arrays(x, y, None, sensitivity=sensitivity, specificity=specificity)
-        lower, source = r["lower"], "auto (medians)"
+        lower = r["lower"]
         directions = np.where(lower, LOWER, HIGHER).astype(object)
+        sources = np.full(len(names), "auto (medians)", dtype=object)
     else:
-        directions, source = _resolve_directions(x, y, direction)
+        directions, sources = _directions_with_prior(x, y, names, direction)
         lower = directions == LOWER
         r = core.screen_arrays(x, y, lower, sensitivity=sensitivity, specificity=specificity)
     low, high = core.normal_ci(r["auc"], r["var"], conf_level)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = (r["auc"] - 0.5) / np.sqrt(r["var"])
-    pvalue = np.where(r["var"] > 0, 2.0 * stats.norm.sf(np.abs(z)), np.nan)
+    methods = np.full(len(names), CI_DELONG, dtype=object)
+    if ci_method == "auto":
+        small = (np.minimum(r["n_case"], r["n_control"]) < SMALL_GROUP) | ~(r["var"] > 0)
+        small &= np.isfinite(r["auc"])
+        if small.any():
+            nl, nh = newcombe_interval(r["auc"][small], r["n_case"][small], r["n_control"][small], conf_level)
+            low, high = low.copy(), high.copy()
+            low[small], high[small] = nl, nh
+            methods[small] = CI_NEWCOMBE
+    elif ci_method != "delong":
+        raise InputError(f"unknown ci_method {ci_method!r}", expected="'delong' or 'auto'")
+    pvalue, pvalue_method = mann_whitney_pvalues(x, y, seed=seed)
     se_lo, se_hi = wilson_interval(r["tp"], r["n_case"], conf_level)
     sp_lo, sp_hi = wilson_interval(r["n_control"] - r["fp"], r["n_control"], conf_level)
     frame = pd.DataFrame(
@@ -369,16 +401,19 @@ def auc_table(
             "auc": r["auc"],
             "auc_ci_low": low,
             "auc_ci_high": high,
-            "ci_method": "delong",
+            "ci_method": methods.astype(str),
             "direction": directions.astype(str),
             "threshold": r["threshold"],
             "sensitivity": r["sensitivity"],
             "specificity": r["specificity"],
             "auc_se": np.sqrt(r["var"]),
             "pvalue": pvalue,
-            "direction_source": source,
+            "pvalue_method": pvalue_method.astype(str),
+            "pvalue_test": "two-sided test of AUC = 0.5 (independent of the direction reported)",
+            "direction_source": sources.astype(str),
             "threshold_rule": np.where(lower, "<=", ">="),
             "threshold_criterion": "youden",
+            "threshold_estimate": APPARENT_THRESHOLD,
             "sensitivity_ci_low": se_lo,
             "sensitivity_ci_high": se_hi,
             "specificity_ci_low": sp_lo,
@@ -536,10 +571,10 @@ def roc_screen(
     *,
     afp: str | None = None,
     layer: str | None = None,
-    direction: str = "auto",
+    direction="auto",
     afp_direction: str = HIGHER,
     conf_level: float = 0.95,
-    ci_method: str = "delong",
+    ci_method: str = "auto",
     n_boot: int = 2000,
     seed: int = 0,
     sensitivity: float = 0.90,
@@ -554,6 +589,14 @@ def roc_screen(
     (Youden), Wilson intervals of sensitivity and specificity, and the cut-offs at the fixed
     sensitivity and specificity. ``afp`` names an ``obs`` column: an ``AFP`` row is added per
     comparison, in ``afp_direction`` (higher in HCC unless told otherwise).
+
+    ``direction``: ``"auto"`` (chosen per miRNA from the data; the p-value is two-sided and so
+    unaffected), one direction for all, or a mapping miRNA → direction given in advance (from the
+    knowledge base, a discovery cohort or the user). Directions are in expression terms: on raw Cq
+    (which falls as the miRNA rises) ``higher_in_case`` still means more miRNA in cases, and the
+    cut-off is given in Cq with its rule (``threshold_scale``), as the differential table does.
+    ``ci_method``: ``"auto"`` (DeLong, or Newcombe's score interval for a group under 20 or an
+    AUC of 0 or 1), ``"delong"`` (pROC's, everywhere) or ``"bootstrap"``.
     """
     from exomir.cohort import record_exclusion, record_step
 
@@ -571,7 +614,10 @@ def roc_screen(
     if afp is not None and afp not in adata.obs.columns:
         raise InputError(f"no AFP column {afp!r} in the clinical table", column=afp)
     adata = drop_controls(adata)  # spike-ins and U6/RNU/SNORD controls are never ranked
-    matrix = matrix_of(adata, layer)
+    if ci_method not in ("auto", "delong", "bootstrap"):
+        raise InputError(f"unknown ci_method {ci_method!r}", expected="'auto', 'delong' or 'bootstrap'")
+    sign = expression_sign(adata) if layer is None else 1.0
+    matrix = sign * matrix_of(adata, layer)
     names = [str(v) for v in adata.var_names]
     mimat = adata.var["mimat"].astype(str).to_numpy() if "mimat" in adata.var else np.full(len(names), "")
 
@@ -586,13 +632,13 @@ def roc_screen(
         table = auc_table(
             pd.DataFrame(values, columns=names), y, direction, conf_level=conf_level,
             sensitivity=sensitivity, specificity=specificity,
+            ci_method="delong" if ci_method == "bootstrap" else ci_method, seed=seed,
         )  # fmt: skip
         table.insert(1, "comparison", comparison)
         table.insert(2, "mimat", mimat)
         if ci_method == "bootstrap":
             _bootstrap_columns(table, values.T, y, n_boot, seed, conf_level)
-        elif ci_method != "delong":
-            raise InputError(f"unknown ci_method {ci_method!r}", expected="'delong' or 'bootstrap'")
+        _to_measured_scale(table, sign)
         table["padj"] = bh_adjust(table["pvalue"].to_numpy())
         for name, k in zip(table["mirna"], table["n_missing"], strict=True):
             if k:
@@ -615,6 +661,29 @@ def roc_screen(
                 layer=layer or "X", direction=direction, ci_method=ci_method,
                 conf_level=conf_level, seed=seed)  # fmt: skip
     return result[ordered]
+
+
+def expression_sign(adata) -> float:
+    """−1 when the Cohort's X falls as the miRNA rises (raw Cq, ΔCq), +1 otherwise.
+
+    ROC directions are stated in expression terms, like the differential table's log2FC.
+    """
+    from exomir.cohort import meta
+    from exomir.stats.differential import _ABUNDANCE_SCALES
+
+    falls = meta(adata).get("measure") == "cq" and str(meta(adata).get("x_scale", "") or "") not in _ABUNDANCE_SCALES
+    return -1.0 if falls else 1.0
+
+
+def _to_measured_scale(table: pd.DataFrame, sign: float) -> None:
+    """Cut-offs back on the measured scale (Cq) with their rule; directions stay in expression terms."""
+    if sign > 0:
+        table["threshold_scale"] = "as measured"
+        return
+    for column in [c for c in table.columns if c == "threshold" or c.startswith("threshold_at_")]:
+        table[column] = -table[column]
+    table["threshold_rule"] = table["threshold_rule"].map({">=": "<=", "<=": ">="})
+    table["threshold_scale"] = "Cq (lower Cq = more miRNA; direction in expression terms)"
 
 
 def _bootstrap_columns(table: pd.DataFrame, x: np.ndarray, y: np.ndarray, n_boot, seed, conf_level):
@@ -648,7 +717,9 @@ def _afp_row(adata, afp, rows, y, comparison, afp_direction, conf_level, ci_meth
         warn(f"AFP column {afp!r}: {int(unreadable.sum())} values are not numbers and were left out "
              f"(e.g. {raw[unreadable].iloc[0]!r})")  # fmt: skip
     table = auc_table(pd.DataFrame({"AFP": values.to_numpy(dtype=np.float64)}), y, afp_direction,
-                      conf_level=conf_level, sensitivity=sensitivity, specificity=specificity)  # fmt: skip
+                      conf_level=conf_level, sensitivity=sensitivity, specificity=specificity,
+                      ci_method="delong" if ci_method == "bootstrap" else ci_method, seed=seed)  # fmt: skip
+    table["threshold_scale"] = "as measured"
     table.insert(1, "comparison", comparison)
     table.insert(2, "mimat", "")
     if ci_method == "bootstrap":
@@ -658,3 +729,42 @@ def _afp_row(adata, afp, rows, y, comparison, afp_direction, conf_level, ci_meth
     if k:
         record_exclusion(adata, "value", "AFP", f"{k} samples without AFP left out of ROC {comparison}")
     return table.reindex(columns=columns)
+
+
+def direction_prior(value: str | None):
+    """``--direction``: ``auto``, ``higher_in_case``, ``lower_in_case``, or a CSV file with columns
+    ``mirna`` and ``direction`` (e.g. a discovery cohort's roc.csv, or directions from the
+    knowledge base) giving the direction of each miRNA before these data are seen.
+
+    Returns the string or a mapping miRNA → direction; a file naming one miRNA with two
+    directions, or an unknown direction, is refused with its line.
+    """
+    from pathlib import Path
+
+    if value is None or value in ("auto", *DIRECTIONS):
+        return value or "auto"
+    path = Path(value)
+    if not path.is_file():
+        raise InputError(f"--direction {value!r} is neither a direction nor a file",
+                         expected="auto, higher_in_case, lower_in_case or a CSV with columns mirna,direction")
+    import csv
+
+    prior: dict[str, str] = {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if not {"mirna", "direction"} <= set(reader.fieldnames or []):
+            raise InputError("a direction file needs the columns mirna and direction", path=path, line=1,
+                             expected="a header line with mirna,direction")
+        for line, row in enumerate(reader, start=2):
+            name, given = (row.get("mirna") or "").strip(), (row.get("direction") or "").strip()
+            if name == "":
+                continue
+            if given not in DIRECTIONS:
+                raise InputError(f"unknown direction {given!r} for {name}", path=path, line=line, column="direction",
+                                 expected="higher_in_case or lower_in_case")
+            if prior.setdefault(name, given) != given:
+                raise InputError(f"{name} is given both directions", path=path, line=line, column="direction",
+                                 expected="one direction per miRNA")
+    if not prior:
+        raise InputError("the direction file names no miRNA", path=path, expected="rows of mirna,direction")
+    return prior
