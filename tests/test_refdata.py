@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 
@@ -31,7 +32,7 @@ from typer.testing import CliRunner  # noqa: E402
 
 from conftest import shared_path  # noqa: E402
 
-RESOURCE_VARS = ("EXOMIR_MIRBASE", "EXOMIR_MIRTARBASE", "EXOMIR_HMDD", "EXOMIR_GENESETS")
+RESOURCE_VARS = ("EXOMIR_MIRBASE", "EXOMIR_MIRTARBASE", "EXOMIR_HMDD", "EXOMIR_GENESETS", "EXOMIR_NCRNA")
 
 
 @pytest.fixture
@@ -47,7 +48,8 @@ def plain(tmp_path, monkeypatch):
 def _shared():
     return {"mirbase": shared_path("mirbase_v22"),
             "mirtarbase": shared_path("targets", "mirtarbase_strong_evidence_human.csv"),
-            "hmdd": shared_path("hmdd", "hmdd_v3.2.tsv"), "genesets": shared_path("genesets")}
+            "hmdd": shared_path("hmdd", "hmdd_v3.2.tsv"), "genesets": shared_path("genesets"),
+            "ncrna": shared_path("ncrna")}
 
 
 def test_setup_remembers_checked_paths_and_the_environment_overrides_them(plain, tmp_path, monkeypatch):
@@ -64,6 +66,7 @@ def test_setup_remembers_checked_paths_and_the_environment_overrides_them(plain,
     result = runner.invoke(app, args)
     assert result.exit_code == 0, (result.output, result.exception)
     assert "miRBase release 22" in result.stdout and "gene set libraries: kegg_2016, hallmark, kegg_legacy" in result.stdout
+    assert "RNA-type references: trna, artifact" in result.stdout
     # the paths just given are shown as the config's, not as environment overrides, and none leaks
     assert "overrides the config" not in result.stdout and not any(v in os.environ for v in RESOURCE_VARS)
     config = tmp_path / "config" / "config.toml"
@@ -117,7 +120,7 @@ def test_setup_download_fetches_what_was_not_given(plain, monkeypatch):
 
     monkeypatch.setattr(pooch, "retrieve", fake_retrieve)
     result = CliRunner().invoke(app, ["setup", "--mirbase", str(data["mirbase"]), "--mirtarbase", str(data["mirtarbase"]),
-                                      "--download"])
+                                      "--ncrna", str(data["ncrna"]), "--download"])
     assert result.exit_code == 0, (result.output, result.exception)
     assert len(fetched) == 4  # HMDD and the three gene set libraries; miRBase and miRTarBase were given
     config = refdata.read_config()
@@ -145,3 +148,7 @@ def test_readme_examples_run_in_a_plain_shell_after_setup(plain, tmp_path):
     assert "miRTarBase" in shown and "HMDD" in shown and "PMID 24963487" in shown
     enrichment = run("kb", "enrich", "miR-32-5p", "miR-23a-3p", "--gene-sets", "kegg_2016")
     assert enrichment.splitlines()[1].startswith("PI3K-Akt")
+    # quantify finds its RNA-type references through the config too
+    run("quantify", str(shared_path("fastq", "nextseq_truseq_1.fastq.gz")), "--out", "counts")
+    qc = pd.read_csv(tmp_path / "counts" / "qc.csv")
+    assert qc["share_trna"].notna().all() and qc["share_trna"].iloc[0] > 0.05

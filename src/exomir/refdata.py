@@ -61,6 +61,7 @@ RESOURCES = {
     "mirtarbase": "EXOMIR_MIRTARBASE",
     "hmdd": "EXOMIR_HMDD",
     "genesets": "EXOMIR_GENESETS",
+    "ncrna": "EXOMIR_NCRNA",
 }
 
 

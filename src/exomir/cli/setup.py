@@ -49,10 +49,21 @@ def _check_genesets(path: Path) -> str:
     return "gene set libraries: " + ", ".join(found)
 
 
-_CHECKS = {"mirbase": _check_mirbase, "mirtarbase": _check_mirtarbase, "hmdd": _check_hmdd, "genesets": _check_genesets}
+def _check_ncrna(path: Path) -> str:
+    from exomir.quant.rnatypes import load_rna_types
+
+    types = load_rna_types(path)
+    measured = [name for name, codes in types.kmers.items() if codes is not None]
+    if not measured:
+        raise InputError("no tRNA, rRNA, ncRNA or artifact FASTA file in the folder", path=path)
+    return "RNA-type references: " + ", ".join(measured)
 
 
-def _fetch(key: str) -> Path:
+_CHECKS = {"mirbase": _check_mirbase, "mirtarbase": _check_mirtarbase, "hmdd": _check_hmdd, "genesets": _check_genesets,
+           "ncrna": _check_ncrna}
+
+
+def _fetch(key: str) -> Path | None:
     """Download one resource from its official source into the cache; the path to remember."""
     from exomir import refdata
 
@@ -64,6 +75,13 @@ def _fetch(key: str) -> Path:
         from exomir.kb.external import MIRTARBASE_URL, MIRTARBASE_URL_RELEASE
 
         return refdata.download(MIRTARBASE_URL, "mirtarbase", f"hsa_MTI_{MIRTARBASE_URL_RELEASE}.xlsx")
+    if key == "ncrna":
+        # The official files are filtered as they are read, so they stay in the cache, where
+        # quantify finds them, rather than being remembered as a local folder.
+        from exomir.quant.rnatypes import load_rna_types
+
+        load_rna_types()
+        return None
     if key == "hmdd":
         from exomir.kb.external import HMDD_URL, HMDD_URL_RELEASE
 
@@ -99,26 +117,27 @@ def setup(
     mirtarbase: Path = typer.Option(None, "--mirtarbase", help="A miRTarBase table (CSV, TSV or XLSX)."),
     hmdd: Path = typer.Option(None, "--hmdd", help="An HMDD association table (TSV)."),
     genesets: Path = typer.Option(None, "--genesets", help="A folder of GMT gene set files."),
+    ncrna: Path = typer.Option(None, "--ncrna", help="A folder of tRNA/rRNA/ncRNA/artifact FASTA files (quantify's RNA types)."),
     download: bool = typer.Option(False, "--download", help="Fetch every resource not given from its official source (once) and remember it."),
-    forget: list[str] = typer.Option(None, "--forget", help="Drop a remembered resource (mirbase, mirtarbase, hmdd, genesets); repeatable."),
+    forget: list[str] = typer.Option(None, "--forget", help="Drop a remembered resource (mirbase, mirtarbase, hmdd, genesets, ncrna); repeatable."),
 ) -> None:
     """Point exomir at its reference data once and remember it in the user config file.
 
     Without options it shows where each resource comes from. Every given path is checked (read
     and parsed) before it is remembered; a bad path changes nothing. Environment variables
-    (EXOMIR_MIRBASE, EXOMIR_MIRTARBASE, EXOMIR_HMDD, EXOMIR_GENESETS) override the config;
+    (EXOMIR_MIRBASE, EXOMIR_MIRTARBASE, EXOMIR_HMDD, EXOMIR_GENESETS, EXOMIR_NCRNA) override the config;
     EXOMIR_CONFIG_DIR moves the config folder.
     """
     try:
-        _setup(mirbase, mirtarbase, hmdd, genesets, download, forget)
+        _setup(mirbase, mirtarbase, hmdd, genesets, ncrna, download, forget)
     finally:
         _forget_checks()
 
 
-def _setup(mirbase, mirtarbase, hmdd, genesets, download, forget) -> None:
+def _setup(mirbase, mirtarbase, hmdd, genesets, ncrna, download, forget) -> None:
     from exomir import refdata
 
-    given = {"mirbase": mirbase, "mirtarbase": mirtarbase, "hmdd": hmdd, "genesets": genesets}
+    given = {"mirbase": mirbase, "mirtarbase": mirtarbase, "hmdd": hmdd, "genesets": genesets, "ncrna": ncrna}
     unknown = [k for k in forget or [] if k not in refdata.RESOURCES]
     if unknown:
         raise InputError(f"unknown resource {unknown[0]!r} for --forget", expected=", ".join(refdata.RESOURCES))
@@ -144,6 +163,9 @@ def _setup(mirbase, mirtarbase, hmdd, genesets, download, forget) -> None:
             if key in changed or config.get(key):
                 continue
             path = _fetch(key)
+            if path is None:
+                typer.echo(f"{key}: downloaded into the cache {refdata.cache_dir()}")
+                continue
             summary = _CHECKS[key](path)
             changed[key] = str(path)
             _use_now(key, path)
