@@ -162,6 +162,17 @@ def test_simulate_command(tmp_path):
     assert "Undetermined" in (tmp_path / "demo_expression.csv").read_text()
 
 
+@pytest.mark.parametrize("command", ["simulate", "demo"])
+@pytest.mark.parametrize("option, value, minimum", [("--n", "20", 32), ("--n-mirnas", "30", 32)])
+def test_too_small_a_simulation_is_a_usage_error(tmp_path, command, option, value, minimum):
+    from exomir.cli import app
+
+    result = CliRunner().invoke(app, [command, "--out", str(tmp_path / "out"), option, value, "--quiet"])
+    assert result.exit_code == 2 and not isinstance(result.exception, ValueError)
+    assert f"must be at least {minimum}" in result.output and option in result.output
+    assert not (tmp_path / "out").exists()
+
+
 def test_seeds_draw_independent_samples_of_one_population():
     first = simulate_cohort(120, n_mirnas=80, seed=1, annotate=False)
     second = simulate_cohort(120, n_mirnas=80, seed=2, annotate=False)

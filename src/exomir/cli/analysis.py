@@ -28,7 +28,7 @@ def simulate(
     """Simulate a demo cohort with planted effects; writes expression, clinical and planted-truth files."""
     from exomir.simulate import simulate_cohort, write_cohort
 
-    _simulation_options(measure, quiet)
+    _simulation_options(measure, quiet, n, n_mirnas)
     adata = simulate_cohort(n, measure=measure, n_mirnas=n_mirnas, seed=seed, population_seed=population_seed)
     paths = write_cohort(adata, out, h5ad=h5ad)
     for kind, path in paths.items():
@@ -176,16 +176,23 @@ def demo(
     """Simulate a cohort and analyze it: HCC vs LC, CHB and healthy donors, with AFP and DFS."""
     from exomir.analysis.demo import run_demo
 
-    _simulation_options(measure, quiet)
+    _simulation_options(measure, quiet, n, n_mirnas)
     started = _time.perf_counter()
     run_demo(out, n=n, n_mirnas=n_mirnas, measure=measure, seed=seed)
     info(f"demo: simulated {n} samples (seed {seed}) into {out}/input/ and analyzed them in "
          f"{_time.perf_counter() - started:.1f} s; open {out}/report.html")
 
 
-def _simulation_options(measure: str, quiet: bool) -> None:
-    """Shared by simulate and demo: the simulator draws counts or Cq values."""
+def _simulation_options(measure: str, quiet: bool, n: int, n_mirnas: int) -> None:
+    """Shared by simulate and demo: the simulator draws counts or Cq values, for at least 8 samples
+    per group and every miRNA with a planted effect."""
+    from exomir.simulate._cohort import MIN_MIRNAS, MIN_SAMPLES
+
     if quiet:
         set_quiet(True)
     if measure not in ("counts", "cq"):
         raise typer.BadParameter("must be counts or cq", param_hint="--measure")
+    if n < MIN_SAMPLES:
+        raise typer.BadParameter(f"must be at least {MIN_SAMPLES} (8 samples per group)", param_hint="--n")
+    if n_mirnas < MIN_MIRNAS:
+        raise typer.BadParameter(f"must be at least {MIN_MIRNAS} (the miRNAs with planted effects)", param_hint="--n-mirnas")

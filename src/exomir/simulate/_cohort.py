@@ -16,6 +16,12 @@ from exomir.simulate._names import WELL_KNOWN_MIRNAS
 MEASURES = ("counts", "cq")
 
 
+
+#: The smallest cohort the simulator draws: 8 samples per group, and every miRNA with a planted effect.
+MIN_SAMPLES = 8 * len(fx.GROUPS)
+_PLANTED = set(fx.FIXED_CPM) | set(fx.GROUP_LOG2) | set(fx.HEMOLYSIS_LOG2) | {fx.HEMOLYSIS_REFERENCE, fx.AUC_MIRNA}
+MIN_MIRNAS = len(_PLANTED)
+
 def simulate_cohort(
     n: int = 400,
     *,
@@ -41,8 +47,8 @@ def simulate_cohort(
     fractions = dict(fractions or fx.DEFAULT_FRACTIONS)
     if set(fractions) != set(fx.GROUPS) or any(v <= 0 for v in fractions.values()):
         raise ValueError(f"fractions must give a positive share for each of {fx.GROUPS}")
-    if n < 8 * len(fx.GROUPS):
-        raise ValueError("n must be at least 32 (8 samples per group)")
+    if n < MIN_SAMPLES:
+        raise ValueError(f"n must be at least {MIN_SAMPLES} (8 samples per group)")
     # independent random streams, so that changing one part leaves the others as they were
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(8)]
     _, r_samples, _, r_bio, r_meas, r_afp, r_surv, r_hemo = streams
@@ -206,9 +212,9 @@ def _build(frame: pd.DataFrame, measure: str, obs: pd.DataFrame, seed: int, anno
 
 
 def _choose_names(n_mirnas: int, rng: np.random.Generator) -> list[str]:
-    required = set(fx.FIXED_CPM) | set(fx.GROUP_LOG2) | set(fx.HEMOLYSIS_LOG2) | {fx.HEMOLYSIS_REFERENCE, fx.AUC_MIRNA}
-    if n_mirnas < len(required):
-        raise ValueError(f"n_mirnas must be at least {len(required)} (the miRNAs with planted effects)")
+    if n_mirnas < MIN_MIRNAS:
+        raise ValueError(f"n_mirnas must be at least {MIN_MIRNAS} (the miRNAs with planted effects)")
+    required = _PLANTED
     known = list(WELL_KNOWN_MIRNAS)
     if n_mirnas <= len(known):
         optional = [name for name in known if name not in required]
