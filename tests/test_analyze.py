@@ -225,7 +225,8 @@ def test_demo_command(tmp_path):
     # params.json names the inputs where they are (not the staging folder) and re-runs the analysis
     params = json.loads((out / "params.json").read_text())
     assert params["options"]["expression"] == [str((out / "input" / "expression.csv").resolve())]
-    assert params["options"]["panel_options"] == {"inner_folds": 3, "n_boot": 50}
+    assert params["options"]["panel_options"] == {"inner_folds": 3, "permutations": 19, "permutation_max_n": 400,
+                                                  "Cs": [0.1, 1.0], "max_features": [5, 10]}
     assert "analyze: survival (DFS)" in (out / "run.log").read_text()
     roc = _table(out, "roc")
     assert set(roc["comparison"]) == {"HCC_vs_LC", "HCC_vs_CHB", "HCC_vs_Healthy", POOLED}

@@ -3,6 +3,7 @@ published-style study tables, pooled per miRNA and checked against exomir.stats.
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
@@ -431,11 +432,9 @@ def test_bad_folder_and_options(tmp_path, cohorts):
     roc = (cohorts[0] / "tables" / "roc.csv").read_text()
     broken = tmp_path / "broken" / "tables"
     broken.mkdir(parents=True)
-    lines = roc.splitlines()
-    parts = lines[4].split(",")
-    parts[lines[0].split(",").index("auc_se")] = "n/a?"
-    lines[4] = ",".join(parts)
-    (broken / "roc.csv").write_text("\n".join(lines) + "\n")
+    table = pd.read_csv(io.StringIO(roc), dtype=str, keep_default_na=False)  # text cells may hold commas
+    table.loc[3, "auc_se"] = "n/a?"  # line 5 of the file
+    table.to_csv(broken / "roc.csv", index=False)
     with pytest.raises(InputError, match="not a number") as err:
         run_meta([cohorts[0], broken.parent], tmp_path / "out")
     assert err.value.line == 5 and err.value.column == "auc_se"

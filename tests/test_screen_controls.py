@@ -109,7 +109,7 @@ def test_roc_screen_never_ranks_a_control():
 
 def test_panel_analysis_never_uses_a_control():
     adata = _cohort()
-    result = panel_analysis(adata, "group", "HCC", "LC", outer_folds=3, inner_folds=3, n_boot=10,
+    result = panel_analysis(adata, "group", "HCC", "LC", outer_folds=3, inner_folds=3, permutations=0,
                             max_features=(3,), seed=2)
     used = set()
     for panel in result.panels.values():

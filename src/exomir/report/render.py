@@ -376,6 +376,14 @@ def _literature(row: pd.Series) -> str:
     return text
 
 
+def _panel_p_methods(panels: pd.DataFrame) -> str:
+    """The methods behind the panels' p-values (a column of panels.csv, too long for the table)."""
+    if "pvalue_method" not in panels:
+        return ""
+    methods = sorted({str(m) for m in panels["pvalue_method"].dropna() if str(m)})
+    return "; p-values: " + "; ".join(methods) if methods else ""
+
+
 def _panel_rows(panels: pd.DataFrame) -> pd.DataFrame:
     from exomir.report.diagnostic import label
 
@@ -474,7 +482,8 @@ def _methods(result) -> list[tuple[str, str]]:
                       + "; AUC = mean of the held-out folds' AUCs (mean and SD over CV repeats) with the corrected "
                         "repeated-CV t interval (Nadeau-Bengio; coverage checked by simulation), permutation p of the "
                         "whole nested procedure against chance, sensitivity/specificity of a cut-off chosen on the "
-                        "other folds, out-of-fold calibration, net benefit, NRI/IDI and paired DeLong test against AFP"))
+                        "other folds, out-of-fold calibration, net benefit, NRI/IDI and paired DeLong test against AFP"
+                      + _panel_p_methods(result.tables["panels"])))
     if settings.time:
         endpoints = "; ".join(f"{name}: time {t!r}, event {e!r}" for name, t, e in settings.endpoints())
         who = (f"the {settings.case} group" if result.comparisons else
@@ -581,11 +590,12 @@ _LIST_COLUMNS = frozenset({"features", "mirnas", "genes", "targets", "pathways",
                            "parental_cells", "recipient_cells", "mechanism", "cells", "literature", "reason"})
 
 
-#: the panel table of the report: validated (held-out) figures first, the apparent AUC last and named so
-PANEL_COLUMNS = ("comparison", "model", "auc", "auc_ci_low", "auc_ci_high", "auc_repeat_sd", "pvalue", "pvalue_method",
-                 "sensitivity", "specificity", "calibration_slope", "calibration_intercept", "brier",
+#: the panel table of the report: validated (held-out) figures only, to fit the page; panels.csv (and
+#: the table's CSV download) also has the Brier score, the p-value's method and the apparent figures
+PANEL_COLUMNS = ("comparison", "model", "auc", "auc_ci_low", "auc_ci_high", "auc_repeat_sd", "pvalue",
+                 "sensitivity", "specificity", "calibration_slope", "calibration_intercept",
                  "net_benefit_at_0.2", "nri_continuous", "idi", "idi_pvalue", "vs_afp_auc_difference", "vs_afp_pvalue",
-                 "auc_apparent", "n_features", "features")
+                 "n_features", "features")
 
 #: headers as a reader says them; the CSV download keeps the column names of tables/*.csv
 HEADER_LABELS = {
