@@ -44,12 +44,12 @@ def test_sample_sheet_rows_and_errors(tmp_path):
 def test_out_that_is_a_file_is_refused_before_any_work(tmp_path):
     target = tmp_path / "results.txt"
     target.write_text("keep me")
-    with pytest.raises(InputError, match="--out is a file"):
+    with pytest.raises(InputError, match="is a file, not a folder"):
         check_out(target)
     result = subprocess.run([sys.executable, "-m", "exomir", "quantify",
                              str(shared_path("fastq", "nextseq_truseq_1.fastq.gz")), "--out", str(target)],
                             capture_output=True, text=True, timeout=120)
-    assert result.returncode == 2 and "--out is a file" in result.stderr.replace("\n", " ")
+    assert result.returncode == 2 and "is a file, not a folder" in result.stderr.replace("\n", " ")
     assert "Traceback" not in result.stderr and target.read_text() == "keep me"
 
 

@@ -8,10 +8,10 @@ taken from the sheet's folder), ``adapter`` and ``umi`` (optional: empty = the r
 from __future__ import annotations
 
 import csv
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from exomir.atomic import check_output_folder
 from exomir.errors import InputError
 from exomir.quant.fastq import sample_name
 
@@ -91,11 +91,5 @@ def read_sample_sheet(path: str | Path) -> list[SampleSpec]:
 
 
 def check_out(out: str | Path) -> Path:
-    """The output folder, checked before any work: not a file, writable."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise InputError("--out is a file; give a folder (it is created when missing)", path=out)
-    probe = out if out.exists() else next((p for p in out.parents if p.exists()), Path("."))
-    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
-        raise InputError("cannot write here (no permission)", path=probe)
-    return out
+    """The output folder, checked before any work (the same rule as every results folder)."""
+    return check_output_folder(out)
