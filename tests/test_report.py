@@ -255,7 +255,7 @@ def test_headline_roc_panel_afp_and_both_with_delong(with_panels):
     oof = analysis.out_of_fold
     curve = fig.data[1]
     assert np.trapezoid(curve.y, curve.x) == pytest.approx(roc_auc_score(oof["is_case"], oof["mirna_panel"]), abs=1e-9)
-    assert "averaged over its repeats" in fig.layout.title.text and "mean of the held-out folds" in fig.layout.title.text
+    assert "repeats averaged" in fig.layout.title.text and "mean of held-out folds" in fig.layout.title.text
 
 
 def test_calibration_and_decision_curves(with_panels):

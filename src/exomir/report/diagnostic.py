@@ -85,8 +85,8 @@ def panel_roc_figure(analysis, title: str) -> go.Figure:
                               bgcolor="rgba(255,255,255,0.85)")
     n_case, n_control = int(y.sum()), int((~y).sum())
     figure.update_layout(
-        title=f"{title}<br><sup>curves: out-of-fold probabilities of nested cross-validation, averaged over its "
-              f"repeats; AUC in the legend: mean of the held-out folds; {n_case} cases, {n_control} controls</sup>",
+        title=f"{title}<br><sup>nested-CV out-of-fold curves (repeats averaged); legend AUC: mean of held-out folds; "
+              f"{n_case} vs {n_control}</sup>",
         xaxis_title="1 − specificity", yaxis_title="sensitivity", height=520,
         xaxis=dict(range=[-0.01, 1.01], constrain="domain"), yaxis=dict(range=[-0.01, 1.02]),
         legend=dict(x=0.99, y=0.03, xanchor="right", bgcolor="rgba(255,255,255,0.85)"), **LAYOUT)
