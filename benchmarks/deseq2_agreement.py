@@ -25,7 +25,8 @@ RESULTS = Path(__file__).parent / "results" / "deseq2_agreement.json"
 
 def _inputs(data: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     counts = pd.read_csv(data / "tcga_lihc" / "mirna_precursor_counts.csv.gz", index_col=0)
-    samples = (REF / "samples_full_tcga.txt").read_text().split()
+    # the R script's rule: every primary tumour ("01") and solid normal ("11") aliquot, sorted
+    samples = sorted(c for c in counts.columns if c[13:15] in ("01", "11"))
     obs = pd.DataFrame({"condition": ["tumour" if s[13:15] == "01" else "normal" for s in samples]},
                        index=samples)
     return counts[samples].T, obs

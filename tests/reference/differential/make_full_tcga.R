@@ -35,4 +35,3 @@ out <- data.frame(mirna = rownames(r), base_mean = r$baseMean, log2fc = r$log2Fo
                   log2fc_no_replace = r_nr$log2FoldChange, pvalue_no_replace = r_nr$pvalue,
                   padj_no_replace = r_nr$padj)
 write.csv(out, file.path(out_dir, "deseq2_full_tcga.csv"), row.names = FALSE)
-writeLines(samples, file.path(out_dir, "samples_full_tcga.txt"))
