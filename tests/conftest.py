@@ -53,3 +53,18 @@ def shared_data() -> Path:
 @pytest.fixture
 def mirbase_dir() -> Path:
     return shared_path("mirbase_v22")
+
+
+# --- real-browser tests (Playwright driving Debian's Chromium) --------------------------------
+CHROMIUM = Path("/usr/bin/chromium")
+ON_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]  # fmt: skip
+
+
+def require_browser() -> None:
+    """Skip without Debian's Chromium, except under CI, where the browser tests must run."""
+    if not CHROMIUM.exists():
+        if ON_CI:
+            pytest.fail("CI must run the browser test: /usr/bin/chromium is missing (.ci/run installs it)")
+        pytest.skip("needs Debian's Chromium at /usr/bin/chromium (apt-get install chromium)")

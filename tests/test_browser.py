@@ -17,19 +17,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-ON_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]  # fmt: skip
+from conftest import CHROMIUM, CHROMIUM_ARGS as ARGS, ON_CI, require_browser as _require_browser
 
 pytestmark = pytest.mark.browser
-
-
-def _require_browser() -> None:
-    if not CHROMIUM.exists():
-        if ON_CI:
-            pytest.fail("CI must run the browser test: /usr/bin/chromium is missing (.ci/run installs it)")
-        pytest.skip("needs Debian's Chromium at /usr/bin/chromium (apt-get install chromium)")
 
 
 def _free_port() -> int:
