@@ -160,6 +160,9 @@ class AdapterTrimmer:
             BackAdapter(self.adapter, max_errors=max_error_rate, min_overlap=min_overlap, indels=True)
             if self.adapter else None
         )
+        if self._cutadapt is not None:
+            self._kmers_present = self._cutadapt.kmer_finder.kmers_present
+            self._locate = self._cutadapt.aligner.locate
 
     def trim(self, read: str) -> tuple[str, str] | None:
         """``(insert, after_adapter)`` or None when the read holds no adapter."""
@@ -176,7 +179,15 @@ class AdapterTrimmer:
                 # substitutions only, within cutadapt's error budget for this overlap
                 if _mismatches(read[start:start + overlap], self.adapter[:overlap]) <= int(self._max_error_rate * overlap):
                     return read[:start], read[start + overlap:]
-        match = self._cutadapt.match_to(read)
-        if match is None:
+        return self.align(read)
+
+    def align(self, read: str) -> tuple[str, str] | None:
+        """The last step of :meth:`trim`, cutadapt's aligner alone (``BackAdapter.match_to``
+        without building its Match object): for reads known to hold neither the exact adapter
+        nor an intact probe."""
+        if self._cutadapt is None or not self._kmers_present(read):
             return None
-        return read[: match.rstart], read[match.rstop:]
+        found = self._locate(read)  # (adapter start, stop, read start, stop, score, errors)
+        if found is None:
+            return None
+        return read[: found[2]], read[found[3]:]

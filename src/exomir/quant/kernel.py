@@ -22,6 +22,9 @@ from numba import njit
 #: read outcomes, in the order of ``sample._OUTCOMES``
 NO_ADAPTER, DIMER, TOO_SHORT, TOO_LONG, KEPT, AMBIGUOUS = range(6)
 STATUS_OK, STATUS_MALFORMED = 0, 1
+#: why a read is left to Python: only cutadapt's aligner can tell (the exact adapter and both
+#: probes are known absent), or anything else (a byte other than A/C/G/T/N, a UMI with N)
+FALLBACK_ALIGN, FALLBACK_OTHER = 0, 1
 MAX_CODE_LENGTH = 31
 
 # byte -> 2-bit base; 4 = N; 5 = anything else
@@ -61,17 +64,34 @@ def _encode_joined(joined, ends, lut):
     return out
 
 
+def record_cut(block: np.ndarray) -> int:
+    """Bytes of ``block`` that hold whole 4-line records (0 when not one is complete).
+
+    Found from the end: the last line that starts with ``@`` and whose next-but-one line starts
+    with ``+`` is a header (a quality line starting with ``@`` is followed two lines later by a
+    sequence line). A wrong cut cannot pass unnoticed: the kernel checks every record it reads."""
+    return int(_record_cut(block))
+
+
 @njit(nogil=True, cache=True)
-def record_cut(block):
-    """Bytes of ``block`` that hold whole 4-line records (0 when not one is complete)."""
-    lines = 0
-    cut = 0
-    for i in range(block.shape[0]):
-        if block[i] == 10:
-            lines += 1
-            if lines % 4 == 0:
-                cut = i + 1
-    return cut
+def _record_cut(block):
+    size = block.shape[0]
+    starts = np.empty(12, dtype=np.int64)  # starts of the last lines, newest first
+    n = 0
+    i = size - 2 if size and block[size - 1] == 10 else size - 1
+    while i >= -1 and n < 12:
+        if i < 0 or block[i] == 10:
+            starts[n] = i + 1
+            n += 1
+        i -= 1
+    for k in range(2, n):
+        if block[starts[k]] == 64 and block[starts[k - 2]] == 43:  # '@' line, '+' two lines on
+            if k >= 4:
+                return starts[k - 4]  # the header's record is whole: cut before the next line
+            if k == 3 and block[size - 1] == 10:
+                return size
+            return starts[k]  # its record is not whole: cut before it
+    return 0
 
 
 def decode(code: int) -> str:
@@ -289,12 +309,21 @@ def _pack(buf, a, b, lut):
 
 
 @njit(nogil=True, cache=True)
+def _line_end(buf, i):
+    """Index of the newline ending the line at ``i`` (``len(buf)`` when there is none)."""
+    size = buf.shape[0]
+    while i < size and buf[i] != 10:
+        i += 1
+    return i
+
+
+@njit(nogil=True, cache=True)
 def scan_block(buf, adapter, trim, rate, min_overlap, lo, hi, four_n, use_umi, umi_len, lut,
                codes, umis, fallback, tally, long_codes):
     """Parse and classify every record of ``buf`` (complete records only).
 
-    Writes the kept inserts' codes (and UMIs) to ``codes``/``umis``, the (start, end) of reads
-    left to Python to ``fallback``, the code of the first 31 nt of each too-long insert to
+    Writes the kept inserts' codes (and UMIs) to ``codes``/``umis``, the (start, end, reason) of
+    reads left to Python to ``fallback``, the code of the first 31 nt of each too-long insert to
     ``long_codes`` (for its RNA type), adds outcome counts to ``tally``. Returns
     ``(status, reads, kept, n_fallback, n_long)``; status 1 = not a 4-line FASTQ record somewhere."""
     size = buf.shape[0]
@@ -309,23 +338,13 @@ def scan_block(buf, adapter, trim, rate, min_overlap, lo, hi, four_n, use_umi, u
     while pos < size:
         if buf[pos] != 64:  # '@'
             return STATUS_MALFORMED, reads, kept, nfb, nlong
-        e1 = pos
-        while e1 < size and buf[e1] != 10:
-            e1 += 1
-        s0 = e1 + 1
-        s1 = s0
-        while s1 < size and buf[s1] != 10:
-            s1 += 1
+        s0 = _line_end(buf, pos) + 1
+        s1 = _line_end(buf, s0)
         p0 = s1 + 1
         if p0 >= size or buf[p0] != 43:  # '+'
             return STATUS_MALFORMED, reads, kept, nfb, nlong
-        p1 = p0
-        while p1 < size and buf[p1] != 10:
-            p1 += 1
-        q0 = p1 + 1
-        q1 = q0
-        while q1 < size and buf[q1] != 10:
-            q1 += 1
+        q0 = _line_end(buf, p0) + 1
+        q1 = _line_end(buf, q0)
         if q1 >= size or q1 - q0 != s1 - s0 or (s1 > s0 and buf[s1 - 1] == 13):
             return STATUS_MALFORMED, reads, kept, nfb, nlong
         pos = q1 + 1
@@ -336,6 +355,7 @@ def scan_block(buf, adapter, trim, rate, min_overlap, lo, hi, four_n, use_umi, u
             if state == 2:
                 fallback[nfb, 0] = s0
                 fallback[nfb, 1] = s1
+                fallback[nfb, 2] = FALLBACK_ALIGN
                 nfb += 1
                 continue
             if state == 0:
@@ -371,6 +391,7 @@ def scan_block(buf, adapter, trim, rate, min_overlap, lo, hi, four_n, use_umi, u
         if kind == 2:
             fallback[nfb, 0] = s0
             fallback[nfb, 1] = s1
+            fallback[nfb, 2] = FALLBACK_OTHER
             nfb += 1
             continue
         umi = np.uint64(0)
@@ -379,6 +400,7 @@ def scan_block(buf, adapter, trim, rate, min_overlap, lo, hi, four_n, use_umi, u
             if ukind != 0:  # a UMI with N or another byte: Python keeps it as text
                 fallback[nfb, 0] = s0
                 fallback[nfb, 1] = s1
+                fallback[nfb, 2] = FALLBACK_OTHER
                 nfb += 1
                 continue
         tally[KEPT] += 1
@@ -386,6 +408,53 @@ def scan_block(buf, adapter, trim, rate, min_overlap, lo, hi, four_n, use_umi, u
         umis[kept] = umi
         kept += 1
     return STATUS_OK, reads, kept, nfb, nlong
+
+
+@njit(nogil=True, cache=True)
+def group_ranges(buf, ranges):
+    """Distinct byte strings among ``buf[a:b]`` for the rows (a, b, ...) of ``ranges``: the index
+    of one row of each and how many rows hold it (hashed, then compared byte for byte)."""
+    n = ranges.shape[0]
+    hashes = np.empty(n, dtype=np.uint64)
+    for r in range(n):
+        h = np.uint64(1469598103934665603)
+        for i in range(ranges[r, 0], ranges[r, 1]):
+            h = (h ^ np.uint64(buf[i])) * np.uint64(1099511628211)
+        hashes[r] = h ^ np.uint64(ranges[r, 1] - ranges[r, 0])
+    order = np.argsort(hashes, kind="mergesort")
+    first = np.empty(n, dtype=np.int64)
+    counts = np.empty(n, dtype=np.int64)
+    k = 0
+    t = 0
+    while t < n:
+        u = t + 1
+        while u < n and hashes[order[u]] == hashes[order[t]]:
+            u += 1
+        # rows t..u-1 share a hash: group those with equal bytes (in first-seen order)
+        for v in range(t, u):
+            r = order[v]
+            if r < 0:
+                continue
+            first[k] = r
+            counts[k] = 1
+            for w in range(v + 1, u):
+                q = order[w]
+                if q >= 0 and _same(buf, ranges[r, 0], ranges[r, 1], ranges[q, 0], ranges[q, 1]):
+                    counts[k] += 1
+                    order[w] = -1
+            k += 1
+        t = u
+    return first[:k].copy(), counts[:k].copy()
+
+
+@njit(nogil=True, cache=True)
+def _same(buf, a0, a1, b0, b1):
+    if a1 - a0 != b1 - b0:
+        return False
+    for i in range(a1 - a0):
+        if buf[a0 + i] != buf[b0 + i]:
+            return False
+    return True
 
 
 @njit(nogil=True, cache=True)

@@ -356,40 +356,51 @@ _GFF_BLOCK = 50_000
 
 def _write_gff(path: Path, run: QuantRun, samples: list[str], reference, options: QuantOptions) -> None:
     """All samples' inserts placed on mature arms, written in blocks: the placements come from
-    the run's assignment store, the expression of a block is looked up sample by sample, so
-    memory follows the block, not inserts × samples."""
+    the compiled rule engine (all inserts at once, as arrays), the expression of a block is
+    looked up sample by sample, so memory follows the block, not inserts × samples."""
     store = store_for(reference)
     results = [run.results[s] for s in samples]
     union = np.unique(np.concatenate([r.insert_codes for r in results] or [np.zeros(0, np.uint64)]))
-    known = store.outcome_of
-    # hairpin-only inserts have no mirGFF3 line: skip them without placing them again
-    mirna_like = np.array([known.get(c, 0) == UNASSIGNED_ID or bool(store.outcomes[known[c]][0]) if c in known else True
-                           for c in union.tolist()], dtype=bool)
-    union = union[mirna_like]
-    seqs = decode_many(union)
-    placements = [store.placement(int(c), q) for c, q in zip(union.tolist(), seqs)]
-    keep = [i for i, p in enumerate(placements) if p.mirnas]
+    # inserts this run already knows as hairpin-only have no mirGFF3 line: skip them
+    ids = store.known_outcomes(union)
+    union = union[(ids == UNASSIGNED_ID) | store.mirna_outcomes()[ids]]
+    engine = store.engine
+    placed = engine.place(union)
+    row_insert = np.repeat(np.arange(len(union)), np.diff(placed.offsets))
+    row_k = np.arange(len(row_insert)) - placed.offsets[row_insert]
+    on_arm = placed.arm >= 0
+    row_hp, row_start, row_insert, row_k = placed.hairpin[on_arm], placed.start[on_arm], row_insert[on_arm], row_k[on_arm]
+    overflow = {int(i): store.assignments(union[i:i + 1])[0] for i in placed.overflow.tolist()}
+    if overflow:  # inserts the engine left to assign(): their rows join the others
+        rank = {h: j for j, h in enumerate(engine.hairpin_names)}
+        extra = [(rank[h.hairpin], h.start, i, k) for i, a in overflow.items() for k, h in enumerate(a.hits) if h.arm]
+        if extra:
+            e = np.array(extra, dtype=np.int64)
+            row_hp, row_start = np.concatenate([row_hp, e[:, 0]]), np.concatenate([row_start, e[:, 1]])
+            row_insert, row_k = np.concatenate([row_insert, e[:, 2]]), np.concatenate([row_k, e[:, 3]])
     # rows sorted by hairpin, start, then the insert as text (left-aligned code, then length)
-    rows = [(h.hairpin, h.start, i, k) for i in keep for k, h in enumerate(placements[i].hits) if h.arm is not None]
     lengths = code_lengths(union)
     left = union << (2 * (32 - lengths - 1)).astype(np.uint64) if len(union) else union
-    rows.sort(key=lambda r: (r[0], r[1], int(left[r[2]]), int(lengths[r[2]])))
+    order = np.lexsort((lengths[row_insert], left[row_insert], row_start, row_hp))
+    row_insert, row_k = row_insert[order], row_k[order]
     command = "exomir quantify " + json.dumps(json.loads(options.key()), sort_keys=True)
     source = f"miRBase{_release_number(reference.release)}"
     with atomic_open(path) as fh:
         for line in gff_header(samples, release=reference.release, tool=f"exomir {__version__}", commands=[command]):
             fh.write(line + "\n")
-        for b in range(0, len(rows), _GFF_BLOCK):
-            block = rows[b:b + _GFF_BLOCK]
-            idx = np.array([r[2] for r in block], dtype=np.int64)
-            expression = np.zeros((len(block), len(results)))
+        for b in range(0, len(row_insert), _GFF_BLOCK):
+            idx = row_insert[b:b + _GFF_BLOCK]
+            codes = union[idx]
+            expression = np.zeros((len(idx), len(results)))
             for j, result in enumerate(results):
-                where = np.searchsorted(result.insert_codes, union[idx])
+                where = np.searchsorted(result.insert_codes, codes)
                 where = np.minimum(where, max(0, len(result.insert_codes) - 1))
-                hit = result.insert_codes[where] == union[idx] if len(result.insert_codes) else np.zeros(len(idx), bool)
+                hit = result.insert_codes[where] == codes if len(result.insert_codes) else np.zeros(len(idx), bool)
                 expression[hit, j] = result.insert_counts[where[hit]]
-            for (hp, start, i, k), values in zip(block, expression):
-                fh.write(gff_rows(seqs[i], placements[i], k, values, source=source) + "\n")
+            seqs = decode_many(codes)
+            for i, k, seq, values in zip(idx.tolist(), row_k[b:b + _GFF_BLOCK].tolist(), seqs, expression):
+                asg = overflow.get(i) or engine.assignment(placed, i, seq)
+                fh.write(gff_rows(seq, asg, k, values, source=source) + "\n")
 
 
 def _release_number(release: str) -> str:

@@ -108,7 +108,7 @@ def _scan(block: np.ndarray, p: _Params):
     n_records = max(1, len(block) // 8)
     codes = np.empty(n_records, dtype=np.uint64)
     umis = np.empty(n_records, dtype=np.uint64)
-    fallback = np.empty((n_records, 2), dtype=np.int64)
+    fallback = np.empty((n_records, 3), dtype=np.int64)
     long_codes = np.empty(n_records, dtype=np.uint64)
     tally = np.zeros(6, dtype=np.int64)
     status, reads, kept, nfb, nlong = kernel.scan_block(
@@ -116,8 +116,12 @@ def _scan(block: np.ndarray, p: _Params):
         p.umi_len, kernel._LUT, codes, umis, fallback, tally, long_codes)
     if status != kernel.STATUS_OK:
         raise KernelDeclined
-    raw = block.tobytes() if nfb else b""
-    left = Counter(raw[a:b].decode("latin-1") for a, b in fallback[:nfb].tolist())
+    left: Counter = Counter()  # (read, reason) -> reads, one entry per distinct read
+    if nfb:
+        rows, counts = kernel.group_ranges(block, fallback[:nfb])
+        raw = block.tobytes()
+        for (a, b, why), n in zip(fallback[rows].tolist(), counts.tolist()):
+            left[(raw[a:b].decode("latin-1"), why)] = n
     longs = kernel.sort_count(long_codes[:nlong])
     if p.use_umi:
         pair_codes, pair_umis, pair_counts = _distinct_pairs(codes[:kept], umis[:kept])
@@ -166,7 +170,7 @@ def scan_file(path: Path, choice: AdapterChoice, options, use_umi: bool, umi_len
     tally = np.zeros(6, dtype=np.int64)
     parts_codes, parts_counts, parts_umis = [], [], []
     pending_size = 0
-    left: Counter[str] = Counter()
+    left: Counter = Counter()  # (read, fallback reason) -> reads
     long_parts: list = []
     lock = threading.Lock()
 
@@ -214,9 +218,9 @@ def _python_reads(left: Counter, choice: AdapterChoice, options, p: _Params, res
     trimmer = AdapterTrimmer(choice.sequence, options.max_error_rate, options.min_overlap)
     kept: list[tuple[str, str, int]] = []
     longs: list[tuple[str, int]] = []
-    for raw, n in left.items():
+    for (raw, why), n in left.items():
         if p.trim:
-            cut = trimmer.trim(raw)
+            cut = trimmer.align(raw) if why == kernel.FALLBACK_ALIGN else trimmer.trim(raw)
             outcome = (0, "", "") if cut is None else _classify(cut[0], cut[1], p.lo, p.hi, p.four_n, p.use_umi,
                                                                  p.umi_len)
         else:
