@@ -102,7 +102,8 @@ def test_params_refuses_what_it_cannot_rerun(tmp_path, first_run):
 
 
 def _example_cohort(normalization: str, **options):
-    from exomir.analysis.pipeline import AnalysisSettings, _normalize, AnalysisResult
+    from exomir.analysis.pipeline import _normalize
+    from exomir.results import AnalysisResult, AnalysisSettings
     from exomir.io import load_cohort
 
     adata = load_cohort([EXAMPLES / "plate1.txt", EXAMPLES / "plate2.txt"], EXAMPLES / "clinical.csv",

@@ -28,7 +28,7 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,7 @@ import pandas as pd
 
 from exomir.errors import InputError
 from exomir.progress import info, warn
+from exomir.results import MetaAnalysis
 from exomir.stats.meta import MetaResult, auc_se_from_ci, effects_from_table, random_effects
 
 MEASURES = ("auc", "log_hr", "log_dor", "log2fc", "generic")
@@ -65,24 +66,6 @@ _STUDY_FORMS = {
     "generic": [("yi", "vi")],
 }
 _ANY_FORM = [("yi", "vi")]
-
-
-@dataclass
-class MetaAnalysis:
-    """A finished cross-study meta-analysis: the tables that are written and the fits behind them."""
-
-    measure: str
-    method: str
-    test: str
-    min_studies: int
-    studies: list[str]
-    sources: list[str]
-    summary: pd.DataFrame
-    forest: pd.DataFrame
-    excluded: pd.DataFrame
-    comparison: str | None = None
-    endpoint: str | None = None
-    results: dict[str, MetaResult] = field(default_factory=dict)  # by mirna (display name)
 
 
 # --------------------------------------------------------------------------- reading

@@ -12,9 +12,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from exomir.analysis.comparisons import Comparison, plan_comparisons, split_values
-from exomir.analysis.pipeline import AnalysisResult, AnalysisSettings, run_analysis
 from exomir.analysis.output import TABLE_NAMES, write_results
+from exomir.analysis.pipeline import run_analysis
 from exomir.errors import InputError
+from exomir.results import AnalysisResult, AnalysisSettings
 
 __all__ = [
     "AnalysisResult",

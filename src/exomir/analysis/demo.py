@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from exomir.analysis.pipeline import AnalysisResult, AnalysisSettings, run_analysis
+from exomir.analysis.pipeline import run_analysis
+from exomir.results import AnalysisResult, AnalysisSettings
 
 # each control group alone, then all of them pooled (the "HCC vs controls" of the diagnostic studies)
 DEMO_CONTROLS = ("LC", "CHB", "Healthy", "LC+CHB+Healthy")

@@ -8,9 +8,9 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from exomir.analysis.pipeline import AnalysisResult
 from exomir.analysis.tables import to_csv_text
 from exomir.cohort import exclusions
+from exomir.results import AnalysisResult
 
 #: Tables in the order they are written; those not computed in a run are simply absent.
 TABLE_NAMES = ("differential", "roc", "survival", "qc", "evidence", "enrichment", "afp_cutoff", "panels",

@@ -1,7 +1,7 @@
 """The HTML report of an analysis: one self-contained file (plotly's JavaScript embedded once,
 no links to the network) that a biologist opens by double-click.
 
-``render_report(result)`` returns the HTML text of an :class:`exomir.analysis.AnalysisResult`.
+``render_report(result)`` returns the HTML text of an :class:`exomir.results.AnalysisResult`.
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from exomir.results import MetaAnalysis
+
 STUDY_COLOUR = "#1d2430"
 POOLED_COLOUR = "#b3202a"
 PI_COLOUR = "#e08a8f"
@@ -149,8 +151,8 @@ def _x_range(values: list[float], log: bool) -> list[float]:
     return [round(lo - pad, 10), round(hi + pad, 10)]
 
 
-def render_forest_page(analysis) -> str:
-    """HTML text of the forest-plot page of a :class:`exomir.metaanalysis.MetaAnalysis`."""
+def render_forest_page(analysis: MetaAnalysis) -> str:
+    """HTML text of the forest-plot page of a cross-study meta-analysis."""
     import jinja2
     from markupsafe import Markup
     from plotly.offline import get_plotlyjs

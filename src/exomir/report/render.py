@@ -15,6 +15,7 @@ from markupsafe import Markup, escape
 from exomir import __version__
 from exomir.cohort import exclusions, meta
 from exomir.report import figures
+from exomir.results import AnalysisResult, AnalysisSettings
 
 PACKAGES = ("numpy", "scipy", "pandas", "anndata", "pydeseq2", "lifelines", "statsmodels", "scikit-learn", "plotly")
 TOP_FOREST = 15  # rows of a forest plot
@@ -22,8 +23,8 @@ TOP_TABLE = 10
 DIRECTIONS = {"higher_in_case": "↑ in case", "lower_in_case": "↓ in case"}
 
 
-def render_report(result) -> str:
-    """HTML text of the report of an ``AnalysisResult`` (self-contained, deterministic)."""
+def render_report(result: AnalysisResult) -> str:
+    """HTML text of the report of an analysis (self-contained, deterministic)."""
     from plotly.offline import get_plotlyjs
 
     env = jinja2.Environment(
@@ -36,7 +37,7 @@ def render_report(result) -> str:
     return template.render(plotly_js=Markup(get_plotlyjs()), **context)
 
 
-def build_context(result) -> dict[str, Any]:
+def build_context(result: AnalysisResult) -> dict[str, Any]:
     adata = result.adata
     settings = result.settings
     tables = result.tables
@@ -147,7 +148,7 @@ def _inputs(adata) -> list[tuple[str, str]]:
     return [(str(k), str(v)) for k, v in source.items() if isinstance(v, (str, int, float)) and str(v) != ""][:20]
 
 
-def _cohort_table(obs: pd.DataFrame, settings) -> Markup:
+def _cohort_table(obs: pd.DataFrame, settings: AnalysisSettings) -> Markup:
     rows = []
     groups = figures._group_order(obs[settings.group])
     afp = pd.to_numeric(obs[settings.afp], errors="coerce") if settings.afp else None
@@ -176,7 +177,7 @@ def _cohort_table(obs: pd.DataFrame, settings) -> Markup:
     return _html_table(pd.DataFrame(rows), None, name="cohort")
 
 
-def _qc_context(qc: pd.DataFrame | None, adata, settings) -> dict[str, Any] | None:
+def _qc_context(qc: pd.DataFrame | None, adata, settings: AnalysisSettings) -> dict[str, Any] | None:
     if qc is None or qc.empty:
         return None
     counts = qc["hemolysis"].astype(str).value_counts() if "hemolysis" in qc else pd.Series(dtype=int)
@@ -195,7 +196,7 @@ def _qc_context(qc: pd.DataFrame | None, adata, settings) -> dict[str, Any] | No
     }
 
 
-def _survival_context(result) -> dict[str, Any] | None:
+def _survival_context(result: AnalysisResult) -> dict[str, Any] | None:
     from exomir.stats.survival import time_unit
 
     table = result.tables.get("survival")
@@ -249,7 +250,7 @@ def _survival_context(result) -> dict[str, Any] | None:
     }
 
 
-def _stage_boxes(result) -> list[Markup]:
+def _stage_boxes(result: AnalysisResult) -> list[Markup]:
     """Box plots by stage of the strongest stage-trend miRNAs."""
     from exomir.stats.trend import stage_order
 
@@ -397,7 +398,7 @@ def _enrichment_rows(enrichment: pd.DataFrame) -> pd.DataFrame:
     return enrichment.sort_values(["padj", "pvalue", "gene_set"], kind="mergesort").reset_index(drop=True)
 
 
-def _planted_table(result) -> Markup | None:
+def _planted_table(result: AnalysisResult) -> Markup | None:
     """For simulated cohorts: each planted effect beside the value the analysis recovered."""
     truth = meta(result.adata).get("planted")
     if not truth:
@@ -456,7 +457,7 @@ def _planted_table(result) -> Markup | None:
     return _html_table(pd.DataFrame(rows), None, max_rows=200, name="planted") if rows else None
 
 
-def _methods(result) -> list[tuple[str, str]]:
+def _methods(result: AnalysisResult) -> list[tuple[str, str]]:
     adata = result.adata
     info = meta(adata)
     settings = result.settings
@@ -554,7 +555,7 @@ def _best(roc_part: pd.DataFrame) -> dict[str, Any] | None:
     return {"mirna": row["mirna"], "auc": row["auc"], "low": row["auc_ci_low"], "high": row["auc_ci_high"]}
 
 
-def _afp_line(roc_part, cutoff_table, name, settings) -> dict[str, Any] | None:
+def _afp_line(roc_part, cutoff_table, name, settings: AnalysisSettings) -> dict[str, Any] | None:
     if not settings.afp:
         return None
     row = roc_part[roc_part["mirna"] == "AFP"]
