@@ -114,23 +114,6 @@ def test_unusable_studies_are_reported_not_dropped_silently():
         meta.random_effects([0.1, 0.2], [0.01, 0.01], method="PM")
 
 
-def test_pool_by_mirna_combines_cohort_screens():
-    rng = np.random.default_rng(4)
-    tables = {}
-    for c in range(4):
-        coef = np.array([0.5, 0.0, -0.3]) + rng.normal(0, 0.05, 3)
-        tables[f"cohort{c}"] = pd.DataFrame({"mirna": ["miR-21-5p", "miR-1-3p", "miR-122-5p"],
-                                             "coef": coef, "se": [0.1, 0.1, 0.1]})
-    tables["cohort0"] = tables["cohort0"].iloc[:2]  # miR-122 measured in three cohorts only
-    out = meta.pool_by_mirna(tables, measure="log_hr").set_index("mirna")
-    assert out.loc["miR-122-5p", "k"] == 3 and out.loc["miR-21-5p", "k"] == 4
-    assert out.loc["miR-21-5p", "pvalue"] < 1e-10 and out.loc["miR-1-3p", "pvalue"] > 0.01
-    assert out.loc["miR-122-5p", "exp_estimate"] < 1
-    expected = meta.random_effects([t.loc[t["mirna"] == "miR-21-5p", "coef"].item() for t in tables.values()],
-                                   [0.01] * 4)
-    assert out.loc["miR-21-5p", "estimate"] == pytest.approx(expected.estimate)
-
-
 def test_pooled_auc_is_tested_against_one_half_on_the_logit_scale():
     auc = np.array([0.62, 0.58, 0.71, 0.55])
     var = np.array([0.0016, 0.0025, 0.0030, 0.0020])

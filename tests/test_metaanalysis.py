@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from exomir.errors import InputError
-from exomir.metaanalysis import meta_analyze, run_meta
+from exomir.analysis.meta import meta_analyze, run_meta
 from exomir.stats import meta as stats_meta
 
 from conftest import shared_path
@@ -237,6 +237,25 @@ def _write(path: Path, text: str) -> Path:
 @pytest.fixture
 def need_mirbase():
     shared_path("mirbase_v22")
+
+
+def test_pool_by_mirna_combines_cohort_screens(tmp_path, need_mirbase):
+    """Four cohorts' survival screens (coef, se) in one study table, pooled miRNA by miRNA."""
+    rng = np.random.default_rng(4)
+    lines = ["study,mirna,coef,se"]
+    coefs = {}
+    for c in range(4):
+        coef = np.array([0.5, 0.0, -0.3]) + rng.normal(0, 0.05, 3)
+        names = ["miR-21-5p", "miR-1-3p", "miR-122-5p"][: 2 if c == 0 else 3]  # miR-122 in three cohorts only
+        lines += [f"cohort{c},{name},{float(value)!r},0.1" for name, value in zip(names, coef)]
+        coefs[f"cohort{c}"] = coef
+    table = _write(tmp_path / "screens.csv", "\n".join(lines) + "\n")
+    out = meta_analyze([table], measure="log_hr").summary.set_index("input_names")
+    assert out.loc["miR-122-5p", "k"] == 3 and out.loc["miR-21-5p", "k"] == 4
+    assert out.loc["miR-21-5p", "pvalue"] < 1e-10 and out.loc["miR-1-3p", "pvalue"] > 0.01
+    assert out.loc["miR-122-5p", "exp_estimate"] < 1
+    expected = stats_meta.random_effects([coef[0] for coef in coefs.values()], [0.01] * 4)
+    assert out.loc["miR-21-5p", "estimate"] == pytest.approx(expected.estimate)
 
 
 def test_published_auc_table(tmp_path, need_mirbase):

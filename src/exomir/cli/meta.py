@@ -30,7 +30,7 @@ def meta_command(
              "(default: the first cohort's, reported in meta.csv)."),
 ) -> None:
     """Pool miRNAs across cohorts or published studies (random effects); forest plots in forest.html."""
-    from exomir.metaanalysis import run_meta
+    from exomir.analysis.meta import run_meta
 
     run_meta(inputs, out, measure=measure, method=method, comparison=comparison, endpoint=endpoint,
              test=test, min_studies=min_studies, direction=direction)

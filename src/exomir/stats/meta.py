@@ -5,7 +5,8 @@
   forest-plot data and the agreement of direction across studies.
 * :func:`pool` — the same from a study table for log hazard ratios, AUCs or log diagnostic
   odds ratios (2×2 tables, continuity correction as ``metafor::escalc``).
-* :func:`pool_by_mirna` — per-miRNA pooling of several cohorts' survival or ROC tables.
+* Per-miRNA pooling across cohorts and published studies is the ``meta`` workflow
+  (:mod:`exomir.analysis.meta`), built on these functions.
 
 AUCs are pooled on the logit scale: ``logit(AUC)`` with the delta-method variance
 ``var(AUC) / (AUC·(1 − AUC))²``, pooled, and the estimate, confidence and prediction intervals
@@ -21,7 +22,7 @@ The prediction interval is ``mu ± z·sqrt(se² + tau²)`` as ``predict.rma`` (`
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -358,35 +359,3 @@ def pool(table: pd.DataFrame, *, measure: str = "log_hr", method: str = "REML",
     yi, vi = effects_from_table(table, measure)
     names = table[study].astype(str).tolist() if study in table else None
     return random_effects(yi, vi, method=method, studies=names, measure=measure, **kwargs)
-
-
-def pool_by_mirna(tables: Mapping[str, pd.DataFrame], *, measure: str = "log_hr",
-                  method: str = "REML", min_studies: int = 2, test: str = "z") -> pd.DataFrame:
-    """Per-miRNA meta-analysis of several cohorts' tables (e.g. ``survival_screen`` or
-    ``roc_screen`` outputs, keyed by cohort name). One row per miRNA present in at least
-    ``min_studies`` cohorts with a usable estimate."""
-    long = []
-    for cohort, table in tables.items():
-        yi, vi = effects_from_table(table, measure)
-        long.append(pd.DataFrame({"cohort": cohort, "mirna": table["mirna"].astype(str).to_numpy(),
-                                  "yi": yi, "vi": vi}))
-    data = pd.concat(long, ignore_index=True)
-    data = data[np.isfinite(data["yi"]) & np.isfinite(data["vi"]) & (data["vi"] > 0)]
-    rows = []
-    for mirna, part in data.groupby("mirna", sort=True):
-        if len(part) < min_studies:
-            continue
-        res = random_effects(part["yi"], part["vi"], method=method, studies=part["cohort"],
-                             measure=measure, test=test)
-        row = res.summary().iloc[0].to_dict()
-        row["mirna"] = mirna
-        row["cohorts"] = ";".join(part["cohort"])
-        rows.append(row)
-    out = pd.DataFrame(rows)
-    if out.empty:
-        return out
-    from exomir.stats._common import bh_adjust
-
-    out["padj"] = bh_adjust(out["pvalue"].to_numpy(float))
-    first = ["mirna", "k", "estimate", "ci_low", "ci_high", "pvalue", "padj"]
-    return out[first + [c for c in out.columns if c not in first]]

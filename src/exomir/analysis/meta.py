@@ -1,10 +1,11 @@
 """What several cohorts or published studies say together, miRNA by miRNA.
 
-The plumbing of ``exomir meta``: read each cohort's result tables (an ``exomir analyze`` folder)
+The ``meta`` workflow (``exomir meta``, :func:`run_meta`): read each cohort's result tables (an ``exomir analyze`` folder)
 or a study-level CSV, match miRNAs across cohorts by their miRBase accession (cohorts write the
 same miRNA differently: ``miR-21``, ``hsa-miR-21-5p``), pool each miRNA with
 :func:`exomir.stats.meta.random_effects` and write ``meta.csv``, ``forest.csv``, ``excluded.csv``
 and ``forest.html``. The statistics live in :mod:`exomir.stats.meta`; nothing here computes them.
+The result is an :class:`exomir.results.MetaAnalysis`, which the forest page reads.
 
 Conventions:
 
@@ -25,7 +26,6 @@ Conventions:
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from exomir.errors import InputError
+from exomir.io._text import read_rows  # the plain-table parser (io/ is being reworked: one call site)
 from exomir.progress import info, warn
 from exomir.results import MetaAnalysis
 from exomir.stats.meta import MetaResult, auc_se_from_ci, effects_from_table, random_effects
@@ -78,44 +79,14 @@ class _Table:
 
 
 def _read_csv(path: Path) -> _Table:
-    """A CSV as text cells with the line each record starts on; ragged rows are an error."""
-    if not path.is_file():
-        raise InputError("file not found", path=path)
-    try:
-        handle = open(path, newline="", encoding="utf-8-sig")
-    except OSError as exc:
-        raise InputError(f"cannot read the file ({exc.strerror})", path=path) from None
-    with handle:
-        sample = handle.read(4096)
-        handle.seek(0)
-        delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
-        reader = csv.reader(handle, delimiter=delimiter)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise InputError("the table is empty", path=path, line=1, expected="a header line") from None
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise InputError(f"not a readable CSV table ({exc})", path=path, line=1) from None
-        header = [h.strip() for h in header]
-        if len(set(header)) != len(header):
-            dup = sorted({h for h in header if header.count(h) > 1})
-            raise InputError(f"duplicated column name(s) {dup}", path=path, line=1)
-        rows, lines = [], []
-        start = reader.line_num + 1
-        try:
-            for record in reader:
-                if not any(cell.strip() for cell in record):
-                    start = reader.line_num + 1
-                    continue
-                if len(record) != len(header):
-                    raise InputError(f"{len(record)} fields where the header has {len(header)}", path=path,
-                                     line=start, expected=f"{len(header)} fields")
-                rows.append({h: c.strip() for h, c in zip(header, record, strict=True)})
-                lines.append(start)
-                start = reader.line_num + 1
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise InputError(f"not a readable CSV table ({exc})", path=path, line=start) from None
-    return _Table(path, header, rows, lines)
+    """A CSV/TSV as text cells (a dict per record) with the line of each record, parsed by the
+    plain-table reader every input of exomir goes through (ragged rows are an error)."""
+    rows = read_rows(path, what="table")
+    header = rows.header
+    if len(set(header)) != len(header):
+        dup = sorted({h for h in header if header.count(h) > 1})
+        raise InputError(f"duplicated column name(s) {dup}", path=path, line=rows.header_line)
+    return _Table(path, header, [dict(zip(header, record, strict=True)) for record in rows.rows], rows.lines)
 
 
 def _number(table: _Table, i: int, column: str) -> float:
