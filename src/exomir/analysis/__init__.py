@@ -8,14 +8,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import inspect
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from exomir.analysis.comparisons import Comparison, plan_comparisons, split_values
 from exomir.analysis.output import TABLE_NAMES, write_results
 from exomir.analysis.pipeline import run_analysis
 from exomir.errors import InputError
-from exomir.results import AnalysisResult, AnalysisSettings
+from exomir.results import ANALYZE_OPTIONS, AnalysisResult, AnalysisSettings
 
 __all__ = [
     "AnalysisResult",
@@ -39,44 +41,12 @@ def parse_endpoint(text: str) -> tuple[str, str, str]:
     return parts[0], parts[1], parts[2]
 
 
-def analyze(
-    expression: str | Path | Sequence[str | Path],
-    clinical: str | Path | None,
-    out: str | Path,
-    *,
-    measure: str = "auto",
-    normalization: str = "auto",
-    group: str | None = None,
-    case: str = "HCC",
-    controls: Iterable[str] | str | None = None,
-    afp: str | None = None,
-    time: str | None = None,
-    event: str | None = None,
-    endpoint: str | None = None,
-    survival: Iterable[str] | None = None,
-    adjust: Iterable[str] | str | None = None,
-    horizons: Iterable[float] | None = None,
-    time_unit: str | None = None,
-    prognostic_panel: bool = True,
-    covariates: Iterable[str] | str | None = None,
-    sample_column: str | None = None,
-    stage: str | None = None,
-    panels: bool = True,
-    panel_options: dict | None = None,
-    seed: int = 0,
-    calibrator: str | Sequence[str] | None = None,
-    reference: Iterable[str] | str | None = None,
-    spike_in: str | None = None,
-    folds: int | None = None,
-    figures: bool = False,
-    control_rnas: Iterable[str] | str | None = None,
-    lod: float = 35.0,
-    patient: str | None = None,
-    direction: str = "auto",
-    permutations: int | None = None,
-) -> AnalysisResult:
+def analyze(expression: str | Path | Sequence[str | Path], clinical: str | Path | None, out: str | Path,
+            **options: Any) -> AnalysisResult:
     """Read, analyze and write the results folder ``out`` (nothing is left behind on failure).
 
+    The keyword options are those of ``exomir analyze`` (:data:`exomir.results.ANALYZE_OPTIONS`
+    declares them, with their defaults): ``controls``, ``afp``, ``time``/``event``, ``panels``...
     ``expression`` is one file, or several qPCR exports (the plates of one study; ``calibrator``
     names the inter-plate calibrator sample(s)). ``normalization="reference"`` normalizes Cq values
     to the ``reference`` miRNAs, ``"spike"`` to the ``spike_in`` assay. ``folds`` sets the outer
@@ -95,48 +65,35 @@ def analyze(
     from exomir.io import load_cohort
     from exomir.progress import recording
 
-    options = {k: v for k, v in locals().items() if k in _OPTION_NAMES}
+    unknown = sorted(set(options) - set(OPTIONS))
+    if unknown:
+        raise TypeError(f"analyze() got unexpected keyword argument(s) {', '.join(unknown)}")
+    given = {"expression": expression, "clinical": clinical, **options}
+    options = {name: given.get(name, option.value) for name, option in OPTIONS.items()}
     started = _time.perf_counter()
-    if figures:
+    if options["figures"]:
         from exomir.report.export import find_chromium
 
         find_chromium()  # before the work: say now, not after minutes, that the export cannot run
-    if folds is not None:
-        if folds < 2:
-            raise InputError(f"--folds {folds}: cross-validation needs at least 2 folds", expected="an integer ≥ 2")
-        panel_options = {**dict(panel_options or {}), "outer_folds": folds, "inner_folds": folds}
-    if permutations is not None:
-        if permutations < 0:
-            raise InputError(f"--permutations {permutations}: cannot be negative", expected="an integer ≥ 0")
-        panel_options = {**dict(panel_options or {}), "permutations": permutations}
-    from exomir.stats.roc import direction_prior
-
-    direction_prior(direction)  # a bad --direction is reported before the work, not after it
-    endpoints = tuple(parse_endpoint(text) for text in (survival or ()))
-    settings = AnalysisSettings(
-        survival=endpoints, adjust=tuple(split_values(adjust)), horizons=tuple(float(h) for h in (horizons or ())),
-        time_unit=time_unit, prognostic_panel=prognostic_panel,
-        group=group or "group", case=case, controls=tuple(split_values(controls)), measure=measure,
-        normalization=normalization, reference=tuple(split_values(reference)), spike_in=spike_in, afp=afp,
-        time=time, event=event, endpoint=endpoint,
-        covariates=tuple(split_values(covariates)), sample_column=sample_column, stage=stage, panels=panels,
-        panel_options=dict(panel_options or {}), seed=seed, control_rnas=tuple(split_values(control_rnas)),
-        nondetect_lod=float(lod), patient=patient, direction=str(direction),
-    )  # fmt: skip
-    numeric = [c for c in (afp, time, event) if c] + [c for e in endpoints for c in e[1:]]
+    settings = analysis_settings(options)
+    endpoints = settings.survival
+    numeric = [c for c in (settings.afp, settings.time, settings.event) if c] + [c for e in endpoints for c in e[1:]]
     # without --group, a prognosis run needs no group column; the default one is used when present
-    load_group = group if group is not None else (None if (endpoints or time) else "group")
+    group = options["group"]
+    load_group = group if group is not None else (None if (endpoints or settings.time) else "group")
+    patient = settings.patient
     with staged_directory(out) as staging, recording() as log:
         params = analysis_params(options)
         (staging / "params.json").write_text(params_text(params), encoding="utf-8", newline="")
-        adata = load_cohort(expression, clinical, measure=measure, sample_column=sample_column, group=load_group,
-                            numeric=numeric, calibrator=calibrator, lod=lod,
+        adata = load_cohort(expression, clinical, measure=settings.measure, sample_column=settings.sample_column,
+                            group=load_group, numeric=numeric, calibrator=options["calibrator"],
+                            lod=options["lod"],
                             # the default group column, when present, is read as labels all the same:
                             # "HCC" and "hcc" must not become two groups of a prognosis run's comparisons
                             labels=[*([patient] if patient else []), *([] if load_group else [settings.group])])
         result = run_analysis(adata, settings)
         written = write_results(result, staging)
-        if figures:
+        if options["figures"]:
             from exomir.report.export import export_figures
 
             export_figures(written["report"], staging / "figures")
@@ -145,8 +102,54 @@ def analyze(
     return result
 
 
-_OPTION_NAMES = ("expression", "clinical", "measure", "normalization", "group", "case", "controls", "afp", "time",
-                 "event", "endpoint", "survival", "adjust", "horizons", "time_unit", "prognostic_panel", "covariates",
-                 "sample_column", "stage", "panels", "panel_options", "seed",
-                 "calibrator", "reference", "spike_in", "folds", "figures", "control_rnas", "lod",
-                 "patient", "direction", "permutations")
+#: the options of analyze by keyword (declared once, in exomir.results)
+OPTIONS = {option.name: option for option in ANALYZE_OPTIONS}
+
+
+def analysis_settings(options: dict[str, Any]) -> AnalysisSettings:
+    """The AnalysisSettings of ``analyze``'s options: each option sets the field ANALYZE_OPTIONS
+    names (repeatable and comma-separated values become tuples); ``folds`` and ``permutations``
+    go into the panels' options."""
+    panel_options = dict(options.get("panel_options") or {})
+    folds, permutations = options.get("folds"), options.get("permutations")
+    if folds is not None:
+        if folds < 2:
+            raise InputError(f"--folds {folds}: cross-validation needs at least 2 folds", expected="an integer ≥ 2")
+        panel_options = {**panel_options, "outer_folds": folds, "inner_folds": folds}
+    if permutations is not None:
+        if permutations < 0:
+            raise InputError(f"--permutations {permutations}: cannot be negative", expected="an integer ≥ 0")
+        panel_options = {**panel_options, "permutations": permutations}
+    from exomir.stats.roc import direction_prior
+
+    direction_prior(options.get("direction", "auto"))  # a bad --direction is reported before the work
+    values: dict[str, Any] = {}
+    for option in ANALYZE_OPTIONS:
+        if option.setting is None or option.name not in options:
+            continue
+        value = options[option.name]
+        if option.name == "survival":
+            value = tuple(parse_endpoint(text) for text in (value or ()))
+        elif option.many and option.kind is float:
+            value = tuple(float(v) for v in (value or ()))
+        elif option.many:
+            value = tuple(split_values(value))
+        elif option.kind is float:
+            value = float(value)
+        values[option.setting] = value
+    values["panel_options"] = panel_options
+    values["group"] = values.get("group") or "group"
+    values["direction"] = str(values.get("direction", "auto"))
+    return AnalysisSettings(**values)
+
+
+def _signature() -> inspect.Signature:
+    """analyze(expression, clinical, out, *, <every other option with its default>)."""
+    positional = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+                  for name in ("expression", "clinical", "out")]
+    keywords = [inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY, default=option.value)
+                for option in ANALYZE_OPTIONS if option.name not in ("expression", "clinical")]
+    return inspect.Signature([*positional, *keywords], return_annotation="AnalysisResult")
+
+
+analyze.__signature__ = _signature()  # help(analyze) and params.json's option check read it

@@ -22,6 +22,7 @@ from typing import Any
 from exomir import __version__
 from exomir.errors import InputError
 from exomir.io._text import check_input_file
+from exomir.results import ANALYZE_OPTIONS
 
 FORMAT = "exomir-analyze-params"
 FORMAT_VERSION = 1
@@ -138,11 +139,7 @@ def read_params(path: str | Path) -> dict[str, Any]:
 
 def analyze_options() -> set[str]:
     """The keyword arguments :func:`exomir.analysis.analyze` takes (what params.json may hold)."""
-    import inspect
-
-    from exomir.analysis import analyze
-
-    return {name for name in inspect.signature(analyze).parameters if name != "out"}
+    return {option.name for option in ANALYZE_OPTIONS}
 
 
 def log_text(lines: Iterable[str], *, argv: list[str] | None = None, elapsed: float | None = None) -> str:

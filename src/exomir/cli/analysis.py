@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import time as _time
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import typer
 
 from exomir.cli._app import app
 from exomir.progress import info, set_quiet
+from exomir.results import ANALYZE_OPTIONS, Option
 
 
 
@@ -35,86 +37,7 @@ def simulate(
         info(f"{kind}: {path}")
 
 
-@app.command()
-def analyze(
-    ctx: typer.Context,
-    expression: list[Path] = typer.Option(
-        None, "--expression", "-e", metavar="FILE",
-        help="Expression table (CSV/TSV, qPCR export, GEO matrix, .h5ad); repeat for the plates of one qPCR study.",
-    ),
-    clinical: Path | None = typer.Option(None, "--clinical", "-c", metavar="FILE",
-                                         help="Clinical table, joined on the sample ID."),
-    out: Path = typer.Option(..., "--out", "-o", metavar="DIR", help="Results folder (written all or nothing)."),
-    params: Path | None = typer.Option(None, "--params", metavar="FILE",
-                                       help="Re-run the analysis recorded in a results folder's params.json "
-                                            "(options given here as well override the recorded ones)."),
-    measure: str = typer.Option("auto", "--measure", metavar="KIND", help="counts | cq | log | auto."),
-    normalization: str = typer.Option("auto", "--normalization", metavar="METHOD",
-                                      help="auto | none | median_of_ratios | cpm | tmm | global_mean | reference "
-                                           "(with --reference) | spike (with --spike)."),
-    reference: list[str] = typer.Option(None, "--reference", metavar="MIRNA",
-                                        help="Reference miRNA(s) of --normalization reference, repeatable or "
-                                             "comma-separated (e.g. miR-16-5p,miR-93-5p)."),
-    spike: str | None = typer.Option(None, "--spike", metavar="ASSAY",
-                                     help="Spike-in assay of --normalization spike (e.g. cel-miR-39-3p)."),
-    group: str | None = typer.Option(None, "--group", metavar="COLUMN",
-                                     help="Clinical column with the diagnostic group (default: 'group'; without one, "
-                                          "survival runs prognosis-only)."),
-    case: str = typer.Option("HCC", "--case", metavar="GROUP", help="The case group."),
-    control: list[str] = typer.Option(None, "--control", metavar="GROUP",
-                                      help="Control group(s), repeatable or comma-separated; A+B pools groups. "
-                                           "Default: every other group."),
-    afp: str | None = typer.Option(None, "--afp", metavar="COLUMN", help="Clinical column with AFP (ng/mL)."),
-    time: str | None = typer.Option(None, "--time", metavar="COLUMN", help="Clinical column with follow-up time."),
-    event: str | None = typer.Option(None, "--event", metavar="COLUMN",
-                                     help="Clinical column with the event (1 = event, 0 = censored)."),
-    endpoint: str | None = typer.Option(None, "--endpoint", metavar="NAME",
-                                        help="Name of the --time/--event endpoint (default: from the column names, "
-                                             "OS_days + OS_event → OS)."),
-    survival: list[str] = typer.Option(None, "--survival", metavar="NAME:TIME:EVENT",
-                                       help="A survival endpoint (repeatable), e.g. OS:OS_days:OS_event."),
-    adjust: list[str] = typer.Option(None, "--adjust", metavar="COLUMN",
-                                     help="Clinical covariate of the adjusted Cox models (repeatable): numbers as they "
-                                          "are, categories as indicators against the first level."),
-    horizon: list[float] = typer.Option(None, "--horizon", metavar="TIME",
-                                        help="Time of the time-dependent AUC (repeatable; default 1 and 3 years when "
-                                             "the time unit is known)."),
-    time_unit: str | None = typer.Option(None, "--time-unit", metavar="UNIT",
-                                         help="Unit of the survival times (default: read from the column name)."),
-    prognostic_panel: bool = typer.Option(True, "--prognostic-panel/--no-prognostic-panel",
-                                          help="Fit nested-CV elastic-net Cox panels (miRNAs, clinical, both)."),
-    covariate: list[str] = typer.Option(None, "--covariate", metavar="COLUMN",
-                                        help="Clinical column(s) to adjust differential expression for."),
-    sample_column: str | None = typer.Option(None, "--sample-column", metavar="COLUMN",
-                                             help="Clinical column with the sample IDs (default: the first column)."),
-    stage: str | None = typer.Option(None, "--stage", metavar="COLUMN",
-                                     help="Clinical column with tumour stage (early-stage panel subgroup)."),
-    panels: bool = typer.Option(True, "--panels/--no-panels", help="Fit nested-CV miRNA panels with and against AFP."),
-    folds: int | None = typer.Option(None, "--folds", metavar="N", min=2,
-                                     help="Outer and inner folds of the panels' nested cross-validation (default 5); "
-                                          "fewer for small cohorts."),
-    permutations: int | None = typer.Option(None, "--permutations", metavar="N", min=0,
-                                            help="Label permutations of each panel's permutation test (default 100 "
-                                                 "up to 200 samples; above, the corrected CV t-test). 0: none."),
-    direction: str = typer.Option("auto", "--direction", metavar="DIRECTION",
-                                  help="ROC direction given in advance: higher_in_case, lower_in_case, or a CSV with "
-                                       "columns mirna,direction (a discovery cohort's roc.csv). Default auto: from "
-                                       "the data (the p-value is two-sided, unaffected)."),
-    seed: int = typer.Option(0, "--seed", metavar="N", help="Random seed for resampling steps."),
-    calibrator: list[str] = typer.Option(None, "--calibrator", metavar="SAMPLE",
-                                         help="Inter-plate calibrator sample(s) of qPCR exports (aligns the plates)."),
-    figures: bool = typer.Option(False, "--figures/--no-figures", help="Also write every report figure as SVG into DIR/figures "
-                                                          "(needs Chromium: /usr/bin/chromium or EXOMIR_CHROMIUM)."),
-    control_rna: list[str] = typer.Option(None, "--control-rna",
-                                          help="Further spike-in/small-RNA control column(s), repeatable or comma-"
-                                               "separated: used for QC and normalization only, never tested."),
-    lod: float = typer.Option(35.0, "--lod", help="Limit of detection of Cq data: a Cq above it (or none) is a "
-                                                    "non-detect, ranked below every measured value."),
-    patient: str | None = typer.Option(None, "--patient",
-                                       help="Clinical column with each sample's patient: IDs are labels (pairing "
-                                            "keys, also as digits); panel CV folds keep a patient's samples together."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output (warnings still shown)."),
-) -> None:
+def analyze(ctx: typer.Context, out: Path, params: Path | None, quiet: bool, **values) -> None:
     """Analyze a cohort: QC, normalization, differential expression, ROC vs AFP, survival, evidence, report.
 
     Writes params.json (every option, versions, input checksums) and run.log into the results folder.
@@ -124,21 +47,14 @@ def analyze(
     if quiet:
         set_quiet(True)
     started = _time.perf_counter()
-    given = {
-        "expression": list(expression) if expression else None, "clinical": clinical, "measure": measure,
-        "normalization": normalization, "reference": reference or None, "spike_in": spike, "group": group,
-        "case": case, "controls": control or None, "afp": afp, "time": time, "event": event, "endpoint": endpoint,
-        "survival": survival or None, "adjust": adjust or None, "horizons": horizon or None, "time_unit": time_unit,
-        "prognostic_panel": prognostic_panel,
-        "covariates": covariate or None, "sample_column": sample_column, "stage": stage, "panels": panels,
-        "folds": folds, "seed": seed, "calibrator": calibrator or None, "figures": figures,
-        "control_rnas": control_rna or None, "lod": lod, "patient": patient,
-        "direction": direction, "permutations": permutations,
-    }  # fmt: skip
+    given = {}
+    for option in _CLI_OPTIONS:
+        value = values[option.cli_name]
+        given[option.name] = (list(value) if value else None) if option.many else value
     if params is not None:
         options = _from_params(ctx, params, given)
     else:
-        if not expression:
+        if not given["expression"]:
             raise typer.BadParameter("give an expression table (or --params params.json)", param_hint="--expression")
         options = given
     if isinstance(options["expression"], list) and len(options["expression"]) == 1:
@@ -147,9 +63,40 @@ def analyze(
     info(f"wrote {out}/report.html, {out}/cohort.h5ad and {out}/tables/ in {_time.perf_counter() - started:.1f} s")
 
 
-#: CLI parameter → keyword of exomir.analysis.analyze, where they differ
-_PARAMETER_OF = {"reference": "reference", "spike_in": "spike", "controls": "control", "covariates": "covariate",
-                 "control_rnas": "control_rna", "horizons": "horizon"}
+#: the options of exomir.analysis.analyze that the command line gives (all but panel_options)
+_CLI_OPTIONS = [option for option in ANALYZE_OPTIONS if option.flags]
+
+
+def _parameter(option: Option) -> inspect.Parameter:
+    """The typer parameter of an option, as ANALYZE_OPTIONS declares it."""
+    kind = list[option.kind] if option.many else option.kind
+    if option.value is None and not option.many:
+        kind = kind | None
+    default = typer.Option(option.value, *option.flags, metavar=option.metavar, help=option.help, min=option.min)
+    return inspect.Parameter(option.cli_name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind)
+
+
+def _signature() -> inspect.Signature:
+    """ctx, the inputs, where the results go (and --params), every other option, --quiet."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    options = [_parameter(option) for option in _CLI_OPTIONS]
+    own = [
+        inspect.Parameter("out", keyword, annotation=Path, default=typer.Option(
+            ..., "--out", "-o", metavar="DIR", help="Results folder (written all or nothing).")),
+        inspect.Parameter("params", keyword, annotation=Path | None, default=typer.Option(
+            None, "--params", metavar="FILE", help="Re-run the analysis recorded in a results folder's params.json "
+                                                   "(options given here as well override the recorded ones).")),
+    ]
+    quiet = inspect.Parameter("quiet", keyword, annotation=bool, default=typer.Option(
+        False, "--quiet", "-q", help="No progress output (warnings still shown)."))
+    ctx = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
+    return inspect.Signature([ctx, *options[:2], *own, *options[2:], quiet])
+
+
+analyze.__signature__ = _signature()
+# typer and plain_metavars read the types from the annotations
+analyze.__annotations__ = {name: p.annotation for name, p in analyze.__signature__.parameters.items()}
+app.command()(analyze)
 
 
 def _from_params(ctx: typer.Context, path: Path, given: dict) -> dict:
@@ -157,10 +104,10 @@ def _from_params(ctx: typer.Context, path: Path, given: dict) -> dict:
     from exomir.analysis.params import read_params
 
     options = read_params(path)
-    for key, value in given.items():
-        source = ctx.get_parameter_source(_PARAMETER_OF.get(key, key))
+    for option in _CLI_OPTIONS:
+        source = ctx.get_parameter_source(option.cli_name)
         if getattr(source, "name", "") == "COMMANDLINE":  # typer may bring a click of its own: compare names
-            options[key] = value
+            options[option.name] = given[option.name]
     return options
 
 
