@@ -7,7 +7,8 @@
 ``generate`` writes the libraries with the project's simulator (the plasma-like library of
 ``bench_quant.py``: 27 % miRNA reads, 70 % non-miRNA), one seed per sample (seed 1000 + i), each
 streamed to disk in batches; a file appears under its final name only when it is complete, so an
-interrupted generation resumes too. 100 × 5 M reads take about 9 GB.
+interrupted generation resumes too. 100 × 5 M reads take about 9 GB. ``link`` fills the
+missing sample names with links to the libraries made so far (sample i reads library i mod K).
 
 ``run`` runs ``exomir quantify`` on all of them under ``/usr/bin/time -v`` (peak RSS, CPU, wall
 clock). With ``--kill-after K`` the first attempt is killed with SIGKILL once K samples are saved
@@ -54,6 +55,17 @@ def generate(folder: Path, samples: int, reads: int) -> None:
         simulate_library(partial, ref, reads=reads, seed=1000 + i, **LIBRARIES["plasma"])
         partial.rename(final)
         print(f"{final.name}: {time.perf_counter() - t0:.0f} s", flush=True)
+
+
+def link(folder: Path, samples: int) -> None:
+    """Fill the missing sample names with links to the libraries generated so far (sample i reads
+    library i mod K): for a machine too busy to simulate every sample."""
+    made = sorted(p for p in folder.glob("plasma*.fastq.gz") if not p.is_symlink())
+    for i in range(samples):
+        target = folder / f"{_name(i)}.fastq.gz"
+        if not target.exists():
+            target.symlink_to(made[i % len(made)].name)
+    print(f"{samples} sample names over {len(made)} distinct libraries")
 
 
 def _time_v(stderr: str) -> dict:
@@ -103,15 +115,17 @@ def run(folder: Path, out: Path, kill_after: int | None, threads: int) -> dict:
         print(f"attempt 1 (killed after {kill_after} samples): {attempts[-1]}", flush=True)
     attempts.append(_attempt(cmd, out / ".samples", None))
     print(f"attempt {len(attempts)}: {attempts[-1]}", flush=True)
-    return {"samples": len(files), "attempts": attempts,
+    distinct = len({f.resolve() for f in files})
+    return {"samples": len(files), "distinct_libraries": distinct, "attempts": attempts,
             "peak_rss_gb_max": max(a.get("peak_rss_gb", 0) for a in attempts), "threads": threads,
-            "note": "plasma-like libraries of bench_quant.py, one seed per sample (1000 + i); "
-                    "--no-rna-types; the first attempt is killed with SIGKILL and the second resumes it"}
+            "note": "plasma-like libraries of bench_quant.py (seed 1000 + i); when fewer were generated than "
+                    "samples, sample i reads library i mod K (distinct_libraries); --no-rna-types; the first "
+                    "attempt is killed with SIGKILL and the second resumes it"}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=("generate", "run"))
+    parser.add_argument("step", choices=("generate", "link", "run"))
     parser.add_argument("--dir", type=Path, required=True, help="folder of the simulated FASTQ files")
     parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--reads", type=int, default=5_000_000)
@@ -121,6 +135,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.step == "generate":
         generate(args.dir, args.samples, args.reads)
+        return
+    if args.step == "link":
+        link(args.dir, args.samples)
         return
     figures = run(args.dir, args.out or args.dir / "out", args.kill_after, args.threads)
     figures["reads_per_sample"] = args.reads

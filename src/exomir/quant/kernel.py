@@ -190,8 +190,10 @@ def _first_probes(buf, a, b, lut, code0, code1):
 
 
 @njit(nogil=True, cache=True)
-def _trim(buf, a, b, adapter, rate, min_overlap, lut, code0, code1):
-    """(cut, after_start, state): state 0 = no adapter, 1 = cut found, 2 = needs cutadapt."""
+def _trim(buf, a, b, adapter, rate, min_overlap, lut, code0, code1, long_from):
+    """(cut, after_start, state): state 0 = no adapter, 1 = cut found, 2 = needs cutadapt,
+    3 = too long whatever cutadapt's aligner chooses (``long_from``: the first cut that makes
+    an insert too long with the same first 31 nt, -1 = never)."""
     la = adapter.shape[0]
     n = b - a
     if code0 >= 0:
@@ -230,11 +232,26 @@ def _trim(buf, a, b, adapter, rate, min_overlap, lut, code0, code1):
             if mm <= int(rate * overlap):
                 return a + start, a + start + overlap, 1
     # cutadapt's aligner could still match with errors: look for such an alignment first
-    if _may_align(buf, a, b, adapter, rate):
+    if _may_align(buf, a, b, adapter, rate, n + 1):
+        # it surely matches (an error-free partial adapter ends the read) and no match it may
+        # choose starts before long_from: the read is too long, whichever it chooses
+        if 0 <= long_from < n and _end_partial(buf, a, b, adapter, rate, min_overlap, False) >= 0 \
+                and not _may_align(buf, a, b, adapter, rate, long_from):
+            return 0, 0, 3
         return 0, 0, 2
     # otherwise only an error-free partial adapter at the 3' end: the longest one
-    for m in range(min(la, n), min_overlap - 1, -1):
-        if int(rate * m) != 0:
+    m = _end_partial(buf, a, b, adapter, rate, min_overlap, True)
+    if m >= 0:
+        return b - m, b, 1
+    return 0, 0, 0
+
+
+@njit(nogil=True, cache=True)
+def _end_partial(buf, a, b, adapter, rate, min_overlap, errorless_only):
+    """Length of the longest adapter prefix (at least ``min_overlap``) that ends the read without
+    error, -1 if none; ``errorless_only``: only lengths where no error would be allowed."""
+    for m in range(min(adapter.shape[0], b - a), min_overlap - 1, -1):
+        if errorless_only and int(rate * m) != 0:
             continue
         ok = True
         for t in range(m):
@@ -242,15 +259,17 @@ def _trim(buf, a, b, adapter, rate, min_overlap, lut, code0, code1):
                 ok = False
                 break
         if ok:
-            return b - m, b, 1
-    return 0, 0, 0
+            return m
+    return -1
 
 
 @njit(nogil=True, cache=True)
-def _may_align(buf, a, b, adapter, rate):
+def _may_align(buf, a, b, adapter, rate, limit):
     """Whether the adapter (whole, anywhere) or a prefix of it (at the read's 3' end) aligns with
     at least one error allowed and no more errors than allowed plus one: a superset of what
-    cutadapt's aligner accepts, so the read goes to it whenever it might match.
+    cutadapt's aligner accepts, so the read goes to it whenever it might match. Only alignments
+    that start less than ``limit`` bases into the read count (``limit`` > read length: all);
+    with a limit, error-free end alignments count too.
 
     Sellers' edit distance with a free start in the read, one column per read base. A whole
     adapter within ``k`` edits holds one of ``k + 1`` disjoint 5-nt pieces intact, and leaves room
@@ -267,11 +286,14 @@ def _may_align(buf, a, b, adapter, rate):
                 check_full = True
                 break
     start = a if check_full else max(a, b - la - full_limit)
+    limited = limit <= b - a
+    never = la + (b - a) + 1  # the cost of a start the limit forbids
     col = np.empty(la + 1, dtype=np.int32)
     for i in range(la + 1):
-        col[i] = i
+        col[i] = i + (0 if start - a < limit else never)
     for j in range(start, b):
-        diag = 0  # D[0][j-1]: the alignment may start anywhere in the read
+        diag = col[0]  # D[0][j-1]: the alignment may start at read base j (if within the limit)
+        col[0] = 0 if j + 1 - a < limit else never
         base = buf[j]
         for i in range(1, la + 1):
             up = col[i]
@@ -286,7 +308,7 @@ def _may_align(buf, a, b, adapter, rate):
             return True
     for i in range(1, la + 1):  # prefixes ending at the read end, where errors are allowed
         e = int(rate * i)
-        if e >= 1 and col[i] <= e + 1:
+        if (e >= 1 or limited) and col[i] <= e + 1:
             return True
     return False
 
@@ -330,6 +352,8 @@ def scan_block(buf, adapter, trim, rate, min_overlap, lo, hi, four_n, use_umi, u
     la = adapter.shape[0]
     code0 = _probe_code(adapter, 0) if la >= 10 else -1
     code1 = _probe_code(adapter, 10) if la >= 20 else -1
+    # a cut at or after this read offset leaves an insert too long, typed by the same first 31 nt
+    long_from = max(MAX_CODE_LENGTH, hi + 1) + (8 if four_n else 0)
     pos = 0
     reads = 0
     kept = 0
@@ -351,7 +375,15 @@ def scan_block(buf, adapter, trim, rate, min_overlap, lo, hi, four_n, use_umi, u
         reads += 1
         # trimming
         if trim:
-            cut, after, state = _trim(buf, s0, s1, adapter, rate, min_overlap, lut, code0, code1)
+            cut, after, state = _trim(buf, s0, s1, adapter, rate, min_overlap, lut, code0, code1, long_from)
+            if state == 3:
+                tally[TOO_LONG] += 1
+                i0 = s0 + 4 if four_n else s0
+                lc, lkind = _pack(buf, i0, i0 + MAX_CODE_LENGTH, lut)
+                if lkind == 0:
+                    long_codes[nlong] = lc
+                    nlong += 1
+                continue
             if state == 2:
                 fallback[nfb, 0] = s0
                 fallback[nfb, 1] = s1
