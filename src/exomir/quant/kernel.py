@@ -119,14 +119,21 @@ def decode_many(codes: np.ndarray) -> list[str]:
 
 def code_lengths(codes: np.ndarray) -> np.ndarray:
     """Sequence length of each code."""
-    codes = np.asarray(codes, dtype=np.uint64)
-    bits = np.zeros(len(codes), dtype=np.int64)
-    rest = codes.copy()
-    for step in (32, 16, 8, 4, 2, 1):
-        big = rest >= (np.uint64(1) << np.uint64(step))
-        bits[big] += step
-        rest[big] >>= np.uint64(step)
-    return bits // 2
+    return _code_lengths(np.ascontiguousarray(codes, dtype=np.uint64))
+
+
+@njit(nogil=True, cache=True)
+def _code_lengths(codes):
+    out = np.empty(codes.shape[0], dtype=np.int64)
+    for i in range(codes.shape[0]):
+        x = codes[i]
+        n = 0
+        for step in (16, 8, 4, 2, 1):  # halving search for the marker bit (2 bits a base)
+            if x >= np.uint64(1) << np.uint64(2 * step):
+                x >>= np.uint64(2 * step)
+                n += step
+        out[i] = n
+    return out
 
 
 @njit(nogil=True, cache=True)
