@@ -19,7 +19,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
-from exomir import __version__
+from exomir._version import __version__
 
 MEASURES = ("counts", "cq", "log")
 

@@ -19,7 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from exomir import __version__
+from exomir._version import __version__
 from exomir.errors import InputError
 from exomir.io._text import check_input_file
 from exomir.results import ANALYZE_OPTIONS

@@ -315,7 +315,7 @@ def _roc_curves(result: AnalysisResult) -> None:
 def _survival(result: AnalysisResult) -> None:
     """Every endpoint: the per-miRNA screen (unadjusted and adjusted), Kaplan-Meier curves of the
     best miRNAs, time-dependent ROC, the stage trend and the nested-CV prognostic panel."""
-    from exomir.analysis import prognosis
+    import exomir.analysis.prognosis as prognosis
 
     settings = result.settings
     subset = _survival_samples(result)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from exomir import __version__
+from exomir._version import __version__
 from exomir.progress import set_quiet
 
 app = typer.Typer(

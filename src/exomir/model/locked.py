@@ -17,7 +17,7 @@ from pathlib import Path
 
 from exomir.atomic import atomic_open
 from exomir.errors import InputError
-from exomir.model import canonical
+import exomir.model.canonical as canonical
 from exomir.model.schema import CHECKSUM_ALGORITHMS, problems
 
 KEY_ENV = "EXOMIR_MODEL_KEY_FILE"

@@ -24,10 +24,10 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
-from exomir import __version__
+from exomir._version import __version__
 from exomir.cohort import meta, record_exclusion
 from exomir.errors import ExomirError, InputError
-from exomir.model import canonical
+import exomir.model.canonical as canonical
 from exomir.model.preprocessing import fit_preprocessing
 from exomir.progress import info, steps, warn
 

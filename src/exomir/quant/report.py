@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from exomir import __version__
+from exomir._version import __version__
 from exomir.atomic import atomic_open
 from exomir.report.figures import LAYOUT, to_div
 

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from exomir import refdata
+import exomir.refdata as refdata
 from exomir.quant.kernel import _LUT, code_lengths
 
 K = 16

@@ -56,7 +56,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from exomir import __version__
+from exomir._version import __version__
 from exomir.atomic import atomic_open, staged_directory
 from exomir.errors import ExomirError, InputError, ReferenceDataError
 from exomir.progress import info, track, warn

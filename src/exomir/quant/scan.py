@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from exomir.quant import kernel
+import exomir.quant.kernel as kernel
 from exomir.quant.adapters import AdapterChoice, AdapterTrimmer
 
 BLOCK_BYTES = 4 << 20

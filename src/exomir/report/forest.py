@@ -157,7 +157,7 @@ def render_forest_page(analysis: MetaAnalysis) -> str:
     from markupsafe import Markup
     from plotly.offline import get_plotlyjs
 
-    from exomir import __version__
+    from exomir._version import __version__
 
     summary, forest, measure = analysis.summary, analysis.forest, analysis.measure
     plots = []

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup, escape
 
-from exomir import __version__
+from exomir._version import __version__
 from exomir.cohort import exclusions, meta
-from exomir.report import figures
+import exomir.report.figures as figures
 from exomir.results import AnalysisResult, AnalysisSettings
 
 PACKAGES = ("numpy", "scipy", "pandas", "anndata", "pydeseq2", "lifelines", "statsmodels", "scikit-learn", "plotly")
@@ -129,7 +129,7 @@ def _headline(analysis, title: str, name: str) -> dict[str, Any] | None:
     decision curve (only when the panels were fitted with AFP)."""
     if analysis is None or "AFP" not in analysis.out_of_fold:
         return None
-    from exomir.report import diagnostic
+    import exomir.report.diagnostic as diagnostic
 
     anchor = _anchor(name)
     return {

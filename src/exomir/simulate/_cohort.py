@@ -10,7 +10,7 @@ from scipy import special
 from exomir.cohort import build_cohort, meta
 from exomir.errors import ReferenceDataError
 from exomir.progress import warn
-from exomir.simulate import _effects as fx
+import exomir.simulate._effects as fx
 from exomir.simulate._names import WELL_KNOWN_MIRNAS
 
 MEASURES = ("counts", "cq")

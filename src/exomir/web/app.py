@@ -25,12 +25,12 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
-from exomir import __version__
+from exomir._version import __version__
 from exomir.errors import ExomirError, InputError
 from exomir.model.score import TooManySamples
 from exomir.progress import warn
 from exomir.kb.vocab import Cell, ClinicalRole, Direction, Hallmark, Pathway, labels_of
-from exomir.web import knowledge
+import exomir.web.knowledge as knowledge
 from exomir.web.apidocs import api_reference
 from exomir.web.limits import BodyLimit, SecurityHeaders
 from exomir.web.reports import scan_reports
