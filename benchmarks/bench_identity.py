@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from exomir.identity import load_mirbase, resolve
-from exomir.identity import release as release_module
+from exomir.identity import mirbase as release_module
 from exomir.identity.release import read_release
 from exomir.identity.resolver import Resolver
 

@@ -11,7 +11,7 @@ import pytest
 from exomir import refdata
 from exomir.errors import InputError, ReferenceDataError
 from exomir.identity import load_mirbase, resolve
-from exomir.identity import release as release_module
+from exomir.identity import mirbase as release_module
 from exomir.identity.readers import read_aliases, read_fasta, read_gff3, read_history, read_mirna_dat
 from exomir.identity.release import read_release
 

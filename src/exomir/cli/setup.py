@@ -65,10 +65,10 @@ _CHECKS = {"mirbase": _check_mirbase, "mirtarbase": _check_mirtarbase, "hmdd": _
 
 def _fetch(key: str) -> Path | None:
     """Download one resource from its official source into the cache; the path to remember."""
-    from exomir import refdata
+    import exomir.refdata as refdata
 
     if key == "mirbase":
-        from exomir.identity.release import download_release
+        from exomir.identity.mirbase import download_release
 
         return download_release()
     if key == "mirtarbase":
@@ -103,7 +103,7 @@ def _use_now(key: str, path: Path) -> None:
     is used for the checks that follow, during this command only (an environment variable still wins)."""
     import os
 
-    from exomir import refdata
+    import exomir.refdata as refdata
 
     var = refdata.RESOURCES[key]
     if var not in os.environ:
@@ -135,7 +135,7 @@ def setup(
 
 
 def _setup(mirbase, mirtarbase, hmdd, genesets, ncrna, download, forget) -> None:
-    from exomir import refdata
+    import exomir.refdata as refdata
 
     given = {"mirbase": mirbase, "mirtarbase": mirtarbase, "hmdd": hmdd, "genesets": genesets, "ncrna": ncrna}
     unknown = [k for k in forget or [] if k not in refdata.RESOURCES]

@@ -9,8 +9,9 @@
 from __future__ import annotations
 
 from exomir.identity.names import ParsedName, expand, parse_name
-from exomir.identity.release import MirBase, load_mirbase
-from exomir.identity.resolver import COLUMNS, LEVELS, Resolution, Resolver, resolve, resolver_for
+from exomir.identity.mirbase import load_mirbase, resolve, resolver_for
+from exomir.identity.release import MirBase
+from exomir.identity.resolver import COLUMNS, LEVELS, Resolution, Resolver
 
 __all__ = [
     "COLUMNS",

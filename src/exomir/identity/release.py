@@ -1,8 +1,7 @@
 """A miRBase release in memory: mature and hairpin sequences, precursor products, name history.
 
-:func:`load_mirbase` reads a folder (``--mirbase DIR``, else ``EXOMIR_MIRBASE``), or downloads
-the official release files from miRBase on first use (cached, checksums recorded). Two folder
-layouts are understood:
+:func:`read_release` parses the release files of a folder (where the folder comes from, and the
+caches, are :mod:`exomir.identity.mirbase`'s business). Two folder layouts are understood:
 
 * the official release files: ``mature.fa``, ``hairpin.fa`` (all species), ``aliases.txt``,
   ``miRNA.dat`` and/or a species ``hsa.gff3`` (each optionally gzipped);
@@ -10,32 +9,21 @@ layouts are understood:
   ``mature_allspecies.fa``, ``mature_precursor_map.tsv.gz``,
   ``hsa_mature_name_history_v6_v22.tsv`` (names per release, standing in for ``aliases.txt``)
   and ``hsa.gff3``.
-
-A parsed release is cached per process (keyed by folder and file modification times).
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import pickle
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from exomir import __version__, refdata
-from exomir.atomic import atomic_path
+import exomir.identity.readers as readers
 from exomir.errors import ReferenceDataError
 from exomir.progress import warn
-from exomir.identity import readers
 
 SPECIES = "hsa"
-#: Current release from the official site; older releases from its archive of release folders.
-CURRENT_URL = "https://mirbase.org/download/CURRENT/"
-ARCHIVE_URL = "https://www.mirbase.org/ftp/{release}/"
-DOWNLOAD_FILES = ("mature.fa", "hairpin.fa", "aliases.txt", "miRNA.dat")
 
 
 @dataclass(eq=False)
@@ -92,83 +80,8 @@ def find_files(folder: Path) -> dict[str, Path]:
     return found
 
 
-def load_mirbase(source: str | Path | None = None, *, release: str | None = None) -> MirBase:
-    """Load a miRBase release (cached per process).
-
-    ``source``: a folder of release files; else ``EXOMIR_MIRBASE``; else the official files are
-    downloaded (release ``release``, default the current one) into the exomir cache.
-    """
-    folder = refdata.local_source(source, "EXOMIR_MIRBASE")
-    if folder is None:
-        folder = download_release(release)
-    folder = folder.resolve()
-    if folder.is_file():
-        folder = folder.parent
-    files = find_files(folder)
-    stamp = tuple(sorted((role, str(p), p.stat().st_mtime_ns) for role, p in files.items()))
-    return _load_cached(str(folder), stamp)
-
-
-def download_release(release: str | None = None) -> Path:
-    """Fetch the official release files into the cache and return their folder."""
-    label = release or "CURRENT"
-    subdir = f"mirbase/{label}"
-    if release is None:
-        urls = {name: CURRENT_URL + name for name in DOWNLOAD_FILES}
-        urls["hsa.gff3"] = CURRENT_URL + "genomes/hsa.gff3"
-    else:
-        base = ARCHIVE_URL.format(release=release)
-        urls = {name + ".gz": base + name + ".gz" for name in DOWNLOAD_FILES}
-        urls["hsa.gff3"] = base + "genomes/hsa.gff3"
-    path = None
-    for fname, url in urls.items():
-        path = refdata.download(url, subdir, fname, local="`exomir setup --mirbase FOLDER` once, or EXOMIR_MIRBASE=FOLDER, or --mirbase FOLDER")
-    assert path is not None
-    return path.parent
-
-
-def _code_fingerprint() -> str:
-    """Hash of the identity package's source, so an edited parser never meets an old index."""
-    sha = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        sha.update(path.read_bytes())
-    return sha.hexdigest()
-
-
-#: Bump when the parsed form (MirBase fields or the resolver's index) changes.
-INDEX_FORMAT = 3
-
-
-@functools.lru_cache(maxsize=8)
-def _load_cached(folder: str, stamp: tuple) -> MirBase:
-    """Parse a release once per process; the parsed release and its name index are also kept
-    on disk in the exomir cache (keyed by the files' paths and modification times), so a new
-    process starts in a fraction of a second instead of re-reading 50,000 sequences."""
-    digest = hashlib.sha256(repr((folder, stamp, __version__, INDEX_FORMAT, _code_fingerprint())).encode())
-    digest = digest.hexdigest()[:20]
-    stored = refdata.cache_dir() / "identity" / f"mirbase-{digest}.pickle"
-    if stored.is_file():
-        try:
-            with open(stored, "rb") as handle:
-                mirbase = pickle.load(handle)
-            if isinstance(mirbase, MirBase):
-                return mirbase
-        except Exception:  # a damaged or foreign cache file: rebuild it
-            pass
-    mirbase = read_release(Path(folder))
-    from exomir.identity.resolver import resolver_for  # the index lives beside the release
-
-    resolver_for(mirbase)
-    try:
-        with atomic_path(stored) as tmp, open(tmp, "wb") as handle:
-            pickle.dump(mirbase, handle, protocol=pickle.HIGHEST_PROTOCOL)
-    except OSError:
-        pass  # a read-only cache only costs start-up time
-    return mirbase
-
-
 def read_release(folder: Path) -> MirBase:
-    """Parse the release files of ``folder`` (no caching; see :func:`load_mirbase`)."""
+    """Parse the release files of ``folder`` (no caching; see :func:`exomir.identity.mirbase.load_mirbase`)."""
     files = find_files(folder)
     if "hsa_mature" not in files and "all_mature" not in files:
         raise ReferenceDataError(

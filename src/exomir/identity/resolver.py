@@ -34,7 +34,7 @@ from typing import NamedTuple
 import pandas as pd
 
 from exomir.identity.names import DEFAULT_SPECIES, ParsedName, parse_name
-from exomir.identity.release import MirBase, load_mirbase
+from exomir.identity.release import MirBase
 
 SUGGESTION_POOL = 200
 MEMO_LIMIT = 2_000_000
@@ -56,7 +56,7 @@ class Resolution(NamedTuple):
 
 
 class Resolver:
-    """Name → accession index of one miRBase release; use :func:`resolve` or :meth:`resolve_one`."""
+    """Name → accession index of one miRBase release; use :func:`exomir.identity.mirbase.resolve` or :meth:`resolve_one`."""
 
     def __init__(self, mirbase: MirBase) -> None:
         self.mirbase = mirbase
@@ -512,32 +512,3 @@ def _stem_key(parsed: ParsedName) -> str:
 
 def _join(*notes: str) -> str:
     return "; ".join(n for n in notes if n)
-
-
-def resolver_for(mirbase: MirBase | None = None) -> Resolver:
-    """The (cached) resolver of a release; the default release when ``mirbase`` is None."""
-    mb = mirbase if mirbase is not None else load_mirbase()
-    if mb._resolver is None:
-        mb._resolver = Resolver(mb)
-    return mb._resolver  # type: ignore[return-value]
-
-
-def resolve(names: Iterable[object], *, mirbase: MirBase | None = None, level: str = "auto") -> pd.DataFrame:
-    """Resolve miRNA names to miRBase mature accessions.
-
-    Returns one row per input, in input order, with columns ``input, mimat, name, status,
-    candidates, note, kind, precursor, sequence`` (status ∈ exact, alias, ambiguous, unknown;
-    ``candidates`` is ``MIMAT…:name`` joined by ``;``; ``kind`` mature, precursor or group;
-    ``precursor`` the MI accession(s) when the name was read as a hairpin).
-
-    ``level``: ``auto`` reads the case of each name (``miR`` mature, ``mir`` precursor);
-    ``precursor`` reads every arm-less name as a hairpin (precursor-level data such as TCGA's,
-    where ``hsa-let-7b`` is the hairpin); ``mature`` reads every name as a mature product
-    (sources that write ``mir-21`` for the mature miRNA).
-    """
-    if isinstance(names, str):
-        names = [names]
-    names = list(names)
-    if not names:  # nothing to look up: no need to load (or download) a release
-        return pd.DataFrame({column: pd.Series(dtype=object) for column in COLUMNS})
-    return resolver_for(mirbase).resolve(names, level)
