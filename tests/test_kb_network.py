@@ -109,7 +109,7 @@ def test_graphml_and_cytoscape(graph, tmp_path):
 
 
 def test_html_is_self_contained_and_reproducible(graph, table):
-    from exomir.kb import render_html
+    from exomir.plotting.network import render_html
 
     page = render_html(graph, table)
     assert page == render_html(graph, table)
@@ -127,7 +127,7 @@ def test_page_in_a_browser(graph, table, tmp_path):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if not chromium:
         pytest.skip("no chromium on this machine")
-    from exomir.kb import write_html
+    from exomir.plotting.network import write_html
 
     path = tmp_path / "network.html"
     write_html(graph, table, path)

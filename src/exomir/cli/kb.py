@@ -173,7 +173,8 @@ def network(
     evidence: list[Path] = _EVIDENCE,
 ) -> None:
     """Draw the transfer network: parental cell → miRNA → recipient cell, miRNA → target → pathway → hallmark."""
-    from exomir.kb import build_network, write_cytoscape, write_graphml, write_html
+    from exomir.kb import build_network, write_cytoscape, write_graphml
+    from exomir.plotting.network import write_html
 
     kb = _store(evidence)
     table = kb.table()

@@ -16,7 +16,6 @@ from exomir.kb.evidence import evidence_for
 from exomir.kb.external import ExternalTable, hmdd_for, load_hmdd, load_mirtarbase, targets_of
 from exomir.kb.genesets import GeneSet, load_gene_sets, read_gmt
 from exomir.kb.network import build_network, cytoscape_json, transfer_edges, write_cytoscape, write_graphml
-from exomir.kb.network_html import render_html, write_html
 from exomir.kb.schema import EXPORT_COLUMNS, EvidenceRecord, Metrics, Reference
 from exomir.kb.sources import read_evidence
 from exomir.kb.store import KnowledgeBase, import_lab_file, load_store
@@ -47,6 +46,6 @@ __all__ = [
     "EXPORT_COLUMNS", "Biofluid", "Cell", "ClinicalRole", "Direction", "EvidenceRecord", "ExternalTable", "GeneSet",
     "Hallmark", "KnowledgeBase", "Metrics", "Pathway", "Reference", "build_network", "conflicts", "cytoscape_json",
     "evidence_for", "evidence_table", "hmdd_for", "import_lab_file", "load_gene_sets", "load_hmdd", "load_mirtarbase",
-    "load_store", "read_evidence", "read_gmt", "render_html", "search", "show", "targets_of", "transfer_edges",
-    "write_cytoscape", "write_graphml", "write_html",
+    "load_store", "read_evidence", "read_gmt", "search", "show", "targets_of", "transfer_edges",
+    "write_cytoscape", "write_graphml",
 ]

@@ -16,7 +16,7 @@ import networkx as nx
 import pandas as pd
 
 from exomir.atomic import atomic_open, atomic_path
-from exomir.kb.vocab import Cell, Hallmark, Pathway
+from exomir.kb.vocab import Cell, Hallmark, Pathway, coerce
 
 KINDS = ("cell", "mirna", "gene", "pathway", "hallmark")
 
@@ -37,8 +37,6 @@ def _label(kind: str, key: str) -> str:
 
 def filter_records(table: pd.DataFrame, *, hallmark: str | None = None, cell: str | None = None) -> pd.DataFrame:
     """Records with the given hallmark and/or cell (parental or recipient)."""
-    from exomir.kb.store import coerce
-
     keep = pd.Series(True, index=table.index)
     if hallmark:
         code = str(coerce(Hallmark, hallmark))

@@ -20,12 +20,13 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+import exomir.kb.vocab as vocab
 from exomir.atomic import atomic_path
 from exomir.errors import InputError
-from exomir.kb import vocab
 from exomir.kb.naming import candidate_mimats, name_key, resolve_names
 from exomir.kb.schema import EXPORT_COLUMNS, NOT_HGNC, EvidenceRecord
 from exomir.kb.sources import EvidenceSource, builtin_evidence_files, file_sha256, read_evidence
+from exomir.kb.vocab import coerce
 from exomir.progress import info, warn
 from exomir.refdata import cache_dir, configured, data_dir
 
@@ -483,42 +484,6 @@ class KnowledgeBase:
         records = json.loads(table.to_json(orient="records", force_ascii=False))
         return json.dumps({"sources": json.loads(self.sources().to_json(orient="records")), "records": records},
                           indent=1, ensure_ascii=False, sort_keys=False)
-
-
-_SYNONYMS = {
-    vocab.Cell: {
-        "hcc": "hcc_cell", "tumor": "hcc_cell", "tumour": "hcc_cell", "cancercell": "hcc_cell", "hepatomacell": "hcc_cell",
-        "hepg2": "hcc_cell", "hep3b": "hcc_cell", "liver": "hepatocyte", "livercell": "hepatocyte",
-        "endothelial": "endothelial_cell", "huvec": "endothelial_cell", "caf": "fibroblast", "cafs": "fibroblast",
-        "nk": "nk_cell", "nkcells": "nk_cell", "tcells": "t_cell", "msc": "mesenchymal_stem_cell",
-        "hsc": "stellate_cell", "stromal": "stromal_cell", "mast": "mast_cell",
-    },
-    vocab.Pathway: {"pi3k": "pi3k_akt", "akt": "pi3k_akt", "pi3kakt": "pi3k_akt", "mapk": "mapk_erk", "erk": "mapk_erk",
-                    "nfkb": "nfkb", "nfκb": "nfkb", "pdl1": "immune_checkpoint", "checkpoint": "immune_checkpoint"},
-    vocab.Hallmark: {"immuneevasion": "immune_escape", "immune": "immune_escape", "resistance": "drug_resistance",
-                     "chemoresistance": "drug_resistance", "growth": "proliferation", "invasion": "metastasis"},
-    vocab.ClinicalRole: {"diagnosis": "diagnostic", "prognosis": "prognostic", "therapy": "therapeutic", "treatment": "therapeutic"},
-}
-
-
-def _squash(text: str) -> str:
-    return "".join(ch for ch in text.lower() if ch.isalnum())
-
-
-def coerce(enum: type[vocab._Vocab], text: str | vocab._Vocab):
-    """A vocabulary member from its code, label or a common synonym; otherwise an InputError."""
-    if isinstance(text, enum):
-        return text
-    key = _squash(str(text))
-    for member in enum:
-        if key in {_squash(member.value), _squash(member.label)}:
-            return member
-    syn = _SYNONYMS.get(enum, {})
-    if key in syn:
-        return enum(syn[key])
-    if key.endswith("s") and key[:-1] in syn:
-        return enum(syn[key[:-1]])
-    raise InputError(f"{text!r} is not a known {enum.__name__.lower()}", expected=", ".join(m.value for m in enum))
 
 
 def gene_symbol(text: str) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+from exomir.errors import InputError
+
 
 class _Vocab(str, Enum):
     """A string enum whose members know their human label."""
@@ -200,3 +202,40 @@ def labels_of(codes: object, *, separator: str = ", ") -> str:
         else:
             labels.append(code.replace("_", " "))
     return separator.join(labels)
+
+
+# Common spellings people filter by, beyond the codes and labels.
+_SYNONYMS = {
+    Cell: {
+        "hcc": "hcc_cell", "tumor": "hcc_cell", "tumour": "hcc_cell", "cancercell": "hcc_cell", "hepatomacell": "hcc_cell",
+        "hepg2": "hcc_cell", "hep3b": "hcc_cell", "liver": "hepatocyte", "livercell": "hepatocyte",
+        "endothelial": "endothelial_cell", "huvec": "endothelial_cell", "caf": "fibroblast", "cafs": "fibroblast",
+        "nk": "nk_cell", "nkcells": "nk_cell", "tcells": "t_cell", "msc": "mesenchymal_stem_cell",
+        "hsc": "stellate_cell", "stromal": "stromal_cell", "mast": "mast_cell",
+    },
+    Pathway: {"pi3k": "pi3k_akt", "akt": "pi3k_akt", "pi3kakt": "pi3k_akt", "mapk": "mapk_erk", "erk": "mapk_erk",
+              "nfkb": "nfkb", "nfκb": "nfkb", "pdl1": "immune_checkpoint", "checkpoint": "immune_checkpoint"},
+    Hallmark: {"immuneevasion": "immune_escape", "immune": "immune_escape", "resistance": "drug_resistance",
+               "chemoresistance": "drug_resistance", "growth": "proliferation", "invasion": "metastasis"},
+    ClinicalRole: {"diagnosis": "diagnostic", "prognosis": "prognostic", "therapy": "therapeutic", "treatment": "therapeutic"},
+}
+
+
+def _squash(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+def coerce(enum: type[_Vocab], text: str | _Vocab):
+    """A vocabulary member from its code, label or a common synonym; otherwise an InputError."""
+    if isinstance(text, enum):
+        return text
+    key = _squash(str(text))
+    for member in enum:
+        if key in {_squash(member.value), _squash(member.label)}:
+            return member
+    syn = _SYNONYMS.get(enum, {})
+    if key in syn:
+        return enum(syn[key])
+    if key.endswith("s") and key[:-1] in syn:
+        return enum(syn[key[:-1]])
+    raise InputError(f"{text!r} is not a known {enum.__name__.lower()}", expected=", ".join(m.value for m in enum))

@@ -181,7 +181,7 @@ class State:
     def network_html(self) -> str:
         with self._lock:
             if self._network_html is None:
-                from exomir.kb import render_html
+                from exomir.plotting.network import render_html
 
                 self._network_html = render_html(self.graph(), self.kb().table())
             return self._network_html
