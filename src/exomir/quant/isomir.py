@@ -28,12 +28,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from exomir.quant.reference import SEED_K, Arm, MirnaReference
-
-MAX_ADD = 3
-MAX_SNV = 1
-MAX_5P = 3
-MAX_3P = 5
+from exomir.quant.limits import MAX_3P, MAX_5P, MAX_ADD, MAX_SNV, SEED_K
+from exomir.quant.reference import Arm, MirnaReference
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-SEED_K = 10  # hairpin k-mer length for placing inserts off the mature arms (rarely hit by chance)
+from exomir.quant.limits import MAX_3P, MAX_5P, SEED_K
 
 
 @dataclass(frozen=True)
@@ -66,8 +66,6 @@ class MirnaReference:
     def _index_isoforms(self) -> None:
         """Every templated isoform of every arm (5′ end ±MAX_5P, 3′ end ±MAX_3P), and each isoform
         by its left and right half, so that one substitution is found by an exact half lookup."""
-        from exomir.quant.isomir import MAX_3P, MAX_5P
-
         iso: dict[str, list[tuple[str, int]]] = defaultdict(list)
         for hp in sorted(self.arms):
             hseq = self.hairpins[hp]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from exomir.quant.isomir import MAX_ADD, MAX_SNV
+from exomir.quant.limits import MAX_ADD, MAX_SNV
 from exomir.quant.kernel import _LUT, MAX_CODE_LENGTH
 
 _M1 = np.uint64(0x5555555555555555)
