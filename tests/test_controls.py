@@ -107,11 +107,11 @@ def test_controls_are_not_in_the_global_mean(array_run):
 
 
 def test_locked_model_never_trains_on_a_control(tmp_path):
-    from exomir.io import load_cohort
+    from exomir.io import read
     from exomir.model import train_model
 
     expression, clinical, _ = _array_study(tmp_path, n_per_group=20, seed=9)
-    adata = load_cohort(expression, clinical, measure="cq")
+    adata = read(expression, clinical, measure="cq")
     adata.uns["exomir"]["control_rnas"] = ["LabRef-7"]
     content = train_model(adata, group="group", case="HCC", controls=["LC"], outer_folds=3, inner_folds=3,
                           max_features=(5,), seed=2)

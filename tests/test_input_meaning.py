@@ -12,7 +12,7 @@ import pytest
 
 from exomir.cohort import build_cohort, is_id_column, sample_groups
 from exomir.errors import InputError
-from exomir.io import load_cohort, read_expression
+from exomir.io import read, read_expression
 from exomir.io.clinical import read_clinical
 
 
@@ -121,7 +121,7 @@ def test_numeric_patient_id_is_a_pairing_key(tmp_path):
     from exomir.stats.differential import differential_expression
 
     expression, clinical = _paired(tmp_path)
-    adata = load_cohort(expression, clinical, measure="log", group="group")
+    adata = read(expression, clinical, measure="log", group="group")
     assert adata.obs["patient"].map(type).eq(str).all()  # "1000", not 1000.0
     paired = differential_expression(adata, "group", "HCC", "normal", covariates=("patient",))
     hits = set(paired.loc[paired["pvalue"] < 0.001, "mirna"])
@@ -137,7 +137,7 @@ def test_panel_folds_keep_a_patients_samples_together(tmp_path):
     from exomir.stats.panel import nested_cv
 
     expression, clinical = _paired(tmp_path)
-    adata = load_cohort(expression, clinical, measure="log", group="group")
+    adata = read(expression, clinical, measure="log", group="group")
     adata.uns["exomir"]["groups_column"] = "patient"
     groups = sample_groups(adata)
     assert groups.tolist()[:2] == ["1000", "1000"]
@@ -159,7 +159,7 @@ def test_locked_model_training_keeps_a_patients_samples_together(tmp_path, monke
     from exomir.stats import panel
 
     expression, clinical = _paired(tmp_path)
-    adata = load_cohort(expression, clinical, measure="log", group="group")
+    adata = read(expression, clinical, measure="log", group="group")
     adata.uns["exomir"]["groups_column"] = "patient"
     seen = {}
     original = panel.nested_cv

@@ -9,7 +9,7 @@ import pytest
 
 from exomir.cohort import exclusions, meta
 from exomir.errors import InputError
-from exomir.io import load_cohort, read_clinical
+from exomir.io import read, read_clinical
 
 EXPRESSION = (
     "miRNA,HCC01,HCC02,LC01,CHB01\n"
@@ -115,12 +115,12 @@ def test_mostly_numeric_column_keeps_its_text_and_says_so(tmp_path, capsys):
     assert "line 11 '3A'" in " ".join(capsys.readouterr().err.split())
 
 
-def test_load_cohort_joins_in_expression_order(expression, tmp_path):
+def test_read_joins_in_expression_order(expression, tmp_path):
     clinical = write(
         tmp_path / "clin.csv",
         "sample,group,AFP\nCHB01,CHB,3.1\nLC01,LC,9.5\nHCC02,HCC,880\nHCC01,HCC,25\n",
     )
-    adata = load_cohort(expression, clinical, group="group", annotate=False)
+    adata = read(expression, clinical, group="group", annotate=False)
     assert list(adata.obs_names) == ["HCC01", "HCC02", "LC01", "CHB01"]
     assert list(adata.obs["group"]) == ["HCC", "HCC", "LC", "CHB"]
     assert adata.obs.loc["HCC02", "AFP"] == pytest.approx(880)
@@ -137,7 +137,7 @@ def test_unmatched_ids_are_named(expression, tmp_path, capsys):
         tmp_path / "clin.csv",
         "sample,group\nHCC01,HCC\nHCC02,HCC\nLC01,LC\nHV07,healthy\nHV08,healthy\n",
     )
-    adata = load_cohort(expression, clinical, annotate=False)
+    adata = read(expression, clinical, annotate=False)
     err = " ".join(capsys.readouterr().err.split())  # the console wraps long lines
     assert "CHB01" in err and "HV07 (line 5)" in err and "HV08 (line 6)" in err
     assert adata.n_obs == 4 and adata.obs["group"].isna().tolist() == [False, False, False, True]
@@ -151,7 +151,7 @@ def test_unmatched_ids_are_named(expression, tmp_path, capsys):
 def test_no_id_matches_is_an_error(expression, tmp_path):
     clinical = write(tmp_path / "clin.csv", "sample,group\nhcc-01,HCC\nhcc-02,HCC\nlc-01,LC\n")
     with pytest.raises(InputError) as err:
-        load_cohort(expression, clinical, annotate=False)
+        read(expression, clinical, annotate=False)
     message = str(err.value)
     assert "no expression sample matches" in message
     assert "'HCC01'" in message and "'hcc-01'" in message
@@ -161,14 +161,14 @@ def test_no_id_matches_is_an_error(expression, tmp_path):
 def test_group_column_missing_or_empty(expression, tmp_path):
     clinical = write(tmp_path / "clin.csv", "sample,group,AFP\nHCC01,,1\nHCC02,,2\nLC01,,3\nCHB01,,4\n")
     with pytest.raises(InputError, match="no group column 'diagnosis'"):
-        load_cohort(expression, clinical, group="diagnosis", annotate=False)
+        read(expression, clinical, group="diagnosis", annotate=False)
     with pytest.raises(InputError, match="group column 'group' is empty for every expression sample"):
-        load_cohort(expression, clinical, group="group", annotate=False)
+        read(expression, clinical, group="group", annotate=False)
 
 
 def test_samples_without_group_are_recorded(expression, tmp_path):
     clinical = write(tmp_path / "clin.csv", "sample,group\nHCC01,HCC\nHCC02,\nLC01,LC\nCHB01,CHB\n")
-    adata = load_cohort(expression, clinical, group="group", annotate=False)
+    adata = read(expression, clinical, group="group", annotate=False)
     table = exclusions(adata)
     row = table[table["item"] == "HCC02"]
     assert len(row) == 1 and "no value in group column 'group'" in row["reason"].iloc[0]
@@ -177,7 +177,7 @@ def test_samples_without_group_are_recorded(expression, tmp_path):
 
 def test_cq_cohort_with_annotation_from_mirbase(tmp_path, mirbase_dir):
     text = "sample,hsa-miR-21-5p,miR-122,hsa-miR-99zz\nA,27.1,Undetermined,30.2\nB,26.0,31.5,29.9\n"
-    adata = load_cohort(write(tmp_path / "cq.csv", text))
+    adata = read(write(tmp_path / "cq.csv", text))
     assert meta(adata)["measure"] == "cq"
     assert meta(adata)["source"]["nondetects"] == 1
     assert adata.var.loc["hsa-miR-21-5p", "mimat"] == "MIMAT0000076"
@@ -189,6 +189,6 @@ def test_cq_cohort_with_annotation_from_mirbase(tmp_path, mirbase_dir):
 
 def test_group_coded_as_numbers_stays_labels(expression, tmp_path):
     clinical = write(tmp_path / "clin.csv", "sample,hcc\nHCC01,1\nHCC02,1\nLC01,0\nCHB01,0\n")
-    adata = load_cohort(expression, clinical, group="hcc", annotate=False)
+    adata = read(expression, clinical, group="hcc", annotate=False)
     assert list(adata.obs["hcc"]) == ["1", "1", "0", "0"]
     assert read_clinical(clinical).frame["hcc"].tolist() == [1, 1, 0, 0]

@@ -10,7 +10,7 @@ import pytest
 
 from exomir.cohort import meta
 from exomir.errors import InputError
-from exomir.io import is_series_matrix, load_cohort, read_expression, read_geo_series_matrix
+from exomir.io import is_series_matrix, read, read_expression, read_geo_series_matrix
 
 SERIES = """!Series_title\t"Serum exosomal microRNA profiles of hepatocellular carcinoma"
 !Series_geo_accession\t"GSE999001"
@@ -74,7 +74,7 @@ def test_series_matrix_recognized_by_content_and_loaded_as_cohort(tmp_path):
     path = write_series(tmp_path / "download.txt")
     assert is_series_matrix(path)
     assert read_expression(path).orientation_reason.startswith("GEO series matrix")
-    adata = load_cohort(path, annotate=False)
+    adata = read(path, annotate=False)
     assert adata.shape == (4, 4)
     assert list(adata.obs["disease_state"]) == ["HCC", "HCC", "liver cirrhosis", "healthy"]
     assert meta(adata)["source"]["geo_geo_accession"] == "GSE999001"
@@ -84,7 +84,7 @@ def test_series_matrix_with_clinical_table(tmp_path):
     path = write_series(tmp_path / "GSE999001_series_matrix.txt")
     clinical = tmp_path / "clin.csv"
     clinical.write_text("gsm,group\nGSM5000001,HCC\nGSM5000002,HCC\nGSM5000003,LC\nGSM5000004,healthy\n")
-    adata = load_cohort(path, clinical, group="group", annotate=False)
+    adata = read(path, clinical, group="group", annotate=False)
     assert list(adata.obs["group"]) == ["HCC", "HCC", "LC", "healthy"]
     assert "disease_state" in adata.obs.columns
 

@@ -11,7 +11,7 @@ import pytest
 
 from exomir.cohort import build_cohort, exclusions, meta, record_exclusion, record_step
 from exomir.errors import InputError
-from exomir.io import load_cohort, read_h5ad, write_h5ad
+from exomir.io import read, read_h5ad, write_h5ad
 
 
 def make_cohort() -> ad.AnnData:
@@ -67,11 +67,11 @@ def test_failed_write_leaves_nothing(tmp_path, monkeypatch):
     assert list((tmp_path / "out").iterdir()) == []
 
 
-def test_load_cohort_from_h5ad_with_clinical(tmp_path):
+def test_read_from_h5ad_with_clinical(tmp_path):
     path = write_h5ad(make_cohort(), tmp_path / "cohort.h5ad")
     clinical = tmp_path / "clin.csv"
     clinical.write_text("id,stage,DFS_days\nS1,II,400\nS2,,\nS9,I,100\n")
-    adata = load_cohort(path, clinical)
+    adata = read(path, clinical)
     assert adata.obs.loc["S1", "stage"] == "II" and adata.obs.loc["S1", "DFS_days"] == 400
     assert adata.obs.loc["S1", "group"] == "HCC"
     assert meta(adata)["source"]["clinical_without_expression"] == ["S9"]
@@ -88,6 +88,6 @@ def test_not_an_h5ad_file(tmp_path):
 
 def test_h5ad_measure_must_agree(tmp_path):
     path = write_h5ad(make_cohort(), tmp_path / "cohort.h5ad")
-    assert meta(load_cohort(path, measure="counts"))["measure"] == "counts"
+    assert meta(read(path, measure="counts"))["measure"] == "counts"
     with pytest.raises(InputError, match="holds counts values, not cq"):
-        load_cohort(path, measure="cq")
+        read(path, measure="cq")

@@ -239,7 +239,7 @@ def test_missing_file(tmp_path):
 def test_instrument_exports_go_to_the_qpcr_reader(tmp_path):
     pytest.importorskip("exomir.io.qpcr")
     from exomir.cohort import meta
-    from exomir.io import load_cohort
+    from exomir.io import read
 
     text = (
         "Sample,Target,Cq\n"
@@ -255,7 +255,7 @@ def test_instrument_exports_go_to_the_qpcr_reader(tmp_path):
     assert table.values.loc["LC01", "hsa-miR-122-5p"] == pytest.approx(31.1)
     assert np.isnan(table.values.loc["HCC01", "hsa-miR-122-5p"])
     clinical = write(tmp_path / "clin.csv", "sample,group\nHCC01,HCC\nLC01,LC\n")
-    adata = load_cohort(path, clinical, group="group", annotate=False)
+    adata = read(path, clinical, group="group", annotate=False)
     assert list(adata.obs["group"]) == ["HCC", "LC"]
     assert meta(adata)["source"]["clinical"] == str(clinical)
     assert meta(adata)["steps"][0]["step"] == "read_qpcr"

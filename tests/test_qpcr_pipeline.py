@@ -110,10 +110,10 @@ def test_cli_reads_several_plates_and_refuses_a_table_among_them(tmp_path: Path,
     assert str(paths[1]) in source["plates"]
 
     from exomir.errors import InputError
-    from exomir.io import load_cohort
+    from exomir.io import read
 
     with pytest.raises(InputError, match="not a qPCR instrument export") as caught:
-        load_cohort([paths[0], clinical], clinical)
+        read([paths[0], clinical], clinical)
     assert str(clinical) in str(caught.value)
     with pytest.raises(InputError, match="calibrator applies to qPCR"):
-        load_cohort(clinical, calibrator="CAL")
+        read(clinical, calibrator="CAL")

@@ -169,7 +169,7 @@ def test_two_core_pipeline_matches_serial(mirbase_dir, tmp_path):
 def test_counts_load_into_analyze(real_run):
     io = pytest.importorskip("exomir.io")
     _, out, _ = real_run
-    cohort = io.load_cohort(out / "counts.csv")
+    cohort = io.read(out / "counts.csv")
     assert list(cohort.obs_names) == ["nextseq_truseq_1", "nextseq_truseq_2", "nextseq_qiaseq_umi"]
     assert "counts" in cohort.layers and cohort.n_vars == len(pd.read_csv(out / "counts.csv"))
     assert cohort.var.loc["hsa-miR-21-5p", "mimat"] == "MIMAT0000076"

@@ -104,9 +104,9 @@ def test_params_refuses_what_it_cannot_rerun(tmp_path, first_run):
 def _example_cohort(normalization: str, **options):
     from exomir.analysis.pipeline import _normalize
     from exomir.results import AnalysisResult, AnalysisSettings
-    from exomir.io import load_cohort
+    from exomir.io import read
 
-    adata = load_cohort([EXAMPLES / "plate1.txt", EXAMPLES / "plate2.txt"], EXAMPLES / "clinical.csv",
+    adata = read([EXAMPLES / "plate1.txt", EXAMPLES / "plate2.txt"], EXAMPLES / "clinical.csv",
                         calibrator="IPC", group="group")
     raw = pd.DataFrame(np.asarray(adata.layers["cq"], dtype=float), index=adata.obs_names,
                        columns=[str(v) for v in adata.var_names])

@@ -134,7 +134,7 @@ def test_cq_measure_has_nondetects_and_spike_in():
 
 
 def test_write_cohort_files_read_back_and_are_stable(tmp_path):
-    from exomir.io import load_cohort
+    from exomir.io import read
 
     adata = simulate_cohort(48, seed=5, n_mirnas=120, annotate=False)
     first = write_cohort(adata, f"{tmp_path}/a/", h5ad=True)
@@ -145,7 +145,7 @@ def test_write_cohort_files_read_back_and_are_stable(tmp_path):
     assert first["clinical"].read_bytes() == second["clinical"].read_bytes()
     assert first["h5ad"].exists()
     assert json.loads(first["planted"].read_text())["seed"] == 5
-    back = load_cohort(first["expression"], first["clinical"], group="group", annotate=False)
+    back = read(first["expression"], first["clinical"], group="group", annotate=False)
     np.testing.assert_array_equal(back.layers["counts"], adata.layers["counts"])
     assert list(back.obs_names) == list(adata.obs_names)
     np.testing.assert_allclose(back.obs["afp_ng_ml"].astype(float), adata.obs["afp_ng_ml"])

@@ -130,19 +130,19 @@ def test_median_split_must_split_and_rare_mirnas_are_not_tested():
 
 
 def test_time_and_event_errors_name_file_and_line(tmp_path):
-    from exomir.io import load_cohort
+    from exomir.io import read
 
     expr = tmp_path / "expr.csv"
     clin = tmp_path / "clinical.csv"
     expr.write_text("mirna,a,b,c,d\nhsa-miR-21-5p,1.5,2.5,3.5,4.5\nhsa-miR-122-5p,2,3,1,4\n")
     clin.write_text("sample,time,event\na,5,1\nb,3,0\nc,4,2\nd,-1,1\n")
-    cohort = load_cohort(expr, clin, measure="log", annotate=False)
+    cohort = read(expr, clin, measure="log", annotate=False)
     with pytest.raises(InputError) as err:
         survival.survival_screen(cohort, "time", "event")
     message = str(err.value)
     assert "clinical.csv" in message and "line 5" in message and "record d" in message and "negative" in message
     clin.write_text("sample,time,event\na,5,1\nb,3,0\nc,4,2\nd,1,1\n")
-    cohort = load_cohort(expr, clin, measure="log", annotate=False)
+    cohort = read(expr, clin, measure="log", annotate=False)
     with pytest.raises(InputError) as err:
         survival.survival_screen(cohort, "time", "event")
     assert "clinical.csv, line 4, record c" in str(err.value) and "neither 0 nor 1" in str(err.value)

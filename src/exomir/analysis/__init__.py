@@ -62,7 +62,7 @@ def analyze(expression: str | Path | Sequence[str | Path], clinical: str | Path 
 
     from exomir.analysis.params import analysis_params, log_text, params_text
     from exomir.atomic import staged_directory
-    from exomir.io import load_cohort
+    from exomir.io import read
     from exomir.progress import recording
 
     unknown = sorted(set(options) - set(OPTIONS))
@@ -85,12 +85,12 @@ def analyze(expression: str | Path | Sequence[str | Path], clinical: str | Path 
     with staged_directory(out) as staging, recording() as log:
         params = analysis_params(options)
         (staging / "params.json").write_text(params_text(params), encoding="utf-8", newline="")
-        adata = load_cohort(expression, clinical, measure=settings.measure, sample_column=settings.sample_column,
-                            group=load_group, numeric=numeric, calibrator=options["calibrator"],
-                            lod=options["lod"],
-                            # the default group column, when present, is read as labels all the same:
-                            # "HCC" and "hcc" must not become two groups of a prognosis run's comparisons
-                            labels=[*([patient] if patient else []), *([] if load_group else [settings.group])])
+        adata = read(expression, clinical, measure=settings.measure, sample_column=settings.sample_column,
+                     group=load_group, numeric=numeric, calibrator=options["calibrator"],
+                     lod=options["lod"],
+                     # the default group column, when present, is read as labels all the same:
+                     # "HCC" and "hcc" must not become two groups of a prognosis run's comparisons
+                     labels=[*([patient] if patient else []), *([] if load_group else [settings.group])])
         result = run_analysis(adata, settings)
         written = write_results(result, staging)
         if options["figures"]:

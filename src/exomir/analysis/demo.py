@@ -28,7 +28,7 @@ def run_demo(out: str | Path, *, n: int = 400, measure: str = "counts", n_mirnas
     from exomir.analysis.output import write_results
     from exomir.atomic import staged_directory
     from exomir.cohort import meta
-    from exomir.io import load_cohort
+    from exomir.io import read
     from exomir.simulate import simulate_cohort, write_cohort
 
     import time
@@ -42,7 +42,7 @@ def run_demo(out: str | Path, *, n: int = 400, measure: str = "counts", n_mirnas
     settings = demo_settings(seed)
     with staged_directory(out) as staging, recording() as log:
         paths = write_cohort(simulated, f"{staging}/input/")
-        adata = load_cohort(paths["expression"], paths["clinical"], group=settings.group,
+        adata = read(paths["expression"], paths["clinical"], group=settings.group,
                             numeric=[settings.afp, settings.time, settings.event])
         # the report names the input files relative to the results folder: input/expression.csv
         # the truth travels with the Cohort, so the report can set what was found beside what was planted

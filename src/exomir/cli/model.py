@@ -44,7 +44,7 @@ def train(
 ) -> None:
     """Fit a diagnostic panel (nested CV for its AUC, final fit on all samples) and lock it in a checksummed file."""
     from exomir.errors import InputError
-    from exomir.io import load_cohort
+    from exomir.io import read
     from exomir.model import save_model, train_model
 
     if quiet:
@@ -60,7 +60,7 @@ def train(
     if not (math.isfinite(lod) and lod > 0):
         raise InputError(f"--lod {lod:g} is not a usable limit of detection", expected="a positive Cq, e.g. 35")
     numeric = [afp] if afp else []
-    adata = load_cohort(cohort, clinical, group=group, numeric=numeric if clinical else (),
+    adata = read(cohort, clinical, group=group, numeric=numeric if clinical else (),
                         labels=[patient] if patient else ())
     if control_rna:
         adata.uns["exomir"]["control_rnas"] = [*adata.uns["exomir"].get("control_rnas", []), *_split(control_rna)]

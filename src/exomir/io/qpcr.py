@@ -29,12 +29,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from exomir.errors import InputError
 from exomir.io._qpcr_formats import FORMATS, WELL_COLUMNS, detect_format, parse
 from exomir.io._qpcr_merge import calibrate_plates, merge_replicates
 from exomir.io._qpcr_text import head_lines, read_lines
+from exomir.io.tables import ExpressionTable
 from exomir.progress import warn
 
 __all__ = ["QpcrData", "is_instrument_export", "detect_format", "read_qpcr", "FORMATS"]
@@ -260,3 +262,36 @@ def _set_aside(wells: pd.DataFrame, lod: float, calibrators: Sequence[str]) -> l
     wells["keep"] = keep
     return excluded
 
+
+def qpcr_table(paths: list[Path], measure: str = "auto", calibrator: str | Sequence[str] | None = None,
+               lod: float = 35.0) -> ExpressionTable:
+    """Instrument exports (one per plate) as an expression table, read by :func:`read_qpcr` (replicate
+    wells merged); the :class:`QpcrData` itself rides along in ``extra["qpcr_data"]``."""
+    path = paths[0]
+    if measure not in ("auto", "cq"):
+        raise InputError(f"a qPCR instrument export holds Cq values, not {measure}", path=path, expected="measure cq or auto")
+    data = read_qpcr(paths, calibrator=calibrator or None, lod=lod)
+    cq = data.cq.copy()
+    cq.index = cq.index.astype(str)
+    cq.columns = cq.columns.astype(str)
+    table = ExpressionTable(
+        values=cq.astype(np.float64),
+        measure="cq",
+        orientation="instrument export (one row per well)",
+        path=path,
+        orientation_reason=f"recognized as a qPCR export ({data.format}); replicate wells merged",
+        measure_reason=f"qPCR export: Cq values; Cq above {data.lod:g} counted as non-detects",
+        excluded=[{"what": str(what), "item": str(item), "reason": str(reason)} for what, item, reason in data.excluded],
+        nondetects=int((cq.isna().to_numpy() & ~data.not_measured.to_numpy()).sum()),
+    )
+    table.extra["qpcr_data"] = data
+    table.extra["replicates"] = data.replicates
+    table.extra["qpcr_format"] = data.format
+    if len(paths) > 1:
+        table.extra["plates"] = "; ".join(str(p) for p in paths)
+        wells = data.wells[data.wells["sample"].astype(str).isin(set(cq.index))]
+        per_plate = wells.groupby("plate", sort=False)["sample"].nunique()
+        table.extra["plate_samples"] = "; ".join(f"{plate}: {int(n)} samples" for plate, n in per_plate.items())
+    if calibrator:
+        table.extra["calibrator"] = calibrator if isinstance(calibrator, str) else "; ".join(calibrator)
+    return table

@@ -1,6 +1,6 @@
 """Expression tables: counts, Cq values or log-scale values in CSV/TSV (gzipped or not).
 
-``read_expression`` turns such a table into an :class:`ExpressionTable` (samples × miRNAs)
+``read_table`` turns such a table into an :class:`ExpressionTable` (samples × miRNAs)
 and says what it decided and why:
 
 * **orientation**: which side holds the miRNAs. The row labels and the column labels are
@@ -30,7 +30,6 @@ naming the file, line and column.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,49 +127,15 @@ class ExpressionTable:
         return "\n".join(lines)
 
 
-def read_expression(
-    path: str | Path | Sequence[str | Path],
-    *,
-    measure: str = "auto",
-    orientation: str = "auto",
-    delimiter: str | None = None,
-    calibrator: str | Sequence[str] | None = None,
-    lod: float = 35.0,
+def read_table(
+    path: str | Path, *, measure: str = "auto", orientation: str = "auto", delimiter: str | None = None
 ) -> ExpressionTable:
-    """Read an expression table (counts, Cq or log values) into samples × miRNAs.
+    """Parse a plain CSV/TSV table (gzipped or not) of counts, Cq or log values into samples × miRNAs.
 
-    ``orientation`` is ``auto``, ``rows`` (miRNAs are rows) or ``columns``. qPCR instrument
-    exports and GEO series matrices are recognized and handed to their own readers.
-    Several paths are read as the plates of one qPCR study (each must be an instrument export);
-    ``calibrator`` names the inter-plate calibrator sample(s) of qPCR exports; ``lod`` is their limit
-    of detection (replicate wells above it are non-detects).
+    Other formats (qPCR instrument exports, GEO series matrices) are recognized by
+    :func:`exomir.io.reader.read_expression`, not here.
     """
-    if not isinstance(path, (str, Path)):
-        paths = [Path(p) for p in path]
-        if not paths:
-            raise InputError("no expression file given")
-        if len(paths) > 1:
-            return _read_plates(paths, measure, calibrator, lod)
-        path = paths[0]
-    path = Path(path)
-    if measure not in MEASURE_CHOICES:
-        raise InputError(f"unknown measure {measure!r}", expected=" / ".join(MEASURE_CHOICES))
-    if orientation not in ("auto", "rows", "columns"):
-        raise InputError(f"unknown orientation {orientation!r}", expected="auto / rows / columns")
-    if not path.exists():
-        raise InputError("file not found", path=path)
-    from exomir.io import qpcr
-
-    if _is_instrument_export(qpcr, path):
-        return _from_qpcr(qpcr, [path], measure, calibrator, lod)
-    if calibrator:
-        raise InputError("an inter-plate calibrator applies to qPCR instrument exports; this file is a table",
-                         path=path, expected="a QuantStudio/7500, CFX, LightCycler or long Cq export")
-    from exomir.io.geo import is_series_matrix, read_geo_series_matrix
-
-    if is_series_matrix(path):
-        return read_geo_series_matrix(path, measure=measure).expression
-    rows = read_rows(path, delimiter=delimiter, what="expression table")
+    rows = read_rows(Path(path), delimiter=delimiter, what="expression table")
     return table_from_rows(rows, measure=measure, orientation=orientation)
 
 
@@ -488,62 +453,3 @@ def _decimal_commas(strings: np.ndarray, delimiter: str) -> tuple[np.ndarray, st
         return strings, ""
     converted = np.array([s.replace(",", ".") if _DECIMAL_COMMA.match(s) else s for s in flat], dtype=object)
     return converted.reshape(strings.shape), f"{n_comma} numbers written with a decimal comma read as decimals"
-
-
-def _is_instrument_export(qpcr, path: Path) -> bool:
-    try:
-        return bool(qpcr.is_instrument_export(path))
-    except InputError:
-        raise
-    except Exception:  # a detector that trips over an ordinary table should not block reading it
-        return False
-
-
-def _read_plates(paths: list[Path], measure: str, calibrator: str | Sequence[str] | None,
-                 lod: float = 35.0) -> ExpressionTable:
-    """Several files: the plates of one qPCR study, merged by the qPCR reader."""
-    from exomir.io import qpcr
-
-    for path in paths:
-        if not path.exists():
-            raise InputError("file not found", path=path)
-        if not _is_instrument_export(qpcr, path):
-            raise InputError(
-                "several expression files are read as the plates of one qPCR study, and this file is not a "
-                "qPCR instrument export", path=path,
-                expected="one expression table, or several QuantStudio/7500, CFX, LightCycler or long Cq exports",
-            )
-    return _from_qpcr(qpcr, paths, measure, calibrator, lod)
-
-
-def _from_qpcr(qpcr, paths: list[Path], measure: str, calibrator: str | Sequence[str] | None = None,
-               lod: float = 35.0) -> ExpressionTable:
-    """Instrument exports (one per plate) read by :func:`exomir.io.qpcr.read_qpcr` (replicate wells merged)."""
-    path = paths[0]
-    if measure not in ("auto", "cq"):
-        raise InputError(f"a qPCR instrument export holds Cq values, not {measure}", path=path, expected="measure cq or auto")
-    data = qpcr.read_qpcr(paths, calibrator=calibrator or None, lod=lod)
-    cq = data.cq.copy()
-    cq.index = cq.index.astype(str)
-    cq.columns = cq.columns.astype(str)
-    table = ExpressionTable(
-        values=cq.astype(np.float64),
-        measure="cq",
-        orientation="instrument export (one row per well)",
-        path=path,
-        orientation_reason=f"recognized as a qPCR export ({data.format}); replicate wells merged",
-        measure_reason=f"qPCR export: Cq values; Cq above {data.lod:g} counted as non-detects",
-        excluded=[{"what": str(what), "item": str(item), "reason": str(reason)} for what, item, reason in data.excluded],
-        nondetects=int((cq.isna().to_numpy() & ~data.not_measured.to_numpy()).sum()),
-    )
-    table.extra["qpcr_data"] = data
-    table.extra["replicates"] = data.replicates
-    table.extra["qpcr_format"] = data.format
-    if len(paths) > 1:
-        table.extra["plates"] = "; ".join(str(p) for p in paths)
-        wells = data.wells[data.wells["sample"].astype(str).isin(set(cq.index))]
-        per_plate = wells.groupby("plate", sort=False)["sample"].nunique()
-        table.extra["plate_samples"] = "; ".join(f"{plate}: {int(n)} samples" for plate, n in per_plate.items())
-    if calibrator:
-        table.extra["calibrator"] = calibrator if isinstance(calibrator, str) else "; ".join(calibrator)
-    return table

@@ -201,13 +201,13 @@ def score_files(
 ) -> pd.DataFrame:
     """Read a table (and clinical data) with exomir's readers and score it with a model file
     (refusing more than ``max_samples`` samples before any is scored)."""
-    from exomir.io import load_cohort
+    from exomir.io import read
 
     locked = model if isinstance(model, LockedModel) else load_model(model)
     numeric = [f["column"] for f in locked.features if f["kind"] == "clinical"]
     if numeric and clinical is None:
         raise InputError(f"the model needs clinical column(s) {numeric}", expected="a clinical table (--clinical FILE) with that column")
-    adata = load_cohort(expression, clinical, measure=measure, sample_column=sample_column,
+    adata = read(expression, clinical, measure=measure, sample_column=sample_column,
                         numeric=numeric if clinical is not None else ())  # fmt: skip
     if max_samples is not None and adata.n_obs > max_samples:
         raise TooManySamples(f"{adata.n_obs} samples is more than are scored at once ({max_samples})")
