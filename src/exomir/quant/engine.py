@@ -18,9 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from exomir.quant.isomir import MAX_3P, MAX_5P, MAX_ADD, MAX_SNV, Assignment, Hit
+from exomir.quant.isomir import Assignment, Hit
 from exomir.quant.kernel import _LUT, MAX_CODE_LENGTH, code_lengths, encode_many
-from exomir.quant.reference import SEED_K, MirnaReference
+from exomir.quant.limits import MAX_3P, MAX_5P, MAX_ADD, MAX_SNV, SEED_K
+from exomir.quant.reference import MirnaReference
 
 _PLACE_SHIFT = 16  # a place is hairpin id << 16 | start (hairpins are far shorter than 65,536 nt)
 _CANDIDATES = 4096  # candidate places one insert may gather (more: that insert is left to assign())
