@@ -35,6 +35,7 @@ from collections.abc import Iterable
 import anndata as ad
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from exomir.cohort import measure_of, meta, record_step
 
@@ -141,14 +142,18 @@ def hemolysis_warnings(top_mirnas: Iterable[str], qc: pd.DataFrame | None = None
 
 
 def robust_z(values: np.ndarray) -> np.ndarray:
-    """Modified z-scores 0.6745·(x − median)/MAD; 0 where the MAD is 0 and the value is the median."""
+    """Modified z-scores 0.6745·(x − median)/MAD; 0 where the MAD is 0 and the value is the median.
+
+    The MAD is scipy's ``median_abs_deviation``; the constant stays Iglewicz and Hoaglin's 0.6745
+    (``scale="normal"`` divides by 1.482602…, i.e. 0.674490: z-scores 1.5e-5 smaller, relative).
+    """
     values = np.asarray(values, dtype=float)
     finite = np.isfinite(values)
     z = np.full(values.shape, np.nan)
     if finite.sum() < 3:
         return z
     median = np.median(values[finite])
-    mad = np.median(np.abs(values[finite] - median))
+    mad = stats.median_abs_deviation(values[finite])
     if mad == 0:
         mad = 1.253314 * np.mean(np.abs(values[finite] - median))  # mean absolute deviation fallback
     if mad == 0:

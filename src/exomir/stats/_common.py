@@ -6,23 +6,17 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from statsmodels.stats.multitest import multipletests
 
 
 def bh_adjust(pvalues: Sequence[float] | np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values; NaN stays NaN and is not counted (R ``p.adjust``)."""
+    """Benjamini-Hochberg adjusted p-values (statsmodels ``multipletests``, ``fdr_bh``); NaN stays
+    NaN and is not counted (R ``p.adjust``)."""
     p = np.asarray(pvalues, dtype=float)
     out = np.full(p.shape, np.nan)
     ok = np.isfinite(p)
-    n = int(ok.sum())
-    if n == 0:
-        return out
-    q = p[ok]
-    order = np.argsort(q, kind="stable")[::-1]
-    ranked = q[order] * n / np.arange(n, 0, -1)
-    adjusted = np.minimum(1.0, np.minimum.accumulate(ranked))
-    result = np.empty(n)
-    result[order] = adjusted
-    out[ok] = result
+    if ok.any():
+        out[ok] = multipletests(p[ok], method="fdr_bh")[1]
     return out
 
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from scipy import stats
+from sklearn.metrics import brier_score_loss
 
 _EPS = 1e-12
 
@@ -50,7 +51,7 @@ def calibration(y, prob) -> dict:
             out["calibration_intercept_se"] = float(large.bse[0])
         except (ValueError, np.linalg.LinAlgError):
             out["calibration_note"] = "the calibration fit failed"
-    brier = float(np.mean((prob - y) ** 2))
+    brier = float(brier_score_loss(y, prob))
     prevalence = y.mean()
     reference = prevalence * (1.0 - prevalence)
     out["brier"] = brier

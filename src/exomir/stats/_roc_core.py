@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import proportion_confint
 
 HIGHER = "higher_in_case"
 LOWER = "lower_in_case"
@@ -23,28 +25,9 @@ DIRECTIONS = (HIGHER, LOWER)
 
 
 def midranks(values: np.ndarray) -> np.ndarray:
-    """Average ranks (1-based) along the last axis; NaN entries get NaN.
-
-    Ties share the mean of the ranks they span; NaNs sort last and so never shift the ranks of
-    observed values.
-    """
-    values = np.asarray(values, dtype=np.float64)
-    two_d = values.reshape(-1, values.shape[-1])
-    n = two_d.shape[1]
-    order = np.argsort(two_d, axis=1, kind="stable")
-    ordered = np.take_along_axis(two_d, order, axis=1)
-    position = np.broadcast_to(np.arange(n), ordered.shape)
-    starts = np.ones(ordered.shape, dtype=bool)
-    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]  # NaN != NaN: each NaN is its own group
-    ends = np.ones(ordered.shape, dtype=bool)
-    ends[:, :-1] = starts[:, 1:]
-    first = np.maximum.accumulate(np.where(starts, position, 0), axis=1)
-    last = np.minimum.accumulate(np.where(ends, position, n - 1)[:, ::-1], axis=1)[:, ::-1]
-    mid = (first + last) / 2.0 + 1.0
-    ranks = np.empty_like(mid)
-    np.put_along_axis(ranks, order, mid, axis=1)
-    ranks[np.isnan(two_d)] = np.nan
-    return ranks.reshape(values.shape)
+    """Average ranks (1-based) along the last axis (``scipy.stats.rankdata``); NaN entries get NaN
+    and never shift the ranks of observed values."""
+    return stats.rankdata(np.asarray(values, dtype=np.float64), axis=-1, nan_policy="omit")
 
 
 @dataclass(frozen=True)
@@ -200,6 +183,7 @@ def screen_arrays(
     specificity: float = 0.90,
 ):
     """AUC, DeLong variance and thresholds of every marker row from a single sort.
+    Hand-written: the vectorised DeLong of Sun & Xu over thousands of rows (justified in issue 12).
 
     ``lower`` marks rows whose direction is lower_in_case; ``None`` decides per row by pROC's
     median rule (computed from the same sort). Thresholds are observed values: case when
@@ -360,7 +344,8 @@ class Curve:
 
 
 def curve(oriented: np.ndarray, is_case: np.ndarray) -> Curve:
-    """ROC points of one oriented marker (NaNs already removed)."""
+    """ROC points of one oriented marker (NaNs already removed). Kept: scikit-learn's
+    ``roc_curve`` gives rates, not the tp/fp counts every threshold table reports."""
     oriented = np.asarray(oriented, dtype=np.float64)
     is_case = np.asarray(is_case, dtype=bool)
     order = np.argsort(-oriented, kind="stable")
@@ -403,6 +388,7 @@ def fixed_specificity_index(c: Curve, target: float) -> int | None:
 
 def partial_auc(c: Curve, limits: tuple[float, float], focus: str = "specificity", correct: bool = False) -> float:
     """Partial AUC as pROC defines it, over a specificity (or sensitivity) range.
+    Hand-written: scikit-learn's ``max_fpr`` covers only specificity ranges that end at 1.
 
     The area under the curve of sensitivity against specificity (or the reverse) between the
     limits, interpolating linearly at the ends; with ``correct`` the McClish standardisation
@@ -449,29 +435,21 @@ def partial_auc(c: Curve, limits: tuple[float, float], focus: str = "specificity
 
 
 def wilson_interval(successes, trials, conf_level: float = 0.95):
-    """Wilson score interval of a proportion (vectorized; NaN where trials is 0)."""
+    """Wilson score interval of a proportion (statsmodels ``proportion_confint``; NaN where
+    trials is 0)."""
     k = np.asarray(successes, dtype=np.float64)
     n = np.asarray(trials, dtype=np.float64)
-    z = stats.norm.ppf(0.5 + conf_level / 2.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        denom = 1.0 + z**2 / n
-        centre = (p + z**2 / (2.0 * n)) / denom
-        half = z * np.sqrt(p * (1.0 - p) / n + z**2 / (4.0 * n**2)) / denom
-    return centre - half, centre + half
+        return proportion_confint(k, n, alpha=1.0 - conf_level, method="wilson")
 
 
 def holm(pvalues: np.ndarray) -> np.ndarray:
-    """Holm step-down adjusted p-values (NaNs left as NaN, not counted)."""
+    """Holm step-down adjusted p-values (statsmodels ``multipletests``; NaNs left as NaN, not counted)."""
     p = np.asarray(pvalues, dtype=np.float64)
     out = np.full(p.shape, np.nan)
-    ok = np.flatnonzero(~np.isnan(p))
-    k = ok.size
-    if k == 0:
-        return out
-    order = ok[np.argsort(p[ok], kind="stable")]
-    adjusted = np.maximum.accumulate((k - np.arange(k)) * p[order])
-    out[order] = np.minimum(adjusted, 1.0)
+    ok = ~np.isnan(p)
+    if ok.any():
+        out[ok] = multipletests(p[ok], method="holm")[1]
     return out
 
 
@@ -482,7 +460,8 @@ def newcombe_interval(auc, n_case, n_control, conf_level: float = 0.95):
     replaced by their mean N* = (m + n)/2. Unlike a Wald interval it stays inside [0, 1] and does
     not collapse to a point at AUC 0 or 1 (a perfect separator of 10 against 10 gets about
     [0.83, 1]); its coverage is close to nominal in small samples, where DeLong's is not.
-    Vectorized; NaN where the AUC or a group size is missing.
+    Vectorized; NaN where the AUC or a group size is missing. Hand-written: no Python library
+    has Newcombe's AUC interval.
     """
     a = np.asarray(auc, dtype=np.float64)
     m = np.asarray(n_case, dtype=np.float64)

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
+from sklearn.metrics import average_precision_score
 
 from exomir.errors import InputError
 from exomir.preprocess.qc import drop_controls
@@ -273,7 +274,9 @@ def pr_curve(scores, is_case, direction: str = "auto") -> pd.DataFrame:
     """Precision-recall points: one row per distinct threshold (recall increasing).
 
     Columns ``threshold``, ``threshold_rule``, ``recall``, ``precision``, ``tp``, ``fp``.
-    The curve starts at recall 0 with precision 1 (as scikit-learn draws it).
+    The curve starts at recall 0 with precision 1 (as scikit-learn draws it). Kept on the ROC
+    points: scikit-learn's ``precision_recall_curve`` gives the same points (bit for bit) but not
+    the ``tp``/``fp`` counts.
     """
     _, y, resolved, oriented, _ = _prepare(scores, is_case, direction)
     c = core.curve(oriented, y)
@@ -292,9 +295,10 @@ def pr_curve(scores, is_case, direction: str = "auto") -> pd.DataFrame:
 
 
 def average_precision(scores, is_case, direction: str = "auto") -> float:
-    """Area under the precision-recall step curve: Σ (ΔR) · P (no interpolation)."""
-    pr = pr_curve(scores, is_case, direction)
-    return float(np.sum(np.diff(pr["recall"].to_numpy()) * pr["precision"].to_numpy()[1:]))
+    """Area under the precision-recall step curve: Σ (ΔR) · P, no interpolation (scikit-learn's
+    ``average_precision_score`` on the oriented scores)."""
+    _, y, _, oriented, _ = _prepare(scores, is_case, direction)
+    return float(average_precision_score(y, oriented))
 
 
 # ---- several markers ------------------------------------------------------------------------
