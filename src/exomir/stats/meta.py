@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy import stats
+from statsmodels.stats.meta_analysis import combine_effects
 
 from exomir.errors import InputError
 
@@ -82,13 +83,14 @@ class MetaResult:
 
 
 def _tau2_dl(y: np.ndarray, v: np.ndarray) -> tuple[float, float]:
+    """DerSimonian-Laird tau² (statsmodels ``combine_effects``, truncated at 0 as metafor) and
+    metafor's standard error of it, which statsmodels does not give (written out below)."""
+    with np.errstate(all="ignore"):  # its other statistics use the untruncated tau², maybe < 0
+        tau2 = max(0.0, float(combine_effects(y, v, method_re="dl").tau2))
     w = 1.0 / v
     sw = w.sum()
-    mu = (w * y).sum() / sw
-    q = float((w * (y - mu) ** 2).sum())
     k = len(y)
     trp = sw - (w**2).sum() / sw
-    tau2 = max(0.0, (q - (k - 1)) / trp)
     # metafor's SE of the DL estimate: P is the fixed-effect projection
     p_mat = np.diag(w) - np.outer(w, w) / sw
     se = np.sqrt((2 * (k - 1) + 4 * tau2 * trp + 2 * tau2**2 * (p_mat**2).sum()) / trp**2)
@@ -97,7 +99,8 @@ def _tau2_dl(y: np.ndarray, v: np.ndarray) -> tuple[float, float]:
 
 def _tau2_reml(y: np.ndarray, v: np.ndarray, start: float, tol: float,
                max_iter: int) -> tuple[float, float, bool]:
-    """REML tau² by Fisher scoring with step halving at the boundary (as metafor)."""
+    """REML tau² by Fisher scoring with step halving at the boundary (as metafor); hand-written
+    because statsmodels' ``combine_effects`` offers DL and Paule-Mandel only, no REML."""
     tau2 = max(0.0, start)
     converged = False
     p_mat = None
@@ -184,7 +187,7 @@ def random_effects(yi: Sequence[float], vi: Sequence[float], *, method: str = "R
     se = float(np.sqrt(1.0 / w.sum()))
     tdf = np.inf
     crit_mu = z
-    if test == "knha" and k > 1:
+    if test == "knha" and k > 1:  # HKSJ by hand: two lines on the REML/DL weights (statsmodels' needs its own tau²)
         se = float(np.sqrt((w * (y - mu) ** 2).sum() / (k - 1) / w.sum()))
         tdf = float(k - 1)
         crit_mu = float(stats.t.ppf(0.5 + level / 2.0, tdf))
