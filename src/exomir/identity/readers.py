@@ -34,6 +34,8 @@ def read_fasta(path: str | Path) -> list[tuple[str, str, str]]:
 
     Headers look like ``>hsa-let-7a-5p MIMAT0000062 Homo sapiens let-7a-5p``; the accession may
     be missing in other FASTA files (then ``""``). Sequences use the RNA or DNA alphabet.
+    Kept line by line rather than dnaio: dnaio joins a record's lines and reports no line numbers,
+    which these errors must name (header without a name, bad character, empty record).
     """
     records: list[tuple[str, str, str]] = []
     name = acc = None

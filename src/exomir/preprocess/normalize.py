@@ -84,7 +84,8 @@ def median_of_ratios(counts: np.ndarray) -> tuple[np.ndarray, str]:
 
     Ratio to the per-miRNA geometric mean over miRNAs detected in every sample (``ratio``); when
     no miRNA is detected everywhere, DESeq2's ``poscounts`` variant (geometric means of the
-    positive counts, factors scaled to geometric mean 1). Returns (factors, type).
+    positive counts, factors scaled to geometric mean 1). Returns (factors, type). Hand-written:
+    PyDESeq2's ``poscounts`` also drops miRNAs whose geometric mean is ≤ 1, which DESeq2's does not.
     """
     counts = np.asarray(counts, dtype=np.float64)
     with np.errstate(divide="ignore"):
@@ -120,6 +121,8 @@ def tmm_factors(
 
     The reference sample is the one whose upper-quartile CPM is closest to the mean upper
     quartile; factors are scaled to a geometric mean of 1, as ``calcNormFactors(method="TMM")``.
+    Hand-written: no well-kept Python package implements TMM (checked against edgeR in
+    tests/reference/normalize).
     """
     counts = np.asarray(counts, dtype=np.float64)
     counts = counts[:, counts.sum(axis=0) > 0]

@@ -177,7 +177,9 @@ def _kmer_codes(seqs: list[str]) -> np.ndarray:
 
 def read_fasta(path: Path, *, biotypes: tuple[str, ...] | None = None, keep=None) -> list[str]:
     """Sequences of a FASTA file (gzip or plain); ``biotypes`` keeps Ensembl records of those
-    ``gene_biotype:`` values; ``keep(header)`` filters by header."""
+    ``gene_biotype:`` values; ``keep(header)`` filters by header. Kept rather than dnaio, which
+    stops at the first non-ASCII header (RNAcentral/Ensembl descriptions); this reader replaces
+    such characters and reads on."""
     opener = gzip.open if path.read_bytes()[:2] == b"\x1f\x8b" else open
     seqs: list[str] = []
     take = False

@@ -4,6 +4,13 @@ score test, maximally selected log-rank statistics and cumulative/dynamic time-d
 Everything here takes 1-D float arrays ``time`` and 0/1 ``event`` with no missing values; the
 public layer (:mod:`exomir.stats.survival`) validates input and handles the Cohort.
 Each estimator is written to reproduce the R function named in its docstring.
+
+Why not lifelines (measured against tests/reference/survival, R survival 3.x): its Kaplan-Meier
+agrees to 3e-15 but changes the last bits of 123 of 125 survfit points; its log-rank agrees to
+1e-14 but is ~50 times slower per call; CoxPHFitter misses R's coefficients by 5e-6 at default
+precision and R's Wald p by 1.5e-6 (relative) at 1e-12, 30 times slower (0.2 s against 7 ms per
+fit: 90 s against 3 s for a 453-miRNA screen); its Schoenfeld test is a different, approximate
+statistic (chi-square 0.6 off ``cox.zph``). Each function below says which of these keeps it here.
 """
 
 from __future__ import annotations
@@ -31,7 +38,8 @@ class KMTable:
 
 
 def kaplan_meier(time: np.ndarray, event: np.ndarray) -> KMTable:
-    """Product-limit estimate with Greenwood variance (R ``survfit``)."""
+    """Product-limit estimate with Greenwood variance (R ``survfit``). Kept: lifelines'
+    ``KaplanMeierFitter`` multiplies through exp(Σ log), changing the last bits (agrees to 3e-15)."""
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=float)
     uniq, inverse = np.unique(time, return_inverse=True)
@@ -47,7 +55,8 @@ def kaplan_meier(time: np.ndarray, event: np.ndarray) -> KMTable:
 
 def km_confidence(surv: np.ndarray, se_log: np.ndarray, conf_type: str = "log",
                   z: float = Z975) -> tuple[np.ndarray, np.ndarray]:
-    """Pointwise interval of S(t) as ``survfit(conf.type=...)``: log, log-log or plain."""
+    """Pointwise interval of S(t) as ``survfit(conf.type=...)``: log, log-log or plain. Kept:
+    lifelines offers the log-log interval only."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if conf_type == "log":
             low = surv * np.exp(-z * se_log)
@@ -96,7 +105,8 @@ class LogRank:
 
 
 def logrank(time: np.ndarray, event: np.ndarray, group: np.ndarray) -> LogRank:
-    """k-sample log-rank test (R ``survdiff`` with rho = 0)."""
+    """k-sample log-rank test (R ``survdiff`` with rho = 0). Kept: lifelines' ``logrank_test``
+    agrees to 1.7e-14 but changes the last bits and is ~50 times slower, once per miRNA."""
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=float)
     levels, g = np.unique(np.asarray(group), return_inverse=True)
@@ -233,6 +243,7 @@ def cox_fit(time: np.ndarray, event: np.ndarray, x: np.ndarray, *, tol: float = 
 def _cox_fit(time: np.ndarray, event: np.ndarray, x: np.ndarray, *, tol: float, max_iter: int,
              zph: bool) -> CoxFit:
     """Cox proportional hazards, Efron ties, Newton-Raphson with step halving (R ``coxph``).
+    Kept: lifelines' ``CoxPHFitter`` is 1.5e-6 (relative) off R's Wald p and 30 times slower.
 
     Convergence is a stable log partial likelihood *and* a finite information: a zero Newton
     step is not accepted on its own, since with a marker that orders the events perfectly the
@@ -357,6 +368,7 @@ def cox_elastic_net(time: np.ndarray, event: np.ndarray, x: np.ndarray, lam: flo
                     tol: float = 1e-8, max_iter: int = 100) -> np.ndarray:
     """Elastic-net Cox (Efron ties): minimize −l(β)/n + λ(α|β|₁ + (1−α)/2 |β|²) by proximal Newton
     (a quadratic model of the likelihood, solved by coordinate descent, as glmnet does).
+    Kept: lifelines' penalizer smooths |β|, so its lasso never sets a coefficient exactly to 0.
     ``x`` should be standardized; returns β on the centred columns."""
     x = np.asarray(x, float)
     n, p = x.shape
@@ -411,7 +423,8 @@ def _penalized(s: _Sorted, beta: np.ndarray) -> float:
 
 
 def cox_firth(time: np.ndarray, event: np.ndarray, x: np.ndarray) -> FirthFit:
-    """Maximize l(β) + ½ log|I(β)| (Efron ties), with profile-likelihood intervals and p-values."""
+    """Maximize l(β) + ½ log|I(β)| (Efron ties), with profile-likelihood intervals and p-values.
+    Hand-written: no Python survival library fits Firth's penalized Cox (R ``coxphf``)."""
     from scipy.optimize import minimize
 
     x = np.asarray(x, dtype=float)
@@ -498,7 +511,8 @@ def concordance(time: np.ndarray, event: np.ndarray, marker: np.ndarray) -> Conc
     """Harrell's C of a risk marker with the infinitesimal-jackknife standard error of R
     ``survival::concordance`` (timewt "n"). A pair is comparable when the shorter time is an
     event; a censored time tied with an event time counts as longer; tied event times are not
-    compared; ties in the marker count one half."""
+    compared; ties in the marker count one half. Kept: lifelines' ``concordance_index`` gives C
+    without a standard error."""
     time = np.asarray(time, float)
     event = np.asarray(event, float)
     x = np.asarray(marker, float)
@@ -529,7 +543,8 @@ def concordance(time: np.ndarray, event: np.ndarray, marker: np.ndarray) -> Conc
 
 def _zph(s: _Sorted, beta: np.ndarray, mean: np.ndarray, cov: np.ndarray,
          time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, float]:
-    """Score test of beta(t) = beta + gamma * g(t), g = centred 1 - KM(t-) (R ``cox.zph``)."""
+    """Score test of beta(t) = beta + gamma * g(t), g = centred 1 - KM(t-) (R ``cox.zph``). Kept:
+    lifelines' ``proportional_hazard_test`` is an approximate statistic (0.6 off in chi-square)."""
     p = len(beta)
     km = kaplan_meier(time, event)
     idx = np.searchsorted(km.time, time, side="left") - 1
@@ -604,7 +619,8 @@ def maxstat_logrank(x: np.ndarray, time: np.ndarray, event: np.ndarray, *,
     (R ``maxstat.test(Surv(time, event) ~ x, smethod = "LogRank", pmethod = "Lau94")``).
 
     The cutpoint c splits samples into ``x <= c`` and ``x > c``. ``scores`` may pass the
-    log-rank scores of (time, event) when many markers share them.
+    log-rank scores of (time, event) when many markers share them. Hand-written: no Python
+    package implements maxstat (justified in issue 12).
     """
     x = np.asarray(x, dtype=float)
     y = logrank_scores(time, event) if scores is None else scores
@@ -651,7 +667,8 @@ def cumulative_dynamic_auc(time: np.ndarray, event: np.ndarray, marker: np.ndarr
     Cases at t: an event at or before t, each weighted by 1 / G(T_i), G the Kaplan-Meier
     estimate of the censoring distribution (:func:`censoring_survival`); controls: still event-free after t (their common
     weight 1 / G(t) cancels). Higher marker = higher risk; ties count one half.
-    Returns (auc, n_cases, n_controls) per time.
+    Returns (auc, n_cases, n_controls) per time. Hand-written: scikit-survival, whose values it
+    matches, is not a dependency.
     """
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=float)
