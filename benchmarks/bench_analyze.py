@@ -93,7 +93,7 @@ def panels_only(args) -> None:
     from exomir.preprocess.normalize import normalize
     from exomir.progress import set_quiet
     from exomir.simulate import simulate_cohort
-    from exomir.stats.panel import panel_analysis
+    from exomir.tools import panel as panel_analysis
 
     set_quiet(True)
     adata = simulate_cohort(args.n, measure=args.measure, n_mirnas=args.n_mirnas, seed=args.seed)

@@ -33,9 +33,9 @@ def _inputs(data: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def exomir_table(values: pd.DataFrame, obs: pd.DataFrame) -> pd.DataFrame:
-    """What ``exomir analyze`` reports (exomir.stats.differential, DESeq2 defaults)."""
+    """What ``exomir analyze`` reports (exomir.tools.differential, DESeq2 defaults)."""
     from exomir.cohort import build_cohort
-    from exomir.stats.differential import differential_expression
+    from exomir.tools import differential as differential_expression
 
     adata = build_cohort(values, "counts", obs=obs, annotate=False)
     table = differential_expression(adata, "condition", "tumour", "normal", method="deseq2")

@@ -11,7 +11,7 @@ import pytest
 
 from exomir.cohort import build_cohort, exclusions, meta
 from exomir.errors import InputError
-from exomir.stats import differential
+from exomir.tools import _differential as differential
 from tests.conftest import shared_path
 
 REF = Path(__file__).parent / "reference" / "differential"

@@ -31,7 +31,7 @@ def kegg() -> dict[str, set[str]]:
 @pytest.fixture(scope="module")
 def result():
     shared_path("mirbase_v22")
-    from exomir.stats.enrich import enrich_mirnas
+    from exomir.tools._enrich import enrich_mirnas
 
     return enrich_mirnas(QUERY, gene_sets="kegg_2016")
 
@@ -74,7 +74,7 @@ def test_counts_and_pvalues_recomputed(result, raw_targets, kegg):
 
 
 def test_background_of_measured_mirnas(raw_targets, kegg):
-    from exomir.stats.enrich import enrich_mirnas
+    from exomir.tools._enrich import enrich_mirnas
 
     measured = ["hsa-miR-21-5p", "hsa-miR-122-5p", "hsa-miR-155-5p", "hsa-miR-221-3p"]
     res = enrich_mirnas(QUERY, background_mirnas=measured, gene_sets="kegg_2016", min_set_size=3)
@@ -91,7 +91,7 @@ def test_background_of_measured_mirnas(raw_targets, kegg):
 
 def test_unknown_names_reported_not_dropped_silently(capsys):
     from exomir.errors import InputError
-    from exomir.stats.enrich import enrich_mirnas
+    from exomir.tools._enrich import enrich_mirnas
 
     sets = {"toy": ["PTEN", "TSC1", "MDM2", "FOXO3", "CHUK", "AAAS"]}
     res = enrich_mirnas(["miR-32-5p", "miR-notathing"], gene_sets=sets, min_set_size=1)

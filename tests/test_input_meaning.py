@@ -118,7 +118,7 @@ def _paired(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_numeric_patient_id_is_a_pairing_key(tmp_path):
-    from exomir.stats.differential import differential_expression
+    from exomir.tools._differential import differential_expression
 
     expression, clinical = _paired(tmp_path)
     adata = read(expression, clinical, measure="log", group="group")

@@ -12,6 +12,7 @@ import pytest
 from exomir.cohort import exclusions
 from exomir.errors import InputError
 from exomir.stats import panel
+from exomir.tools import _panel as panel_tools
 from exomir.stats import _panel_model as pm
 
 
@@ -225,7 +226,7 @@ def _cohort(seed=3):
 
 def test_panel_analysis_against_afp_with_subgroups():
     adata = _cohort()
-    res = panel.panel_analysis(adata, "group", "HCC", "LC", afp="afp", stage="stage", penalty="l1",
+    res = panel_tools.panel_analysis(adata, "group", "HCC", "LC", afp="afp", stage="stage", penalty="l1",
                                permutations=4, repeats=2, inner_folds=3, seed=2, Cs=(0.1, 1.0), max_features=(3, 6))  # fmt: skip
     s = res.summary.set_index("mirna")
     assert list(s.index) == ["mirna_panel", "mirna_afp_panel", "AFP"]
@@ -280,6 +281,6 @@ def test_panel_analysis_against_afp_with_subgroups():
 def test_panel_analysis_rejects_bad_input():
     adata = _cohort()
     with pytest.raises(InputError, match="no column 'afp_level'"):
-        panel.panel_analysis(adata, "group", "HCC", "LC", afp="afp_level")
+        panel_tools.panel_analysis(adata, "group", "HCC", "LC", afp="afp_level")
     with pytest.raises(InputError, match="penalty"):
         panel.nested_cv(pd.DataFrame(np.zeros((10, 2))), np.r_[np.ones(5), np.zeros(5)], penalty="ridge")

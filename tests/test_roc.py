@@ -12,6 +12,7 @@ from statsmodels.stats.proportion import proportion_confint
 from exomir.cohort import exclusions
 from exomir.errors import InputError
 from exomir.stats import roc
+from exomir.tools import _roc as roc_tools
 from exomir.stats._roc_core import holm, midranks
 
 
@@ -198,8 +199,8 @@ def _cohort():
 
 def test_roc_screen_columns_rows_and_exclusions():
     adata = _cohort()
-    table = roc.roc_screen(adata, "group", "HCC", ["LC", "healthy"], afp="afp")
-    assert list(table.columns[:12]) == roc.ROC_COLUMNS
+    table = roc_tools.roc_screen(adata, "group", "HCC", ["LC", "healthy"], afp="afp")
+    assert list(table.columns[:12]) == roc_tools.ROC_COLUMNS
     assert len(table) == 2 * (6 + 1)
     assert set(table["comparison"]) == {"HCC_vs_LC", "HCC_vs_healthy"}
     lc = table[table["comparison"] == "HCC_vs_LC"].set_index("mirna")
@@ -231,8 +232,8 @@ def test_roc_screen_columns_rows_and_exclusions():
 
 def test_roc_screen_bootstrap_is_reproducible():
     adata = _cohort()
-    a = roc.roc_screen(adata, "group", "HCC", "LC", ci_method="bootstrap", n_boot=300, seed=4)
-    b = roc.roc_screen(adata, "group", "HCC", "LC", ci_method="bootstrap", n_boot=300, seed=4)
+    a = roc_tools.roc_screen(adata, "group", "HCC", "LC", ci_method="bootstrap", n_boot=300, seed=4)
+    b = roc_tools.roc_screen(adata, "group", "HCC", "LC", ci_method="bootstrap", n_boot=300, seed=4)
     pd.testing.assert_frame_equal(a, b)
     assert a["ci_method"].str.startswith("bootstrap").all()
     assert (a["auc_ci_low"] <= a["auc"]).all() and (a["auc"] <= a["auc_ci_high"]).all()
@@ -241,11 +242,11 @@ def test_roc_screen_bootstrap_is_reproducible():
 def test_roc_screen_rejects_bad_requests():
     adata = _cohort()
     with pytest.raises(InputError, match="no column 'stage'"):
-        roc.roc_screen(adata, "stage", "HCC", "LC")
+        roc_tools.roc_screen(adata, "stage", "HCC", "LC")
     with pytest.raises(InputError, match="'cirrhosis' not found"):
-        roc.roc_screen(adata, "group", "HCC", "cirrhosis")
+        roc_tools.roc_screen(adata, "group", "HCC", "cirrhosis")
     with pytest.raises(InputError, match="no layer"):
-        roc.roc_screen(adata, "group", "HCC", "LC", layer="counts")
+        roc_tools.roc_screen(adata, "group", "HCC", "LC", layer="counts")
 
 
 def test_vectorized_table_matches_per_marker_computation_with_ties_and_missing():

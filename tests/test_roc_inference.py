@@ -12,6 +12,7 @@ from scipy import stats
 from exomir.cohort import build_cohort
 from exomir.errors import InputError
 from exomir.stats import roc
+from exomir.tools import _roc as roc_tools
 from exomir.stats._roc_core import newcombe_interval
 from exomir.stats._roc_tests import mann_whitney_pvalues
 
@@ -89,16 +90,16 @@ def test_direction_given_in_advance_and_read_from_a_file(tmp_path):
     assert t.loc["up", "direction_source"].startswith("prior") and t.loc["other", "direction_source"] == "auto (medians)"
     path = tmp_path / "discovery_roc.csv"
     path.write_text("mirna,direction,auc\nup,higher_in_case,0.8\ndown,lower_in_case,0.7\n")
-    assert roc.direction_prior(str(path)) == {"up": "higher_in_case", "down": "lower_in_case"}
-    assert roc.direction_prior("auto") == "auto" and roc.direction_prior("lower_in_case") == "lower_in_case"
+    assert roc_tools.direction_prior(str(path)) == {"up": "higher_in_case", "down": "lower_in_case"}
+    assert roc_tools.direction_prior("auto") == "auto" and roc_tools.direction_prior("lower_in_case") == "lower_in_case"
     path.write_text("mirna,direction\nup,higher_in_case\nup,lower_in_case\n")
     with pytest.raises(InputError, match=r"line 3.*both directions"):
-        roc.direction_prior(str(path))
+        roc_tools.direction_prior(str(path))
     path.write_text("mirna,direction\nup,up\n")
     with pytest.raises(InputError, match=r"line 2.*unknown direction"):
-        roc.direction_prior(str(path))
+        roc_tools.direction_prior(str(path))
     with pytest.raises(InputError, match="neither a direction nor a file"):
-        roc.direction_prior("sideways")
+        roc_tools.direction_prior("sideways")
 
 
 def test_raw_cq_directions_are_in_expression_terms():
@@ -111,7 +112,7 @@ def test_raw_cq_directions_are_in_expression_terms():
                        "hsa-miR-122-5p": 25 + rng.normal(0, 0.5, n)},
                       index=[f"s{i}" for i in range(n)])  # fmt: skip
     cohort = build_cohort(cq, "cq", obs=pd.DataFrame({"group": group}, index=cq.index), annotate=False)
-    table = roc.roc_screen(cohort, "group", "HCC", "LC").set_index("mirna")
+    table = roc_tools.roc_screen(cohort, "group", "HCC", "LC").set_index("mirna")
     row = table.loc["hsa-miR-21-5p"]
     assert row["direction"] == "higher_in_case" and row["auc"] > 0.95
     assert row["threshold_rule"] == "<=" and 24 < row["threshold"] < 29  # called HCC at Cq ≤ cut-off
@@ -119,7 +120,7 @@ def test_raw_cq_directions_are_in_expression_terms():
     called = cq["hsa-miR-21-5p"] <= row["threshold"]
     assert called[group == "HCC"].mean() == pytest.approx(row["sensitivity"])
     assert (~called[group == "LC"]).mean() == pytest.approx(row["specificity"])
-    from exomir.stats.differential import differential_expression
+    from exomir.tools._differential import differential_expression
 
     de = differential_expression(cohort, "group", "HCC", "LC", method="moderated_t").set_index("mirna")
     assert de.loc["hsa-miR-21-5p", "log2fc"] > 0  # the same sign in both tables

@@ -10,6 +10,7 @@ import pytest
 
 from conftest import shared_path
 from exomir.stats import roc
+from exomir.tools import _roc as roc_tools
 
 REF = Path(__file__).parent / "reference" / "roc"
 TOL = 1e-6
@@ -140,7 +141,7 @@ def test_screen_of_every_tcga_precursor_matches_proc(tcga):
     ref = pd.read_csv(REF / "proc_screen_all_precursors.csv").set_index("marker")
     obs = pd.DataFrame({"type": np.where(y, "tumour", "normal")}, index=values.index)
     cohort = ad.AnnData(X=values.to_numpy(), obs=obs, var=pd.DataFrame(index=values.columns))
-    table = roc.roc_screen(cohort, "type", "tumour", "normal").set_index("mirna").loc[ref.index]
+    table = roc_tools.roc_screen(cohort, "type", "tumour", "normal").set_index("mirna").loc[ref.index]
     assert len(table) == 1046
     assert (table["direction"] == ref["direction"]).all()
     np.testing.assert_allclose(table["auc"], ref["auc"], atol=TOL)
@@ -154,7 +155,7 @@ def test_screen_of_every_tcga_precursor_matches_proc(tcga):
     assert (ref["ci_high"][~delong] == ref["ci_low"][~delong]).all()
     assert ((rest["auc_ci_low"] <= rest["auc"]) & (rest["auc"] <= rest["auc_ci_high"])).all()
     assert (rest["auc_ci_high"] - rest["auc_ci_low"] > 0.05).all()
-    full = roc.roc_screen(cohort, "type", "tumour", "normal", ci_method="delong").set_index("mirna").loc[ref.index]
+    full = roc_tools.roc_screen(cohort, "type", "tumour", "normal", ci_method="delong").set_index("mirna").loc[ref.index]
     np.testing.assert_allclose(full["auc_ci_low"], ref["ci_low"], atol=TOL)
     np.testing.assert_allclose(full["auc_ci_high"], ref["ci_high"], atol=TOL)
 

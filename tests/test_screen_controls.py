@@ -16,12 +16,12 @@ import pytest
 
 from exomir.cohort import build_cohort, exclusions, meta
 from exomir.preprocess.qc import CONTROL_EXCLUSION, REFERENCE_ROLE, SPIKE_IN_ROLE, USER_ROLE, drop_controls
-from exomir.stats.differential import differential_expression
-from exomir.stats.panel import panel_analysis
-from exomir.stats.prognostic_panel import prognostic_panels
-from exomir.stats.roc import roc_screen
-from exomir.stats.survival import survival_screen
-from exomir.stats.trend import stage_trend
+from exomir.tools._differential import differential_expression
+from exomir.tools._panel import panel_analysis
+from exomir.tools._prognostic_panel import prognostic_panels
+from exomir.tools._roc import roc_screen
+from exomir.tools._survival import survival_screen
+from exomir.tools._trend import stage_trend
 
 CONTROLS = {"MammU6": REFERENCE_ROLE, "U6 snRNA": REFERENCE_ROLE, "RNU48": REFERENCE_ROLE,
             "SNORD44": REFERENCE_ROLE, "cel-miR-39-3p": SPIKE_IN_ROLE, "LabRef-7": USER_ROLE}

@@ -12,6 +12,7 @@ import pytest
 from exomir.cohort import build_cohort, exclusions
 from exomir.errors import InputError
 from exomir.stats import survival
+from exomir.tools import _survival as survival_tools
 from tests.conftest import shared_path
 
 REF = Path(__file__).parent / "reference" / "survival"
@@ -48,7 +49,7 @@ def tcga():
 
 @pytest.fixture(scope="module")
 def screen(tcga):
-    return survival.survival_screen(tcga, "OS_days", "OS_event", endpoint="OS").set_index("mirna")
+    return survival_tools.survival_screen(tcga, "OS_days", "OS_event", endpoint="OS").set_index("mirna")
 
 
 def test_screen_matches_r_coxph_survdiff_maxstat(tcga, screen):
@@ -96,7 +97,7 @@ def _bh(p):
 def test_cox_with_covariates_matches_r(tcga):
     ref = pd.read_csv(REF / "multivariable.csv")
     for mirna in ["hsa-mir-21", "hsa-mir-122"]:
-        fit = survival.cox_regression(tcga, "OS_days", "OS_event", [mirna, "stage_advanced", "male"])
+        fit = survival_tools.cox_regression(tcga, "OS_days", "OS_event", [mirna, "stage_advanced", "male"])
         r = ref[ref["mirna"] == mirna]
         assert fit.n == 347 and fit.events == 114
         assert fit.summary["term"].tolist() == [mirna, "stage_advanced", "male"]
@@ -109,7 +110,7 @@ def test_cox_with_covariates_matches_r(tcga):
 
 
 def test_screen_with_covariates_uses_complete_cases(tcga):
-    table = survival.survival_screen(tcga, "OS_days", "OS_event", covariates=["stage_advanced", "male"])
+    table = survival_tools.survival_screen(tcga, "OS_days", "OS_event", covariates=["stage_advanced", "male"])
     ref = pd.read_csv(REF / "multivariable.csv")
     r = ref[(ref["mirna"] == "hsa-mir-21") & (ref["term"] == "x")].iloc[0]
     got = table.set_index("mirna").loc["hsa-mir-21"]
@@ -128,7 +129,7 @@ def test_screen_with_covariates_uses_complete_cases(tcga):
 def test_kaplan_meier_matches_survfit(tcga, conf_type):
     ref = pd.read_csv(REF / "km_mir21_median.csv")
     ref = ref[ref["conf_type"] == conf_type]
-    km = survival.km_curves(tcga, "OS_days", "OS_event", mirna="hsa-mir-21", conf_type=conf_type,
+    km = survival_tools.km_curves(tcga, "OS_days", "OS_event", mirna="hsa-mir-21", conf_type=conf_type,
                             at_risk_times=[0, 365, 730, 1095, 1825])
     for group, label in [(0, "low"), (1, "high")]:
         r = ref[ref["group"] == group]
@@ -203,7 +204,7 @@ def test_time_dependent_auc():
 
 
 def test_screen_time_dependent_auc_columns(tcga):
-    table = survival.survival_screen(tcga, "OS_days", "OS_event", auc_times=[365, 1095])
+    table = survival_tools.survival_screen(tcga, "OS_days", "OS_event", auc_times=[365, 1095])
     assert {"auc_t365", "auc_t1095"} <= set(table.columns)
     cohort_x = np.asarray(tcga.X)[:, 0]
     t = tcga.obs["OS_days"].to_numpy(float)
@@ -236,20 +237,20 @@ def _small_cohort(events):
 def test_bad_event_values_are_rejected_with_the_sample():
     cohort = _small_cohort([1, 0, 1, 2])
     with pytest.raises(InputError) as err:
-        survival.survival_screen(cohort, "time", "event")
+        survival_tools.survival_screen(cohort, "time", "event")
     assert "'event'" in str(err.value) and "record d" in str(err.value)
     with pytest.raises(InputError, match="no time column 'OS'"):
-        survival.survival_screen(cohort, "OS", "event")
+        survival_tools.survival_screen(cohort, "OS", "event")
 
 
 def test_missing_times_are_recorded():
     cohort = _small_cohort([1, 0, 1, 1])
-    table = survival.survival_screen(cohort, "time", "event")
+    table = survival_tools.survival_screen(cohort, "time", "event")
     assert table["n"].iloc[0] == 3
     # three samples ordered perfectly by the marker: the Cox likelihood has no maximum
     assert table["note"].iloc[0].startswith("Cox: monotone likelihood (the miRNA orders the events perfectly)")
     assert np.isnan(table["hr"].iloc[0]) and np.isfinite(table["firth_hr"].iloc[0])
-    survival.km_curves(cohort, "time", "event")
+    survival_tools.km_curves(cohort, "time", "event")
     ex = exclusions(cohort)
     assert ex["item"].tolist() == ["c"]  # once, though two functions left it out
 
@@ -262,7 +263,7 @@ def test_heavily_tied_simulated_data_matches_r():
     data.index = [f"p{i}" for i in range(len(data))]
     cohort = build_cohort(data[["x"]].rename(columns={"x": "miR-x"}), "log",
                           obs=data[["age", "stage", "time", "event"]], annotate=False)
-    fit = survival.cox_regression(cohort, "time", "event", ["miR-x", "age", "stage"])
+    fit = survival_tools.cox_regression(cohort, "time", "event", ["miR-x", "age", "stage"])
     assert fit.summary["term"].tolist() == ["miR-x", "age", "stage[II]", "stage[III]"]
     np.testing.assert_allclose(fit.summary["coef"], ref["coef"], atol=1e-6)
     np.testing.assert_allclose(fit.summary["se"], ref["se"], atol=1e-6)
@@ -276,7 +277,7 @@ def test_heavily_tied_simulated_data_matches_r():
     assert ms.cutpoint == stats["maxstat_cutpoint"]
     assert ms.statistic == pytest.approx(stats["maxstat_statistic"], abs=1e-6)
     assert ms.pvalue == pytest.approx(stats["maxstat_p"], rel=1e-6)
-    km = survival.km_curves(cohort, "time", "event", group="stage")
+    km = survival_tools.km_curves(cohort, "time", "event", group="stage")
     assert km.logrank_chisq == pytest.approx(stats["logrank3_chisq"], abs=1e-6)
     assert sorted(km.curves["group"].unique()) == ["I", "II", "III"]
 
@@ -290,11 +291,11 @@ def test_screen_notes_why_a_mirna_has_no_hazard_ratio():
                           index=[f"s{i}" for i in range(n)])
     obs = pd.DataFrame({"t": t, "e": e, "none": 0.0}, index=values.index)
     cohort = build_cohort(values, "log", obs=obs, annotate=False)
-    table = survival.survival_screen(cohort, "t", "e").set_index("mirna")
+    table = survival_tools.survival_screen(cohort, "t", "e").set_index("mirna")
     assert np.isfinite(table.loc["miR-a", "hr"]) and pd.isna(table.loc["miR-a", "note"])
     # a constant miRNA is never detected above its floor: not tested, and recorded as such
     assert "miR-flat" not in table.index
     reason = exclusions(cohort).set_index("item").loc["miR-flat", "reason"]
     assert reason.startswith("detected in 0% of the samples")
-    no_events = survival.survival_screen(cohort, "t", "none")
+    no_events = survival_tools.survival_screen(cohort, "t", "none")
     assert (no_events["note"] == "no events").all() and (no_events["events"] == 0).all()

@@ -13,6 +13,7 @@ from exomir.cohort import build_cohort, exclusions
 from exomir.errors import InputError
 from exomir.stats import _survival_core as core
 from exomir.stats import survival
+from exomir.tools import _survival as survival_tools
 
 REF = Path(__file__).parent / "reference" / "survival"
 
@@ -59,7 +60,7 @@ def test_screen_gives_an_empty_hr_and_a_note_for_a_perfect_separator(scale):
                           index=[f"p{i}" for i in range(len(time))])
     obs = pd.DataFrame({"t": time, "e": event, "stage": rng.choice(["I", "II"], len(time))}, index=values.index)
     cohort = build_cohort(values, "log", obs=obs, annotate=False)
-    table = survival.survival_screen(cohort, "t", "e", covariates=["stage"]).set_index("mirna")
+    table = survival_tools.survival_screen(cohort, "t", "e", covariates=["stage"]).set_index("mirna")
     row = table.loc["miR-sep"]
     for col in ("hr", "hr_ci_low", "hr_ci_high", "pvalue", "hr_adj", "pvalue_adj"):
         assert pd.isna(row[col]), col
@@ -114,7 +115,7 @@ def test_median_split_must_split_and_rare_mirnas_are_not_tested():
     from exomir.preprocess.normalize import normalize
 
     cohort = normalize(cohort, "cpm")
-    table = survival.survival_screen(cohort, "t", "e").set_index("mirna")
+    table = survival_tools.survival_screen(cohort, "t", "e").set_index("mirna")
     assert "miR-one" not in table.index  # no HR of 121 from one patient
     reason = exclusions(cohort).set_index("item").loc["miR-one", "reason"]
     assert reason.startswith("detected in 0% of the samples") or "1 of" in reason or "(< 50%)" in reason
@@ -122,11 +123,11 @@ def test_median_split_must_split_and_rare_mirnas_are_not_tested():
     assert np.isfinite(table.loc["miR-common", "logrank_p"])
     # with the detection threshold lowered, a split that leaves almost nobody above the median
     # gets no log-rank test and says why
-    low = survival.survival_screen(cohort, "t", "e", min_detected=0.0).set_index("mirna")
+    low = survival_tools.survival_screen(cohort, "t", "e", min_detected=0.0).set_index("mirna")
     assert pd.isna(low.loc["miR-one", "logrank_p"])
     assert "the median does not split (1 of 373 above it)" in low.loc["miR-one", "note"]
     with pytest.raises(InputError, match="does not split the samples"):
-        survival.km_curves(cohort, "t", "e", mirna="miR-one", cutpoint=1e9)
+        survival_tools.km_curves(cohort, "t", "e", mirna="miR-one", cutpoint=1e9)
 
 
 def test_time_and_event_errors_name_file_and_line(tmp_path):
@@ -138,23 +139,23 @@ def test_time_and_event_errors_name_file_and_line(tmp_path):
     clin.write_text("sample,time,event\na,5,1\nb,3,0\nc,4,2\nd,-1,1\n")
     cohort = read(expr, clin, measure="log", annotate=False)
     with pytest.raises(InputError) as err:
-        survival.survival_screen(cohort, "time", "event")
+        survival_tools.survival_screen(cohort, "time", "event")
     message = str(err.value)
     assert "clinical.csv" in message and "line 5" in message and "record d" in message and "negative" in message
     clin.write_text("sample,time,event\na,5,1\nb,3,0\nc,4,2\nd,1,1\n")
     cohort = read(expr, clin, measure="log", annotate=False)
     with pytest.raises(InputError) as err:
-        survival.survival_screen(cohort, "time", "event")
+        survival_tools.survival_screen(cohort, "time", "event")
     assert "clinical.csv, line 4, record c" in str(err.value) and "neither 0 nor 1" in str(err.value)
 
 
 def test_endpoint_name_and_unit_come_from_the_columns():
-    assert survival.endpoint_name("OS_days", "OS_event") == "OS"
-    assert survival.endpoint_name("recurrence_days", "recurrence_event") == "recurrence"
-    assert survival.endpoint_name("dfs_months", "dfs_event") == "DFS"
-    assert survival.endpoint_name("time", "status") == "time"
-    assert survival.time_unit("OS_days") == "days" and survival.time_unit("dfs_months") == "months"
-    assert survival.time_unit("t") == "" and survival.time_unit("t", "weeks") == "weeks"
+    assert survival_tools.endpoint_name("OS_days", "OS_event") == "OS"
+    assert survival_tools.endpoint_name("recurrence_days", "recurrence_event") == "recurrence"
+    assert survival_tools.endpoint_name("dfs_months", "dfs_event") == "DFS"
+    assert survival_tools.endpoint_name("time", "status") == "time"
+    assert survival_tools.time_unit("OS_days") == "days" and survival_tools.time_unit("dfs_months") == "months"
+    assert survival_tools.time_unit("t") == "" and survival_tools.time_unit("t", "weeks") == "weeks"
 
 
 def test_concordance_matches_r_on_ties():

@@ -94,8 +94,8 @@ def demo_hcc():
 
 
 def test_demo_planted_mirna_is_prognostic_beyond_stage_and_rises_with_stage(demo_hcc):
-    from exomir.stats import survival
-    from exomir.stats.trend import stage_trend
+    from exomir.tools import _survival as survival
+    from exomir.tools._trend import stage_trend
 
     table = survival.survival_screen(demo_hcc, "dfs_months", "dfs_event", endpoint="DFS",
                                      covariates=["stage"]).set_index("mirna")
@@ -110,7 +110,8 @@ def test_demo_planted_mirna_is_prognostic_beyond_stage_and_rises_with_stage(demo
 
 
 def test_demo_prognostic_panel_has_an_interval_and_permuted_times_give_half(demo_hcc):
-    from exomir.stats.prognostic_panel import out_of_fold_risk, prognostic_panels
+    from exomir.stats.prognostic_panel import out_of_fold_risk
+    from exomir.tools._prognostic_panel import prognostic_panels
 
     panels = prognostic_panels(demo_hcc, "dfs_months", "dfs_event", clinical=["stage"], times=[12.0, 36.0],
                                max_features=10, penalizers=(0.1, 0.3)).set_index("model")
@@ -119,8 +120,8 @@ def test_demo_prognostic_panel_has_an_interval_and_permuted_times_give_half(demo
     assert mir["c_index_ci_low"] < mir["c_index"] < mir["c_index_ci_high"] and mir["c_index_ci_low"] > 0.5
     assert "hsa-miR-215-5p" in mir["features"].split(";")
     # times permuted jointly with their events: the panel has nothing left to find
-    from exomir.stats._common import matrix_of
-    from exomir.stats.survival import detected_fraction
+    from exomir.cohort import matrix_of
+    from exomir.tools._survival import detected_fraction
 
     x = matrix_of(demo_hcc, None)[:, detected_fraction(demo_hcc) >= 0.5]
     t = demo_hcc.obs["dfs_months"].to_numpy(float)

@@ -12,7 +12,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import anndata as ad
@@ -139,6 +140,169 @@ def sample_groups(adata: ad.AnnData, column: str | None = None) -> np.ndarray | 
     labels = adata.obs[column].astype("string")
     own = pd.Series([f"\x00sample:{s}" for s in adata.obs_names], index=labels.index, dtype="string")
     return labels.fillna(own).to_numpy(dtype=object)
+
+
+# ---- which samples are case, which are control ---------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Selection:
+    """``case`` against the (possibly pooled) ``controls`` of the ``obs`` column ``group``.
+
+    ``is_case`` and ``is_control`` are masks over every sample of the Cohort it was made from;
+    ``rows`` the samples compared and ``y`` their labels (True = case). Nothing is written into
+    ``obs``: pooled controls are a mask, not a column.
+    """
+
+    group: str
+    case: str
+    controls: tuple[str, ...]
+    is_case: np.ndarray
+    is_control: np.ndarray
+    index: pd.Index
+
+    @property
+    def control(self) -> str:
+        """The control arm as written: ``LC`` or, pooled, ``LC+CHB``."""
+        return "+".join(self.controls)
+
+    @property
+    def name(self) -> str:
+        return f"{self.case}_vs_{self.control}"
+
+    @property
+    def pooled(self) -> bool:
+        return len(self.controls) > 1
+
+    @property
+    def rows(self) -> np.ndarray:
+        return self.is_case | self.is_control
+
+    @property
+    def y(self) -> np.ndarray:
+        """True for the cases among :attr:`rows`."""
+        return self.is_case[self.rows]
+
+    def labels(self) -> pd.Series:
+        """``case`` / ``control`` / missing per sample."""
+        out = pd.Series(pd.NA, index=self.index, dtype="string")
+        out[self.is_case] = "case"
+        out[self.is_control] = "control"
+        return out
+
+
+def select_groups(data, group: str, case: str, control: str | Sequence[str] | None = None) -> Selection:
+    """The one check of "which samples are case, which are control", used by every comparison.
+
+    ``data`` is a Cohort or its ``obs`` table. ``control`` is one control group, several pooled
+    into one arm (a list, or ``"LC+CHB"`` when no group is literally called so), or ``None`` for
+    every other group (pooled, in sorted order). Unknown columns or groups, and a group that is
+    both case and control, are refused with the groups there are.
+    """
+    from exomir.errors import InputError
+
+    obs = data.obs if hasattr(data, "obs") else data
+    if group not in obs.columns:
+        raise InputError(f"no group column {group!r}: the clinical table has no column {group!r}", column=group,
+                         expected="one of " + ", ".join(repr(c) for c in obs.columns))
+    values = obs[group].astype("string")
+    present = list(dict.fromkeys(values.dropna().tolist()))
+    expected = "one of " + ", ".join(repr(v) for v in present)
+    case = str(case)
+    if case not in present:
+        raise InputError(f"case group {case!r} not found in column {group!r} (no sample has {group} = {case!r})",
+                         column=group, expected=expected)
+    arms = control_arms(control, present) if control is not None else tuple(sorted(v for v in present if v != case))
+    if not arms:
+        raise InputError(f"column {group!r} holds no group besides {case!r} to compare with", column=group)
+    for arm in arms:
+        if arm not in present:
+            raise InputError(f"control group {arm!r} not found in column {group!r} (no sample has {group} = {arm!r})",
+                             column=group, expected=expected)
+        if arm == case:
+            raise InputError(f"{arm!r} is the case group and cannot also be a control", column=group)
+    is_case = (values == case).fillna(False).to_numpy(dtype=bool)
+    is_control = values.isin(list(arms)).fillna(False).to_numpy(dtype=bool)
+    return Selection(group=group, case=case, controls=arms, is_case=is_case, is_control=is_control,
+                     index=obs.index)
+
+
+def control_arms(control: str | Sequence[str], present: Sequence[str] = ()) -> tuple[str, ...]:
+    """The groups of one control arm: ``"LC"``, ``["LC", "CHB"]`` or ``"LC+CHB"`` (split on ``+``
+    unless a group of that very name is ``present``)."""
+    if isinstance(control, str):
+        if control in present:
+            return (control,)
+        return tuple(part.strip() for part in control.split("+") if part.strip())
+    return tuple(dict.fromkeys(str(c) for c in control))
+
+
+def control_list(control: str | Sequence) -> list:
+    """The control arms of a verb comparing ``case`` with each of several controls: a single group
+    (or ``"LC+CHB"``) is one arm; in a list each item is one arm (itself a list when pooled)."""
+    if isinstance(control, (str, int, float)):
+        return [str(control)]
+    return [c if isinstance(c, str) or not isinstance(c, Sequence) else list(c) for c in control]
+
+
+def matrix_of(adata: ad.AnnData, layer: str | None) -> np.ndarray:
+    """The working matrix ``X`` (or a named layer) as a dense float array."""
+    if layer is not None and layer not in adata.layers:
+        from exomir.errors import InputError
+
+        raise InputError(f"no layer {layer!r} in the cohort", expected=f"one of {list(adata.layers)}")
+    values = adata.X if layer is None else adata.layers[layer]
+    if hasattr(values, "toarray"):
+        values = values.toarray()
+    return np.asarray(values, dtype=float)
+
+
+def mimat_of(adata: ad.AnnData) -> np.ndarray:
+    """MIMAT accessions per miRNA column ('' when unknown)."""
+    if "mimat" in adata.var:
+        return adata.var["mimat"].fillna("").astype(str).to_numpy()
+    return np.full(adata.n_vars, "", dtype=object)
+
+
+def design_columns(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """Numeric design columns: numbers as they are, other columns as 0/1 indicators of every
+    level but the first (levels in sorted order); missing values stay missing. Identifier columns
+    (patient, subject, pair ...: :func:`is_id_column`) and categorical columns are factors
+    whatever their values look like, so ``--covariate patient`` pairs samples."""
+    parts = []
+    for name in columns:
+        col = frame[name]
+        if pd.api.types.is_bool_dtype(col):
+            parts.append(col.astype(float).rename(name))
+            continue
+        numeric = pd.to_numeric(col, errors="coerce")
+        label = is_id_column(name) or isinstance(col.dtype, pd.CategoricalDtype)  # a patient ID 17 is a key
+        if not label and (pd.api.types.is_numeric_dtype(col) or (numeric.notna() == col.notna()).all()):
+            parts.append(numeric.astype(float).rename(name))
+            continue
+        text = col.astype("string")
+        levels = sorted(text.dropna().unique())
+        for level in levels[1:]:
+            indicator = (text == level).astype(float)
+            indicator[text.isna()] = np.nan
+            parts.append(indicator.rename(f"{name}[{level}]"))
+    if not parts:
+        return pd.DataFrame(index=frame.index)
+    return pd.concat(parts, axis=1)
+
+
+#: the scales on which X grows with abundance although the measure is Cq
+ABUNDANCE_SCALES = frozenset({"log2_abundance", "neg_delta_cq", "log2"})
+
+
+def expression_sign(adata: ad.AnnData) -> float:
+    """−1 when the Cohort's X falls as the miRNA rises (raw Cq, ΔCq), +1 otherwise.
+
+    Directions and fold changes are stated in expression terms: on Cq a log2FC > 0 or
+    ``higher_in_case`` still means more miRNA in the cases.
+    """
+    falls = meta(adata).get("measure") == "cq" and str(meta(adata).get("x_scale", "") or "") not in ABUNDANCE_SCALES
+    return -1.0 if falls else 1.0
 
 
 def meta(adata: ad.AnnData) -> dict:

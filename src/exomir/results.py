@@ -36,7 +36,7 @@ class AnalysisSettings:
     afp_cutoff: float = 20.0
     stage: str | None = None
     panels: bool = True
-    panel_options: dict[str, Any] = field(default_factory=dict)  # passed to stats.panel.panel_analysis
+    panel_options: dict[str, Any] = field(default_factory=dict)  # options of tools.panel (PanelOptions fields)
     direction: str = "auto"  # ROC direction: auto, higher_in_case, lower_in_case or a CSV of mirna,direction
     time: str | None = None
     event: str | None = None
@@ -57,7 +57,7 @@ class AnalysisSettings:
 
     def endpoints(self) -> list[tuple[str, str, str]]:
         """(name, time column, event column) of every survival endpoint asked for."""
-        from exomir.stats.survival import endpoint_name
+        from exomir.tools import endpoint_name
 
         out = []
         if self.time and self.event:
@@ -199,8 +199,8 @@ class AnalysisResult:
     comparisons: list[Any]  # exomir.analysis.comparisons.Comparison, until it moves below the report
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     roc_curves: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)
-    panel_analyses: dict[str, Any] = field(default_factory=dict)  # comparison → stats.panel.PanelAnalysis
-    km_curves: dict[str, Any] = field(default_factory=dict)  # "endpoint: miRNA" → survival.KMCurves
+    panel_analyses: dict[str, Any] = field(default_factory=dict)  # comparison → tools.PanelAnalysis
+    km_curves: dict[str, Any] = field(default_factory=dict)  # "endpoint: miRNA" → tools.KMCurves
     time_roc_curves: pd.DataFrame | None = None  # cumulative/dynamic ROC curves at the horizons
     notes: list[str] = field(default_factory=list)
 

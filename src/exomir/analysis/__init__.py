@@ -120,7 +120,7 @@ def analysis_settings(options: dict[str, Any]) -> AnalysisSettings:
         if permutations < 0:
             raise InputError(f"--permutations {permutations}: cannot be negative", expected="an integer ≥ 0")
         panel_options = {**panel_options, "permutations": permutations}
-    from exomir.stats.roc import direction_prior
+    from exomir.tools import direction_prior
 
     direction_prior(options.get("direction", "auto"))  # a bad --direction is reported before the work
     values: dict[str, Any] = {}

@@ -12,7 +12,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
-from exomir.analysis.comparisons import POOLED_COLUMN, Comparison, plan_comparisons
+from exomir.analysis.comparisons import Comparison, plan_comparisons
 from exomir.analysis.tables import stable_sort
 from exomir.cohort import measure_of, meta, record_exclusion, record_step
 from exomir.errors import InputError, ReferenceDataError
@@ -75,8 +75,6 @@ def run_analysis(adata: ad.AnnData, settings: AnalysisSettings | None = None, **
         advance("knowledge-base evidence")
         result.tables["enrichment"] = _enrichment(result) if comparisons else None
         advance("enrichment")
-        if POOLED_COLUMN in result.adata.obs:
-            del result.adata.obs[POOLED_COLUMN]
         record_step(result.adata, "analyze", **settings.as_dict())
         advance("done")
     result.tables = {name: table for name, table in result.tables.items() if table is not None}
@@ -129,7 +127,7 @@ def _diagnostic_tables(result: AnalysisResult, order: list[str], de_frames, roc_
 
 
 def _check_columns(adata: ad.AnnData, settings: AnalysisSettings) -> None:
-    from exomir.stats.survival import where
+    from exomir.tools import where
 
     endpoint_columns = [(f"--survival {name}", c) for name, t, e in settings.endpoints() for c in (t, e)]
     for option, column in (("--afp", settings.afp), ("--time", settings.time), ("--event", settings.event),
@@ -198,42 +196,40 @@ def _normalization_name(adata: ad.AnnData) -> str:
 
 
 def _differential(result: AnalysisResult, comparison: Comparison) -> pd.DataFrame:
-    from exomir.stats.differential import differential_expression
+    from exomir.tools import differential
 
-    group, case, control = comparison.call_arguments(result.adata)
-    table = differential_expression(result.adata, group, case, control, covariates=tuple(result.settings.covariates))
+    table = differential(result.adata, comparison.group, comparison.case, [list(comparison.controls)],
+                         covariates=tuple(result.settings.covariates))
     table = table.copy()
     table["comparison"] = comparison.name
     return table
 
 
 def _roc(result: AnalysisResult, comparison: Comparison) -> pd.DataFrame:
-    from exomir.stats.roc import direction_prior, roc_screen
+    from exomir.tools import direction_prior, roc
 
-    group, case, control = comparison.call_arguments(result.adata)
-    table = roc_screen(result.adata, group, case, control, afp=result.settings.afp, seed=result.settings.seed,
-                       direction=direction_prior(result.settings.direction)).copy()
+    table = roc(result.adata, comparison.group, comparison.case, [list(comparison.controls)], afp=result.settings.afp,
+                seed=result.settings.seed, direction=direction_prior(result.settings.direction)).copy()
     table["comparison"] = comparison.name
     return table
 
 
 def _panels(result: AnalysisResult, comparison: Comparison) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-    """Nested-CV penalized logistic panels (miRNAs alone, miRNAs + AFP, AFP alone) of ``exomir.stats.panel``:
+    """Nested-CV penalized logistic panels (miRNAs alone, miRNAs + AFP, AFP alone) of ``exomir.tools.panel``:
     the summary and the results in the early-stage and AFP-negative subgroups."""
-    from exomir.stats.panel import panel_analysis
+    from exomir.tools import panel
 
     settings = result.settings
     if not settings.panels:
         return None
-    group, case, control = comparison.call_arguments(result.adata)
     with warnings.catch_warnings():
         # near-perfect separation is expected when strong miRNAs are combined; the CV AUC says so
         warnings.filterwarnings("ignore", message=".*[Pp]erfect separation.*")
         warnings.filterwarnings("ignore", message="overflow encountered in exp")
         warnings.filterwarnings("ignore", message="invalid value encountered in scalar divide")
         try:
-            analysis = panel_analysis(result.adata, group, case, control, afp=settings.afp,
-                                      stage=settings.stage, seed=settings.seed, **settings.panel_options)
+            analysis = panel(result.adata, comparison.group, comparison.case, list(comparison.controls),
+                             afp=settings.afp, stage=settings.stage, seed=settings.seed, **settings.panel_options)
         except InputError as exc:
             # panels are an addition to the single-marker results, not a reason to lose them
             _note(result, f"panels {comparison.name}: not fitted ({exc}){_folds_hint(result, comparison)}")
@@ -248,8 +244,8 @@ def _panels(result: AnalysisResult, comparison: Comparison) -> tuple[pd.DataFram
 
 def _folds_hint(result: AnalysisResult, comparison: Comparison) -> str:
     """What to do when the nested CV has too few samples: the most folds the smaller group allows."""
-    labels = comparison.labels(result.adata.obs)
-    smaller = int(min((labels == "case").sum(), (labels == "control").sum()))
+    selection = comparison.select(result.adata)
+    smaller = int(min(selection.is_case.sum(), selection.is_control.sum()))
     asked = result.settings.panel_options.get("outer_folds", 5)
     usable = [k for k in range(2, 11) if smaller >= k and smaller * (k - 1) // k >= k]
     if not usable:
@@ -265,9 +261,9 @@ def _afp_cutoff(result: AnalysisResult) -> pd.DataFrame:
     afp = pd.to_numeric(result.adata.obs[result.settings.afp], errors="coerce")
     rows = []
     for comparison in result.comparisons:
-        labels = comparison.labels(result.adata.obs)
-        case = afp[(labels == "case").fillna(False).to_numpy()].dropna()
-        control = afp[(labels == "control").fillna(False).to_numpy()].dropna()
+        selection = comparison.select(result.adata)
+        case = afp[selection.is_case].dropna()
+        control = afp[selection.is_control].dropna()
         rows.append({
             "comparison": comparison.name,
             "marker": "AFP",
@@ -285,7 +281,8 @@ def _afp_cutoff(result: AnalysisResult) -> pd.DataFrame:
 
 def _roc_curves(result: AnalysisResult) -> None:
     """Curves of the best miRNAs of each comparison and of AFP, for the report."""
-    from exomir.stats.roc import expression_sign, roc_curve
+    from exomir.cohort import expression_sign
+    from exomir.stats.roc import roc_curve
 
     roc = result.tables["roc"]
     adata = result.adata
@@ -293,9 +290,8 @@ def _roc_curves(result: AnalysisResult) -> None:
     # directions in roc.csv are in expression terms: on raw Cq the curve is drawn on −Cq
     matrix = expression_sign(adata) * np.asarray(adata.X, dtype=np.float64)
     for comparison in result.comparisons:
-        labels = comparison.labels(adata.obs)
-        rows = labels.notna().to_numpy()
-        is_case = (labels[rows] == "case").to_numpy()
+        selection = comparison.select(adata)
+        rows, is_case = selection.rows, selection.y
         table = roc[(roc["comparison"] == comparison.name)]
         curves: dict[str, pd.DataFrame] = {}
         markers = table[table["mirna"].isin(names)].head(TOP_ROC)  # single miRNAs (panels have no column)
@@ -363,7 +359,7 @@ def _survival_samples(result: AnalysisResult) -> ad.AnnData:
     settings = result.settings
     adata = result.adata
     if result.comparisons:
-        keep = (adata.obs[settings.group].astype("string") == settings.case).fillna(False).to_numpy(dtype=bool)
+        keep = result.comparisons[0].select(adata).is_case
         left_out = int((~keep).sum())
         if left_out:
             info(f"survival: {left_out} sample(s) outside the case group {settings.case!r} are not in the survival analysis")
@@ -397,7 +393,7 @@ def _evidence(result: AnalysisResult) -> pd.DataFrame | None:
 
 
 def _enrichment(result: AnalysisResult) -> pd.DataFrame | None:
-    from exomir.stats.enrich import enrich_mirnas
+    from exomir.tools import enrich
 
     de = result.tables["differential"]
     background = [str(v) for v in result.adata.var_names]
@@ -408,7 +404,7 @@ def _enrichment(result: AnalysisResult) -> pd.DataFrame | None:
             if len(hits) < 3:
                 continue
             try:
-                table = enrich_mirnas(hits["mirna"].tolist(), background_mirnas=background)
+                table = enrich(hits["mirna"].tolist(), background_mirnas=background)
             except (InputError, ReferenceDataError) as exc:
                 _note(result, f"enrichment {comparison.name} ({direction}): not computed ({exc})")
                 continue

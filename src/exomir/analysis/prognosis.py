@@ -1,6 +1,6 @@
 """The prognosis steps of ``analyze`` for one endpoint: which statistics are run on which samples
-with which options. The methods themselves live in :mod:`exomir.stats.survival`,
-:mod:`exomir.stats.trend` and :mod:`exomir.stats.prognostic_panel`."""
+with which options. The methods themselves are the Cohort verbs of :mod:`exomir.tools` (``survival``,
+``km``, ``trend``, ``prognostic_panel``) over the numerics of :mod:`exomir.stats.survival`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
+from exomir import tools
 from exomir.stats import survival
 
 #: default horizons of the time-dependent AUC: 1 and 3 years, in the unit of the time column
@@ -19,23 +20,23 @@ _YEAR = {"days": 365.0, "weeks": 52.18, "months": 12.0, "years": 1.0}
 def horizons(subset: ad.AnnData, time: str, settings) -> list[float]:
     """``--horizon`` times, or 1 and 3 years when the unit is known; only those before the last
     follow-up are kept."""
-    unit = survival.time_unit(time, settings.time_unit)
+    unit = tools.time_unit(time, settings.time_unit)
     chosen = list(settings.horizons) or ([round(k * _YEAR[unit], 2) for k in (1, 3)] if unit in _YEAR else [])
     last = float(pd.to_numeric(subset.obs[time], errors="coerce").max())
     return [float(h) for h in chosen if h < last]
 
 
 def screen(subset: ad.AnnData, name: str, time: str, event: str, settings) -> pd.DataFrame:
-    return survival.survival_screen(subset, time, event, endpoint=name, covariates=list(settings.adjust),
-                                    min_detected=settings.survival_min_detected, unit=settings.time_unit,
-                                    auc_times=horizons(subset, time, settings))
+    return tools.survival(subset, time, event, endpoint=name, covariates=list(settings.adjust),
+                          min_detected=settings.survival_min_detected, unit=settings.time_unit,
+                          auc_times=horizons(subset, time, settings))
 
 
-def km(subset: ad.AnnData, name: str, time: str, event: str, mirna: str, settings) -> survival.KMCurves:
-    curves = survival.km_curves(subset, time, event, mirna=mirna)
+def km(subset: ad.AnnData, name: str, time: str, event: str, mirna: str, settings) -> tools.KMCurves:
+    curves = tools.km(subset, time, event, mirna=mirna)
     curves.endpoint = name
     curves.mirna = mirna
-    curves.time_unit = survival.time_unit(time, settings.time_unit)
+    curves.time_unit = tools.time_unit(time, settings.time_unit)
     return curves
 
 
@@ -51,7 +52,7 @@ def time_roc(subset: ad.AnnData, name: str, time: str, event: str, mirnas: list[
         t = pd.to_numeric(subset.obs[time], errors="coerce").to_numpy(float)
         e = pd.to_numeric(subset.obs[event], errors="coerce").to_numpy(float)
         ok = np.isfinite(x) & np.isfinite(t) & np.isfinite(e)
-        fit = survival.core.cox_fit(t[ok], e[ok], x[ok], zph=False)
+        fit = survival.cox_fit(t[ok], e[ok], x[ok], zph=False)
         sign = -1.0 if fit.coef[0] < 0 else 1.0
         curves = survival.time_roc_curves(sign * x[ok], t[ok], e[ok], times)
         curves.insert(0, "marker", mirna + (" (lower = higher risk)" if sign < 0 else ""))
@@ -61,21 +62,18 @@ def time_roc(subset: ad.AnnData, name: str, time: str, event: str, mirnas: list[
 
 
 def stage_trend(subset: ad.AnnData, settings) -> pd.DataFrame | None:
-    from exomir.stats.trend import stage_trend as trend
-
-    return trend(subset, settings.stage, min_detected=settings.survival_min_detected)
+    return tools.trend(subset, settings.stage, min_detected=settings.survival_min_detected)
 
 
 def panel(subset: ad.AnnData, name: str, time: str, event: str, settings,
           note: Callable[[str], None]) -> pd.DataFrame | None:
     from exomir.errors import InputError
-    from exomir.stats.prognostic_panel import prognostic_panels
 
     clinical = list(settings.adjust) or ([settings.stage] if settings.stage else [])
     try:
-        table = prognostic_panels(subset, time, event, clinical=clinical, seed=settings.seed,
-                                  times=horizons(subset, time, settings),
-                                  min_detected=settings.survival_min_detected)
+        table = tools.prognostic_panel(subset, time, event, clinical=clinical, seed=settings.seed,
+                                       times=horizons(subset, time, settings),
+                                       min_detected=settings.survival_min_detected)
     except InputError as exc:
         note(f"prognostic panel {name}: not fitted ({exc})")
         return None

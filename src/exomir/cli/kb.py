@@ -275,7 +275,7 @@ def enrich(
 ) -> None:
     """Over-representation of the miRNAs' validated targets in gene sets (hypergeometric, BH)."""
     from exomir.atomic import atomic_open
-    from exomir.stats.enrich import enrich_mirnas
+    from exomir.tools import enrich as enrich_mirnas
 
     bg = None
     if background is not None:

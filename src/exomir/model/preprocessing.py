@@ -22,9 +22,8 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
-from exomir.cohort import measure_of
+from exomir.cohort import matrix_of, measure_of
 from exomir.errors import InputError
-from exomir.stats._common import matrix_of
 
 MIN_REFERENCE_FRACTION = 0.5  # a new sample needs at least half the normalization references
 DEFAULT_LOD = 35.0

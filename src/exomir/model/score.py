@@ -154,7 +154,7 @@ def _missing_cells(adata: ad.AnnData, measure: str, columns: list[str]) -> np.nd
     model's rule). Cq non-detects are measurements (below the LOD) and are not counted here."""
     if measure != "counts" or not columns:
         return np.zeros(adata.n_obs)
-    from exomir.stats._common import matrix_of
+    from exomir.cohort import matrix_of
 
     raw = matrix_of(adata, "counts" if "counts" in adata.layers else None)
     position = {str(c): j for j, c in enumerate(adata.var_names)}

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from exomir._version import __version__
-from exomir.cohort import meta, record_exclusion
+from exomir.cohort import meta, record_exclusion, select_groups
 from exomir.errors import ExomirError, InputError
 import exomir.model.canonical as canonical
 from exomir.model.preprocessing import fit_preprocessing
@@ -39,25 +39,14 @@ _FOREIGN_SPECIES = re.compile(r"^(?!hsa-)[a-z]{3}-(mir|let|lin)-", re.IGNORECASE
 
 
 def _labels(adata: ad.AnnData, group: str, case: str, controls: Sequence[str] | None) -> tuple[np.ndarray, list[str]]:
-    if group not in adata.obs.columns:
-        raise InputError(f"no column {group!r} in the cohort's clinical data", column=group,
-                         expected=f"one of {list(adata.obs.columns)}")  # fmt: skip
+    """The training samples (case or control; the others recorded as left out) and the control groups."""
+    selection = select_groups(adata, group, case, list(controls) if controls else None)
+    rows = selection.rows
     labels = adata.obs[group].astype("string")
-    present = sorted(set(labels.dropna()))
-    if case not in present:
-        raise InputError(f"case group {case!r} not found in column {group!r}", column=group, expected=f"one of {present}")
-    chosen = list(controls) if controls else [g for g in present if g != case]
-    for control in chosen:
-        if control not in present:
-            raise InputError(f"control group {control!r} not found in column {group!r}", column=group,
-                             expected=f"one of {present}")  # fmt: skip
-        if control == case:
-            raise InputError(f"{case!r} cannot be both case and control", column=group)
-    rows = labels.isin([case, *chosen]).fillna(False).to_numpy(dtype=bool)
     for sample, value in zip(adata.obs_names[~rows], labels[~rows]):
         why = "no group" if pd.isna(value) else f"group {value!r} is neither case nor control"
         record_exclusion(adata, "sample", sample, f"{why}: not used to train the model")
-    return rows, chosen
+    return rows, list(selection.controls)
 
 
 def _candidates(values: pd.DataFrame, key: pd.DataFrame) -> list[str]:
@@ -205,6 +194,7 @@ def train_model(
     """
     from exomir.stats import panel as sp
     from exomir.stats import roc
+    from exomir.tools import read_afp, with_afp
 
     rows, chosen = _labels(adata, group, case, controls)
     sub = adata[rows].copy()
@@ -222,21 +212,13 @@ def train_model(
     y = y_labels == case
     forced: list[str] = []
     transforms: dict[str, str] = {}
-    if afp is not None:
-        if afp not in sub.obs.columns:
-            raise InputError(f"no AFP column {afp!r} in the cohort's clinical data", column=afp,
-                             expected=f"one of {list(sub.obs.columns)}")  # fmt: skip
-        afp_values = pd.to_numeric(sub.obs[afp], errors="coerce").astype(float)
-        missing = afp_values.isna().to_numpy()
+    if afp is not None:  # the AFP rules of the diagnostic panels
+        afp_values, missing = read_afp(adata, sub.obs, afp, exclusion=f"no AFP value in {afp!r}: not used to train the model")
         if missing.any():
             warn(f"{int(missing.sum())} sample(s) without an AFP value left out of training")
-            for sample in sub.obs_names[missing]:
-                record_exclusion(adata, "sample", sample, f"no AFP value in {afp!r}: not used to train the model")
-        if afp in X.columns:
-            raise InputError(f"AFP column name {afp!r} is also a miRNA column", column=afp)
-        X = pd.concat([afp_values.rename(afp).set_axis(X.index), X], axis=1)[~missing]
+        X, forced, transforms = with_afp(X, afp_values, afp)
+        X = X[~missing]
         y, y_labels = y[~missing], y_labels[~missing]
-        forced, transforms = [afp], {afp: "log10p1"}
     if y.sum() < 10 or (~y).sum() < 10:
         raise InputError(f"{int(y.sum())} cases and {int((~y).sum())} controls are too few to lock a model",
                          expected="at least 10 of each")  # fmt: skip
@@ -360,7 +342,7 @@ def train_model(
 
 
 def _feature_records(panel, X: pd.DataFrame, key: pd.DataFrame, afp: str | None) -> list[dict]:
-    from exomir.stats._panel_model import apply_transforms
+    from exomir.stats.panel import apply_transforms
 
     by_column = key.set_index("column")
     out = []
@@ -397,7 +379,7 @@ _CRITERIA = {"youden": ("youden", None), "fixed_sensitivity": ("sensitivity_90",
 def _held_out_thresholds(nested, y: np.ndarray) -> dict[str, dict]:
     """Per criterion: the rates of a cut-off chosen on the other outer folds, applied to each fold."""
     from exomir.stats import _roc_core as core
-    from exomir.stats._panel_cv import validated_threshold
+    from exomir.stats.panel import validated_threshold
 
     picks = {"youden": core.youden_index,
              "fixed_sensitivity": lambda c: core.fixed_sensitivity_index(c, SENSITIVITY_TARGET),

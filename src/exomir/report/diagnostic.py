@@ -1,7 +1,7 @@
 """The headline figures of a diagnostic study: the miRNA panel against AFP and together with AFP.
 
-All three are drawn from what :func:`exomir.stats.panel.panel_analysis` returns for one
-comparison (a :class:`~exomir.stats.panel.PanelAnalysis`): the out-of-fold probabilities of the
+All three are drawn from what :func:`exomir.tools.panel` returns for one
+comparison (a :class:`~exomir.tools.PanelAnalysis`): the out-of-fold probabilities of the
 nested cross-validation, the paired DeLong tests against AFP, the calibration numbers and the
 decision curve. Out-of-fold predictions are the honest ones: no sample is scored by a model that
 saw it.

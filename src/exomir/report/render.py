@@ -197,7 +197,7 @@ def _qc_context(qc: pd.DataFrame | None, adata, settings: AnalysisSettings) -> d
 
 
 def _survival_context(result: AnalysisResult) -> dict[str, Any] | None:
-    from exomir.stats.survival import time_unit
+    from exomir.tools import time_unit
 
     table = result.tables.get("survival")
     if table is None:
@@ -252,7 +252,7 @@ def _survival_context(result: AnalysisResult) -> dict[str, Any] | None:
 
 def _stage_boxes(result: AnalysisResult) -> list[Markup]:
     """Box plots by stage of the strongest stage-trend miRNAs."""
-    from exomir.stats.trend import stage_order
+    from exomir.tools import stage_order
 
     trend = result.tables.get("trend")
     stage = result.settings.stage

@@ -1,16 +1,19 @@
-"""exomir.stats: the statistics of a Cohort, each returning tidy ``pandas`` frames.
+"""exomir.stats: array numerics (numpy/pandas in, numbers out), each checked against R.
 
-Submodules (imported on first use, so ``import exomir.stats`` stays cheap):
-``differential`` (PyDESeq2, moderated t, Wilcoxon), ``roc``, ``panel``, ``survival``
-(Kaplan-Meier, log-rank, Cox, maxstat cutpoints, time-dependent AUC), ``meta``
-(random-effects meta-analysis) and ``enrich``.
+Submodules (imported on first use, so ``import exomir.stats`` stays cheap): ``roc`` (AUC,
+DeLong intervals and paired tests, thresholds, PR curves), ``differential`` (moderated t,
+Wilcoxon, the PyDESeq2 Wald test), ``panel`` (nested-CV penalized logistic panels, calibration,
+NRI/IDI), ``survival`` (Kaplan-Meier, log-rank, maxstat cutpoints, time-dependent AUC and the Cox
+core), ``prognostic_panel`` (nested-CV elastic-net Cox) and ``meta`` (random-effects pooling).
+The verbs that apply them to a Cohort are :mod:`exomir.tools`. Nothing here imports a module
+of exomir above it (no Cohort, knowledge base or preprocessing).
 """
 
 from __future__ import annotations
 
 import importlib
 
-_SUBMODULES = ("differential", "roc", "panel", "survival", "meta", "enrich")
+_SUBMODULES = ("differential", "roc", "panel", "survival", "prognostic_panel", "meta")
 
 __all__ = list(_SUBMODULES)
 

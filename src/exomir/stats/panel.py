@@ -1,5 +1,6 @@
-"""Diagnostic panels: miRNAs with or without AFP in penalized logistic regression, evaluated
-without fooling ourselves.
+"""Diagnostic panels on arrays (samples × features, labels): miRNAs with or without AFP in
+penalized logistic regression, evaluated without fooling ourselves. The Cohort verb building
+the miRNA, miRNA + AFP and AFP models and judging them is :func:`exomir.tools.panel`.
 
 * Feature selection (the miRNAs farthest from AUC 0.5) and tuning (penalty strength, number of
   miRNAs, elastic-net mixing) happen only inside the training folds of a nested, stratified,
@@ -29,20 +30,21 @@ import numpy as np
 import pandas as pd
 
 from exomir.errors import InputError
-from exomir.preprocess.qc import drop_controls
 from exomir.stats import _panel_model as pm
 from exomir.stats import _roc_core as core
 from exomir.stats import roc
-from exomir.stats._common import matrix_of
 from exomir.stats._panel_cv import corrected_t_pvalue, cv_auc_interval, permutation_pvalue, validated_threshold
 from exomir.stats._panel_metrics import calibration, decision_curve, idi, net_benefit, nri
-from exomir.stats._panel_model import PENALTIES, FittedPanel
+from exomir.stats._panel_model import DEFAULT_CS, DEFAULT_MAX_FEATURES, PENALTIES, FittedPanel, apply_transforms
 
 __all__ = [
+    "DEFAULT_CS",
+    "DEFAULT_MAX_FEATURES",
     "FittedPanel",
     "NestedCvResult",
-    "PanelAnalysis",
+    "apply_transforms",
     "calibration",
+    "corrected_t_pvalue",
     "decision_curve",
     "fit_panel",
     "idi",
@@ -51,14 +53,9 @@ __all__ = [
     "nested_cv",
     "net_benefit",
     "nri",
-    "panel_analysis",
     "permutation_test",
+    "validated_threshold",
 ]
-
-AFP_NEGATIVE_BELOW = 20.0  # ng/mL, the usual AFP positivity cut-off
-DEFAULT_REPEATS = 3  # repeats of the outer CV: the spread between them is reported
-DEFAULT_PERMUTATIONS = 100
-PERMUTATION_MAX_N = 200  # above, a permutation test of the nested CV costs too much; corrected t instead
 
 
 def _check(X, y, forced: Sequence[str], penalty: str) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
@@ -92,9 +89,9 @@ def fit_panel(
     penalty: str = "elasticnet",
     forced: Sequence[str] = (),
     transforms: dict[str, str] | None = None,
-    Cs: Sequence[float] = pm.DEFAULT_CS,
+    Cs: Sequence[float] = DEFAULT_CS,
     l1_ratios: Sequence[float] = (0.5,),
-    max_features: Sequence[int] = pm.DEFAULT_MAX_FEATURES,
+    max_features: Sequence[int] = DEFAULT_MAX_FEATURES,
     inner_folds: int = 5,
     seed: int = 0,
 ) -> FittedPanel:
@@ -156,9 +153,9 @@ def nested_cv(
     inner_folds: int = 5,
     repeats: int = 1,
     seed: int = 0,
-    Cs: Sequence[float] = pm.DEFAULT_CS,
+    Cs: Sequence[float] = DEFAULT_CS,
     l1_ratios: Sequence[float] = (0.5,),
-    max_features: Sequence[int] = pm.DEFAULT_MAX_FEATURES,
+    max_features: Sequence[int] = DEFAULT_MAX_FEATURES,
     conf_level: float = 0.95,
     progress: bool = True,
     groups: Sequence | None = None,
@@ -298,265 +295,3 @@ def is_early_stage(values) -> pd.Series:
             continue
         out[key] = text in _EARLY
     return out
-
-
-# ---- the Cohort analysis --------------------------------------------------------------------
-
-
-@dataclass
-class PanelAnalysis:
-    """Everything :func:`panel_analysis` found, as tidy tables plus the fitted panels."""
-
-    comparison: str
-    summary: pd.DataFrame  # one row per model, roc.csv columns first
-    comparisons: pd.DataFrame  # paired DeLong tests of each panel against AFP alone
-    reclassification: pd.DataFrame  # NRI (categorical, continuous) and IDI against AFP alone
-    decision_curve: pd.DataFrame
-    calibration: pd.DataFrame
-    subgroups: pd.DataFrame
-    selection: pd.DataFrame  # selection frequency of each feature per panel
-    folds: pd.DataFrame
-    out_of_fold: pd.DataFrame  # samples × models out-of-fold probabilities, plus is_case
-    panels: dict[str, FittedPanel] = field(default_factory=dict)
-
-
-def panel_analysis(
-    adata,
-    group: str,
-    case: str,
-    control: str,
-    *,
-    afp: str | None = None,
-    features: Sequence[str] | None = None,
-    layer: str | None = None,
-    penalty: str = "elasticnet",
-    stage: str | None = None,
-    afp_negative_below: float = AFP_NEGATIVE_BELOW,
-    outer_folds: int = 5,
-    inner_folds: int = 5,
-    repeats: int = DEFAULT_REPEATS,
-    permutations: int = DEFAULT_PERMUTATIONS,
-    permutation_max_n: int = PERMUTATION_MAX_N,
-    risk_cutoffs: Sequence[float] = (0.3, 0.7),
-    seed: int = 0,
-    Cs: Sequence[float] = pm.DEFAULT_CS,
-    l1_ratios: Sequence[float] = (0.5,),
-    max_features: Sequence[int] = pm.DEFAULT_MAX_FEATURES,
-) -> PanelAnalysis:
-    """Build and judge miRNA panels for ``case`` vs ``control``, with and against AFP.
-
-    Models: ``mirna_panel`` (miRNAs only), and when ``afp`` names an obs column also
-    ``mirna_afp_panel`` (AFP always kept, log10(AFP + 1)) and ``AFP`` (logistic on log10(AFP + 1),
-    unpenalized). All use the same outer folds, so their out-of-fold predictions are paired.
-    Samples without AFP are left out of every model (recorded as exclusions) so that the
-    comparisons are made on the same people. ``stage`` names an obs column for the early-stage
-    subgroup (stage I / BCLC 0–A cases against all controls); the AFP-negative subgroup is every
-    sample with AFP below ``afp_negative_below`` ng/mL.
-
-    ``permutations`` label permutations of the whole nested procedure give each panel's p-value
-    while the samples number at most ``permutation_max_n``; above it (where the permutation
-    test would cost ``permutations`` nested CVs on a large cohort) the p-value comes from the
-    corrected CV t-test, and ``pvalue_method`` says which was used.
-    """
-    from exomir.cohort import record_exclusion, record_step
-    from exomir.progress import steps
-
-    case, control = str(case), str(control)
-    comparison = f"{case}_vs_{control}"
-    obs = adata.obs
-    for column in (group, afp, stage):
-        if column is not None and column not in obs.columns:
-            raise InputError(f"no column {column!r} in the clinical table", column=column,
-                             expected=f"one of {list(obs.columns)}")  # fmt: skip
-    labels = obs[group].astype("string")
-    for value in (case, control):
-        if not (labels == value).any():
-            raise InputError(f"group {value!r} not found in column {group!r}", column=group)
-    rows = ((labels == case) | (labels == control)).fillna(False).to_numpy(dtype=bool)
-    adata = drop_controls(adata)  # spike-ins and U6/RNU/SNORD controls never enter a panel
-    mirnas = pd.DataFrame(matrix_of(adata, layer), index=obs.index.astype(str),
-                          columns=[str(v) for v in adata.var_names])  # fmt: skip
-    if features is not None:
-        unknown = [f for f in features if f not in mirnas.columns]
-        if unknown:
-            raise InputError(f"features not in the cohort: {unknown}")
-        mirnas = mirnas[list(features)]
-    mirnas = mirnas.loc[rows]
-    y = (labels[rows] == case).to_numpy(dtype=bool)
-    sub_obs = obs.loc[rows]
-    afp_values = None
-    if afp is not None:
-        afp_values = pd.to_numeric(sub_obs[afp], errors="coerce")
-        missing_afp = afp_values.isna().to_numpy()
-        for sample in sub_obs.index[missing_afp]:
-            record_exclusion(adata, "sample", sample, f"no usable AFP value; left out of panels {comparison}")
-        if missing_afp.any():
-            from exomir.progress import warn
-
-            warn(f"panels {comparison}: {int(missing_afp.sum())} samples without AFP left out of every model")
-        keep = ~missing_afp
-        mirnas, y, sub_obs, afp_values = mirnas[keep], y[keep], sub_obs[keep], afp_values[keep]
-    n_missing_values = int(mirnas.isna().to_numpy().sum())
-    from exomir.cohort import sample_groups
-
-    groups = sample_groups(adata)  # one patient's samples stay in one outer fold
-    if groups is not None:
-        groups = groups[rows][keep] if afp is not None else groups[rows]
-
-    common = dict(outer_folds=outer_folds, inner_folds=inner_folds, repeats=repeats, seed=seed,
-                  Cs=Cs, l1_ratios=l1_ratios, max_features=max_features, groups=groups)  # fmt: skip
-    designs: dict[str, tuple[pd.DataFrame, list[str], dict, str]] = {
-        "mirna_panel": (mirnas, [], {}, penalty),
-    }
-    if afp_values is not None:
-        with_afp = pd.concat([afp_values.rename("AFP"), mirnas], axis=1)
-        designs["mirna_afp_panel"] = (with_afp, ["AFP"], {"AFP": "log10p1"}, penalty)
-        designs["AFP"] = (afp_values.rename("AFP").to_frame(), ["AFP"], {"AFP": "log10p1"}, "none")
-
-    results: dict[str, NestedCvResult] = {}
-    panels: dict[str, FittedPanel] = {}
-    tests: dict[str, dict] = {}
-    with steps(f"panels {comparison}", 3 * len(designs)) as advance:
-        for name, (frame, forced, transforms, pen) in designs.items():
-            options = dict(name=name, penalty=pen, forced=forced, transforms=transforms, progress=False, **common)
-            results[name] = nested_cv(frame, y, **options)
-            advance(f"{name}: nested CV")
-            panels[name] = fit_panel(frame, y, name=name, penalty=pen, forced=forced, transforms=transforms,
-                                     Cs=Cs, l1_ratios=l1_ratios, max_features=max_features,
-                                     inner_folds=inner_folds, seed=seed)  # fmt: skip
-            advance(f"{name}: final fit")
-            tests[name] = _chance_test(frame, y, results[name], options, permutations, permutation_max_n, seed)
-            tests[name]["auc_apparent"] = roc.roc_auc(panels[name].predict_proba(frame), y, "higher_in_case").auc
-            advance(f"{name}: {tests[name]['pvalue_method']}")
-
-    oof = pd.DataFrame({name: r.probability for name, r in results.items()})
-    oof["is_case"] = y
-    calib = pd.DataFrame([{"model": name, **calibration(y, oof[name])} for name in results])
-    curve = decision_curve(y, {name: oof[name].to_numpy() for name in results})
-    summary = _summary(results, panels, tests, comparison, y)
-    summary["n_missing_values_imputed"] = n_missing_values
-    comparisons, reclass = _against_afp(oof, y, comparison, risk_cutoffs)
-    if "AFP" in oof:
-        comps = comparisons.set_index("model")
-        summary["vs_afp_auc_difference"] = summary["mirna"].map(comps["difference"])
-        summary["vs_afp_pvalue"] = summary["mirna"].map(comps["pvalue"])
-    summary = _with_validated_measures(summary, calib, curve, reclass)
-    subgroups = _subgroups(oof, y, sub_obs, stage, afp_values, afp_negative_below, comparison)
-    selection = pd.concat(
-        [r.selection_frequency.rename("frequency").rename_axis("feature").reset_index().assign(model=name)
-         for name, r in results.items()], ignore_index=True,
-    )[["model", "feature", "frequency"]]  # fmt: skip
-    folds = pd.concat([r.folds.assign(model=name) for name, r in results.items()], ignore_index=True)
-    record_step(adata, "panel_analysis", group=group, case=case, control=control, afp=afp or "",
-                penalty=penalty, outer_folds=outer_folds, inner_folds=inner_folds, repeats=repeats,
-                permutations=permutations, permutation_max_n=permutation_max_n, seed=seed)  # fmt: skip
-    return PanelAnalysis(comparison=comparison, summary=summary, comparisons=comparisons,
-                         reclassification=reclass, decision_curve=curve, calibration=calib,
-                         subgroups=subgroups, selection=selection, folds=folds, out_of_fold=oof,
-                         panels=panels)  # fmt: skip
-
-
-def _chance_test(frame, y, result: NestedCvResult, options: dict, permutations: int, max_n: int, seed: int) -> dict:
-    """p-value of "this panel does better than chance" (one-sided), by permutation when affordable."""
-    first = result.folds[result.folds["repeat"] == 0]["auc"].to_numpy()
-    if permutations > 0 and y.size <= max_n:
-        p, _ = permutation_test(frame, y, float(np.nanmean(first)), n_perm=permutations, seed=seed,
-                                **{k: v for k, v in options.items() if k not in ("repeats", "progress", "seed")})  # fmt: skip
-        return {"pvalue": p, "pvalue_method": f"permutation ({permutations} label permutations of the whole "
-                "nested CV, one-sided, first repeat)", "n_permutations": permutations}  # fmt: skip
-    why = "permutations off" if permutations <= 0 else f"n {y.size} > {max_n}, permutation skipped"
-    return {"pvalue": corrected_t_pvalue(result.folds["auc"].to_numpy(), result.outer_folds),
-            "pvalue_method": f"corrected CV t-test, one-sided ({why})", "n_permutations": 0}  # fmt: skip
-
-
-def _summary(results, panels, tests, comparison, y) -> pd.DataFrame:
-    rows = []
-    for name, r in results.items():
-        th = roc.thresholds(r.probability.to_numpy(), y, "higher_in_case").iloc[0]
-        held_out = validated_threshold(r.probability_by_repeat, y, r.fold_of)
-        panel = panels[name]
-        spread = np.asarray(r.auc_by_repeat, dtype=float)
-        rows.append({
-            "mirna": name, "comparison": comparison, "n_case": int(y.sum()), "n_control": int((~y).sum()),
-            "auc": r.auc, "auc_ci_low": r.auc_ci_low, "auc_ci_high": r.auc_ci_high,
-            "ci_method": r.ci_method, "direction": "higher_in_case",
-            "threshold": th["threshold"],
-            "sensitivity": held_out["sensitivity"], "specificity": held_out["specificity"],
-            "threshold_rule": ">=", "threshold_criterion": "youden (out-of-fold probability)",
-            "threshold_estimate": "validated: sensitivity and specificity of a cut-off chosen on the other "
-                                  "folds' out-of-fold probabilities, applied to each held-out fold",
-            "sensitivity_apparent": th["sensitivity"], "specificity_apparent": th["specificity"],
-            "estimate": "validated (held-out folds); columns ending in _apparent are not",
-            "auc_repeat_mean": float(spread.mean()), "auc_repeat_sd": float(spread.std(ddof=1)) if spread.size > 1 else np.nan,
-            "auc_repeat_min": float(spread.min()), "auc_repeat_max": float(spread.max()), "n_repeats": int(spread.size),
-            "auc_pooled_out_of_fold": float(np.mean(r.auc_pooled_by_repeat)),
-            **tests[name],
-            "penalty": panel.penalty, "n_features": len(panel.nonzero_features),
-            "features": ";".join(panel.nonzero_features),
-            "C": panel.hyperparameters["C"], "l1_ratio": panel.hyperparameters["l1_ratio"],
-            "k": panel.hyperparameters["k"],
-        })  # fmt: skip
-    return pd.DataFrame(rows)
-
-
-NET_BENEFIT_AT = (0.1, 0.2, 0.3, 0.5)
-
-
-def _with_validated_measures(summary: pd.DataFrame, calib: pd.DataFrame, curve: pd.DataFrame,
-                             reclass: pd.DataFrame) -> pd.DataFrame:  # fmt: skip
-    """Calibration, net benefit at a few threshold probabilities and NRI/IDI against AFP, all
-    from out-of-fold probabilities, as columns of the panel summary (panels.csv)."""
-    out = summary.merge(calib.rename(columns={"model": "mirna"}), on="mirna", how="left")
-    for pt in NET_BENEFIT_AT:
-        at = curve[np.isclose(curve["threshold"], pt)].set_index("model")["net_benefit"]
-        out[f"net_benefit_at_{pt:g}"] = out["mirna"].map(at)
-        out[f"net_benefit_treat_all_at_{pt:g}"] = at.get("treat_all", np.nan)
-    if len(reclass):
-        keys = {"NRI (categorical)": "nri_categorical", "NRI (continuous)": "nri_continuous", "IDI": "idi"}
-        for measure, prefix in keys.items():
-            part = reclass[reclass["measure"] == measure].set_index("model")
-            for column, suffix in (("estimate", ""), ("ci_low", "_ci_low"), ("ci_high", "_ci_high"),
-                                   ("pvalue", "_pvalue")):  # fmt: skip
-                out[prefix + suffix] = out["mirna"].map(part[column])
-    return out
-
-
-def _against_afp(oof: pd.DataFrame, y, comparison, risk_cutoffs) -> tuple[pd.DataFrame, pd.DataFrame]:
-    comp_rows, re_rows = [], []
-    if "AFP" not in oof:
-        return pd.DataFrame(comp_rows), pd.DataFrame(re_rows)
-    panels = [c for c in oof.columns if c not in ("AFP", "is_case")]
-    tests = roc.compare_to_reference(oof[panels], oof["AFP"].to_numpy(), y, direction="higher_in_case",
-                                     reference_direction="higher_in_case", reference_name="AFP")  # fmt: skip
-    comps = tests.rename(columns={"mirna": "model"})
-    comps.insert(1, "comparison", comparison)
-    for name in panels:
-        new, old = oof[name].to_numpy(), oof["AFP"].to_numpy()
-        for res in (nri(y, new, old, risk_cutoffs), nri(y, new, old), idi(y, new, old)):
-            re_rows.append({"model": name, "reference": "AFP", "comparison": comparison, **res})
-    return comps, pd.DataFrame(re_rows)
-
-
-def _subgroups(oof, y, sub_obs, stage, afp_values, afp_negative_below, comparison) -> pd.DataFrame:
-    masks: dict[str, np.ndarray] = {}
-    if stage is not None:
-        early = is_early_stage(sub_obs[stage]).fillna(False).to_numpy(dtype=bool)
-        masks["early_stage (stage I / BCLC 0-A) cases vs all controls"] = ~y | early
-    if afp_values is not None:
-        masks[f"AFP-negative (< {afp_negative_below:g} ng/mL)"] = (afp_values < afp_negative_below).to_numpy()
-    rows = []
-    models = [c for c in oof.columns if c != "is_case"]
-    for label, mask in masks.items():
-        yy = y[mask]
-        for name in models:
-            row = {"subgroup": label, "model": name, "comparison": comparison,
-                   "n_case": int(yy.sum()), "n_control": int((~yy).sum())}  # fmt: skip
-            if yy.sum() >= 2 and (~yy).sum() >= 2:
-                res = roc.roc_auc(oof[name].to_numpy()[mask], yy, "higher_in_case")
-                row.update(auc=res.auc, auc_ci_low=res.ci_low, auc_ci_high=res.ci_high)
-                if name != "AFP" and "AFP" in oof:
-                    test = roc.delong_paired(oof[name].to_numpy()[mask], oof["AFP"].to_numpy()[mask], yy,
-                                             direction_a="higher_in_case", direction_b="higher_in_case")  # fmt: skip
-                    row.update(vs_afp_auc_difference=test["difference"], vs_afp_pvalue=test["pvalue"])
-            rows.append(row)
-    return pd.DataFrame(rows)

@@ -1,5 +1,6 @@
-"""ROC analysis of diagnostic markers: AUC with DeLong or bootstrap intervals, thresholds,
-partial AUC, precision-recall, paired comparisons, and a vectorized screen of every miRNA.
+"""ROC analysis of diagnostic markers on arrays: AUC with DeLong or bootstrap intervals, thresholds,
+partial AUC, precision-recall, paired comparisons and a vectorized table of many markers (the
+Cohort screen built on it is :func:`exomir.tools.roc`).
 
 Conventions (stated once, used everywhere):
 
@@ -23,9 +24,7 @@ from scipy import stats
 from sklearn.metrics import average_precision_score
 
 from exomir.errors import InputError
-from exomir.preprocess.qc import drop_controls
 from exomir.stats import _roc_core as core
-from exomir.stats._common import bh_adjust, matrix_of
 from exomir.stats._roc_core import DIRECTIONS, HIGHER, LOWER, holm, newcombe_interval, wilson_interval
 from exomir.stats._roc_resample import bootstrap_aucs, percentile_interval
 from exomir.stats._roc_tests import SMALL_GROUP, mann_whitney_pvalues
@@ -33,10 +32,10 @@ from exomir.stats._roc_tests import SMALL_GROUP, mann_whitney_pvalues
 __all__ = [
     "HIGHER",
     "LOWER",
-    "ROC_COLUMNS",
     "RocResult",
     "auc_table",
     "average_precision",
+    "bootstrap_ci",
     "compare_to_reference",
     "delong_omnibus",
     "delong_paired",
@@ -44,7 +43,6 @@ __all__ = [
     "pr_curve",
     "roc_auc",
     "roc_curve",
-    "roc_screen",
     "thresholds",
     "wilson_interval",
 ]
@@ -559,216 +557,20 @@ def delong_omnibus(values, is_case, direction="auto") -> dict:
     }
 
 
-# ---- the Cohort screen ----------------------------------------------------------------------
-
-ROC_COLUMNS = [
-    "mirna", "comparison", "n_case", "n_control", "auc", "auc_ci_low", "auc_ci_high",
-    "ci_method", "direction", "threshold", "sensitivity", "specificity",
-]  # fmt: skip
-
-
-def roc_screen(
-    adata,
-    group: str,
-    case: str,
-    control: str | Sequence[str],
-    *,
-    afp: str | None = None,
-    layer: str | None = None,
-    direction="auto",
-    afp_direction: str = HIGHER,
-    conf_level: float = 0.95,
-    ci_method: str = "auto",
-    n_boot: int = 2000,
-    seed: int = 0,
-    sensitivity: float = 0.90,
-    specificity: float = 0.90,
-) -> pd.DataFrame:
-    """ROC of every miRNA of a Cohort (and AFP) for ``case`` against each ``control`` group.
-
-    Returns the GUIDE ``roc.csv`` columns first (``mirna, comparison, n_case, n_control, auc,
-    auc_ci_low, auc_ci_high, ci_method, direction, threshold, sensitivity, specificity``) and
-    extras: ``mimat``, ``n_missing``, ``auc_se``, ``pvalue`` (AUC = 0.5), ``padj`` (BH over
-    the miRNAs of a comparison), ``direction_source``, ``threshold_rule``, ``threshold_criterion``
-    (Youden), Wilson intervals of sensitivity and specificity, and the cut-offs at the fixed
-    sensitivity and specificity. ``afp`` names an ``obs`` column: an ``AFP`` row is added per
-    comparison, in ``afp_direction`` (higher in HCC unless told otherwise).
-
-    ``direction``: ``"auto"`` (chosen per miRNA from the data; the p-value is two-sided and so
-    unaffected), one direction for all, or a mapping miRNA → direction given in advance (from the
-    knowledge base, a discovery cohort or the user). Directions are in expression terms: on raw Cq
-    (which falls as the miRNA rises) ``higher_in_case`` still means more miRNA in cases, and the
-    cut-off is given in Cq with its rule (``threshold_scale``), as the differential table does.
-    ``ci_method``: ``"auto"`` (DeLong, or Newcombe's score interval for a group under 20 or an
-    AUC of 0 or 1), ``"delong"`` (pROC's, everywhere) or ``"bootstrap"``.
-    """
-    from exomir.cohort import record_exclusion, record_step
-
-    if group not in adata.obs.columns:
-        raise InputError(f"no column {group!r} in the clinical table", column=group,
-                         expected=f"one of {list(adata.obs.columns)}")  # fmt: skip
-    case = str(case)
-    controls = [str(control)] if isinstance(control, (str, int, float)) else [str(c) for c in control]
-    labels = adata.obs[group].astype("string")
-    present = set(labels.dropna().unique())
-    for value in [case, *controls]:
-        if value not in present:
-            raise InputError(f"group {value!r} not found in column {group!r}", column=group,
-                             expected=f"one of {sorted(present)}")  # fmt: skip
-    if afp is not None and afp not in adata.obs.columns:
-        raise InputError(f"no AFP column {afp!r} in the clinical table", column=afp)
-    adata = drop_controls(adata)  # spike-ins and U6/RNU/SNORD controls are never ranked
-    if ci_method not in ("auto", "delong", "bootstrap"):
-        raise InputError(f"unknown ci_method {ci_method!r}", expected="'auto', 'delong' or 'bootstrap'")
-    sign = expression_sign(adata) if layer is None else 1.0
-    matrix = sign * matrix_of(adata, layer)
-    names = [str(v) for v in adata.var_names]
-    mimat = adata.var["mimat"].astype(str).to_numpy() if "mimat" in adata.var else np.full(len(names), "")
-
-    frames = []
-    for ctrl in controls:
-        comparison = f"{case}_vs_{ctrl}"
-        in_case = (labels == case).fillna(False).to_numpy(dtype=bool)
-        in_ctrl = (labels == ctrl).fillna(False).to_numpy(dtype=bool)
-        rows = in_case | in_ctrl
-        y = in_case[rows]
-        values = matrix[rows]
-        table = auc_table(
-            pd.DataFrame(values, columns=names), y, direction, conf_level=conf_level,
-            sensitivity=sensitivity, specificity=specificity,
-            ci_method="delong" if ci_method == "bootstrap" else ci_method, seed=seed,
-        )  # fmt: skip
-        table.insert(1, "comparison", comparison)
-        table.insert(2, "mimat", mimat)
-        if ci_method == "bootstrap":
-            _bootstrap_columns(table, values.T, y, n_boot, seed, conf_level)
-        _to_measured_scale(table, sign)
-        table["padj"] = bh_adjust(table["pvalue"].to_numpy())
-        for name, k in zip(table["mirna"], table["n_missing"], strict=True):
-            if k:
-                record_exclusion(adata, "value", name,
-                                 f"{k} samples with a missing value left out of ROC {comparison}")  # fmt: skip
-        n_with_missing = int((table["n_missing"] > 0).sum())
-        if n_with_missing:
-            from exomir.progress import warn
-
-            warn(f"ROC {comparison}: {n_with_missing} miRNAs had missing values; those samples "
-                 "were left out marker by marker (column n_missing)")  # fmt: skip
-        if afp is not None:
-            frames.append(table)
-            table = _afp_row(adata, afp, rows, y, comparison, afp_direction, conf_level, ci_method,
-                             n_boot, seed, sensitivity, specificity, table.columns)  # fmt: skip
-        frames.append(table)
-    result = pd.concat(frames, ignore_index=True)
-    ordered = ROC_COLUMNS + [c for c in result.columns if c not in ROC_COLUMNS]
-    record_step(adata, "roc_screen", group=group, case=case, control=controls, afp=afp or "",
-                layer=layer or "X", direction=direction, ci_method=ci_method,
-                conf_level=conf_level, seed=seed)  # fmt: skip
-    return result[ordered]
-
-
-def expression_sign(adata) -> float:
-    """−1 when the Cohort's X falls as the miRNA rises (raw Cq, ΔCq), +1 otherwise.
-
-    ROC directions are stated in expression terms, like the differential table's log2FC.
-    """
-    from exomir.cohort import meta
-    from exomir.stats.differential import _ABUNDANCE_SCALES
-
-    falls = meta(adata).get("measure") == "cq" and str(meta(adata).get("x_scale", "") or "") not in _ABUNDANCE_SCALES
-    return -1.0 if falls else 1.0
-
-
-def _to_measured_scale(table: pd.DataFrame, sign: float) -> None:
-    """Cut-offs back on the measured scale (Cq) with their rule; directions stay in expression terms."""
-    if sign > 0:
-        table["threshold_scale"] = "as measured"
-        return
-    for column in [c for c in table.columns if c == "threshold" or c.startswith("threshold_at_")]:
-        table[column] = -table[column]
-    table["threshold_rule"] = table["threshold_rule"].map({">=": "<=", "<=": ">="})
-    table["threshold_scale"] = "Cq (lower Cq = more miRNA; direction in expression terms)"
-
-
-def _bootstrap_columns(table: pd.DataFrame, x: np.ndarray, y: np.ndarray, n_boot, seed, conf_level):
-    """Replace the DeLong interval by stratified bootstrap percentiles (same resamples for all)."""
-    oriented = core.orient(x, table["direction"].to_numpy())
+def bootstrap_ci(x: np.ndarray, y: np.ndarray, directions, *, n_boot: int = 2000, seed: int = 0,
+                 conf_level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified bootstrap percentile interval of the AUC of each row of ``x`` (markers × samples)
+    in its direction; the same resamples for all complete markers, and a marker with missing
+    values resamples its own samples."""
+    oriented = core.orient(x, np.asarray(directions))
     complete = ~np.isnan(oriented).any(axis=1)
     low = np.full(oriented.shape[0], np.nan)
     high = np.full(oriented.shape[0], np.nan)
     if complete.any():
         reps = bootstrap_aucs(oriented[complete], y, n_boot=n_boot, seed=seed)
         low[complete], high[complete] = percentile_interval(reps, conf_level)
-    for i in np.flatnonzero(~complete):  # markers with missing values resample their own samples
+    for i in np.flatnonzero(~complete):
         keep = ~np.isnan(oriented[i])
         reps = bootstrap_aucs(oriented[i, keep][None, :], y[keep], n_boot=n_boot, seed=seed)
         low[i], high[i] = (v[0] for v in percentile_interval(reps, conf_level))
-    table["auc_ci_low"] = low
-    table["auc_ci_high"] = high
-    table["ci_method"] = f"bootstrap (stratified, {n_boot} resamples, seed {seed})"
-
-
-def _afp_row(adata, afp, rows, y, comparison, afp_direction, conf_level, ci_method, n_boot, seed,
-             sensitivity, specificity, columns) -> pd.DataFrame:  # fmt: skip
-    from exomir.cohort import record_exclusion
-
-    raw = adata.obs[afp][rows]
-    values = pd.to_numeric(raw, errors="coerce")
-    unreadable = values.isna() & raw.notna() & (raw.astype("string").str.strip() != "")
-    if unreadable.any():
-        from exomir.progress import warn
-
-        warn(f"AFP column {afp!r}: {int(unreadable.sum())} values are not numbers and were left out "
-             f"(e.g. {raw[unreadable].iloc[0]!r})")  # fmt: skip
-    table = auc_table(pd.DataFrame({"AFP": values.to_numpy(dtype=np.float64)}), y, afp_direction,
-                      conf_level=conf_level, sensitivity=sensitivity, specificity=specificity,
-                      ci_method="delong" if ci_method == "bootstrap" else ci_method, seed=seed)  # fmt: skip
-    table["threshold_scale"] = "as measured"
-    table.insert(1, "comparison", comparison)
-    table.insert(2, "mimat", "")
-    if ci_method == "bootstrap":
-        _bootstrap_columns(table, values.to_numpy(dtype=np.float64)[None, :], y, n_boot, seed, conf_level)
-    table["padj"] = np.nan
-    k = int(table["n_missing"].iloc[0])
-    if k:
-        record_exclusion(adata, "value", "AFP", f"{k} samples without AFP left out of ROC {comparison}")
-    return table.reindex(columns=columns)
-
-
-def direction_prior(value: str | None):
-    """``--direction``: ``auto``, ``higher_in_case``, ``lower_in_case``, or a CSV file with columns
-    ``mirna`` and ``direction`` (e.g. a discovery cohort's roc.csv, or directions from the
-    knowledge base) giving the direction of each miRNA before these data are seen.
-
-    Returns the string or a mapping miRNA → direction; a file naming one miRNA with two
-    directions, or an unknown direction, is refused with its line.
-    """
-    from pathlib import Path
-
-    if value is None or value in ("auto", *DIRECTIONS):
-        return value or "auto"
-    path = Path(value)
-    if not path.is_file():
-        raise InputError(f"--direction {value!r} is neither a direction nor a file",
-                         expected="auto, higher_in_case, lower_in_case or a CSV with columns mirna,direction")
-    import csv
-
-    prior: dict[str, str] = {}
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        if not {"mirna", "direction"} <= set(reader.fieldnames or []):
-            raise InputError("a direction file needs the columns mirna and direction", path=path, line=1,
-                             expected="a header line with mirna,direction")
-        for line, row in enumerate(reader, start=2):
-            name, given = (row.get("mirna") or "").strip(), (row.get("direction") or "").strip()
-            if name == "":
-                continue
-            if given not in DIRECTIONS:
-                raise InputError(f"unknown direction {given!r} for {name}", path=path, line=line, column="direction",
-                                 expected="higher_in_case or lower_in_case")
-            if prior.setdefault(name, given) != given:
-                raise InputError(f"{name} is given both directions", path=path, line=line, column="direction",
-                                 expected="one direction per miRNA")
-    if not prior:
-        raise InputError("the direction file names no miRNA", path=path, expected="rows of mirna,direction")
-    return prior
+    return low, high

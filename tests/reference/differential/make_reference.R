@@ -1,4 +1,4 @@
-# Reference values for exomir.stats.differential, made with DESeq2 and limma on TCGA-LIHC.
+# Reference values for exomir.tools.differential (and exomir.stats.differential), made with DESeq2 and limma on TCGA-LIHC.
 #
 # Samples: the first 40 primary-tumour ("01") and the first 40 solid-normal ("11") aliquots in
 # byte order of the barcode, among patients present in clinical_survival.csv (for the sex

@@ -1,4 +1,4 @@
-# Reference values for exomir.stats.survival, made with R survival and maxstat on TCGA-LIHC.
+# Reference values for exomir.tools.survival (and exomir.stats.survival), made with R survival and maxstat on TCGA-LIHC.
 #
 # Data: ../shared/data/tcga_lihc (see its README). Primary tumour aliquots (barcode characters
 # 14-15 == "01"), patient = first 12 characters, joined with clinical_survival.csv (OS_days,

@@ -15,9 +15,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from exomir.cohort import matrix_of, mimat_of
 from exomir.errors import InputError
 from exomir.preprocess.qc import drop_controls
-from exomir.stats._common import bh_adjust, matrix_of, mimat_of
+from exomir.stats._common import bh_adjust
+from exomir.tools._survival import detected_fraction
 
 TREND_COLUMNS = ["mirna", "mimat", "stage_column", "n", "n_stages", "spearman_rho", "pvalue", "padj",
                  "direction", "medians", "method"]
@@ -59,8 +61,6 @@ def stage_order(values: pd.Series) -> tuple[np.ndarray, list[str]]:
 def stage_trend(adata, stage: str, *, layer: str | None = None, min_detected: float = 0.5) -> pd.DataFrame | None:
     """One row per miRNA (detected in at least ``min_detected`` of the staged samples): Spearman's
     rho with stage, its p-value and BH ``padj``; ``medians`` lists the median level per stage."""
-    from exomir.stats.survival import detected_fraction
-
     if stage not in adata.obs:
         raise InputError(f"no stage column {stage!r} in the clinical table", column=stage)
     ranks, labels = stage_order(adata.obs[stage])
