@@ -173,3 +173,13 @@ def test_counts_load_into_analyze(real_run):
     assert list(cohort.obs_names) == ["nextseq_truseq_1", "nextseq_truseq_2", "nextseq_qiaseq_umi"]
     assert "counts" in cohort.layers and cohort.n_vars == len(pd.read_csv(out / "counts.csv"))
     assert cohort.var.loc["hsa-miR-21-5p", "mimat"] == "MIMAT0000076"
+
+
+def test_run_log_says_what_each_sample_gave(real_run):
+    files, out, run = real_run
+    text = (out / "run.log").read_text(encoding="utf-8")
+    assert text.startswith("exomir ") and "\ncommand: " in text and text.rstrip().split("\n")[-1].startswith("finished in")
+    for name in ("nextseq_truseq_1", "nextseq_truseq_2"):
+        qc = run.results[name].qc
+        assert f" info    {name}: {qc['reads_in']:,} reads, adapter {qc['adapter']} " in text
+

@@ -131,7 +131,7 @@ def staged_directory(out: str | Path) -> Iterator[Path]:
     (files the user put there, quantify's resume state) are carried over into the new folder.
     On failure the staging folder is removed and ``out`` is untouched.
     """
-    from exomir.progress import staged_as
+    from exomir.logs import staged_as
 
     final = check_output_folder(out)
     clean_stale_staging(final)

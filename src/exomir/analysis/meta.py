@@ -584,13 +584,15 @@ def write_meta(analysis: MetaAnalysis, folder: str | Path) -> dict[str, Path]:
 
 
 def run_meta(sources: Sequence[str | Path], out: str | Path, **options) -> MetaAnalysis:
-    """:func:`meta_analyze` and :func:`write_meta` into ``out``, all or nothing."""
+    """:func:`meta_analyze` and :func:`write_meta` into ``out``, all or nothing, with ``run.log``."""
     from exomir.atomic import staged_directory
+    from exomir.logs import run_log
 
-    with staged_directory(out) as staging:
+    with run_log() as log, staged_directory(out) as staging:
         analysis = meta_analyze(sources, **options)
         write_meta(analysis, staging)
-    info(f"meta-analysis of {len(analysis.summary)} miRNA(s) across {len(analysis.studies)} cohort(s) "
-         f"({analysis.measure}, {analysis.method}) → {out}")
+        info(f"meta-analysis of {len(analysis.summary)} miRNA(s) across {len(analysis.studies)} cohort(s) "
+             f"({analysis.measure}, {analysis.method}) → {out}")
+        log.write(staging / "run.log")
     return analysis
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from exomir._version import __version__
-from exomir.progress import set_quiet
+from exomir.logs import set_quiet
 
 app = typer.Typer(
     name="exomir",

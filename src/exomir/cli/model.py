@@ -7,7 +7,13 @@ from pathlib import Path
 import typer
 
 from exomir.cli._app import app
-from exomir.progress import info, set_quiet
+from exomir.logs import run_log, set_quiet
+from exomir.progress import info
+
+
+def run_log_path(model: Path) -> Path:
+    """The run.log of ``exomir train``, beside the model file it wrote: ``hcc.json`` → ``hcc.run.log``."""
+    return model.with_name(model.stem + ".run.log")
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -42,7 +48,10 @@ def train(
                                                    "ranked below every measured value; recorded in the model."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
-    """Fit a diagnostic panel (nested CV for its AUC, final fit on all samples) and lock it in a checksummed file."""
+    """Fit a diagnostic panel (nested CV for its AUC, final fit on all samples) and lock it in a checksummed file.
+
+    What the run said is written beside it: model.json → model.run.log.
+    """
     from exomir.errors import InputError
     from exomir.io import read
     from exomir.model import save_model, train_model
@@ -59,27 +68,29 @@ def train(
 
     if not (math.isfinite(lod) and lod > 0):
         raise InputError(f"--lod {lod:g} is not a usable limit of detection", expected="a positive Cq, e.g. 35")
-    numeric = [afp] if afp else []
-    adata = read(cohort, clinical, group=group, numeric=numeric if clinical else (),
-                        labels=[patient] if patient else ())
-    if control_rna:
-        adata.uns["exomir"]["control_rnas"] = [*adata.uns["exomir"].get("control_rnas", []), *_split(control_rna)]
-    if patient:
-        from exomir.cohort import sample_groups
+    with run_log() as log:  # beside the model: MODEL.run.log (the model file is one file, not a folder)
+        numeric = [afp] if afp else []
+        adata = read(cohort, clinical, group=group, numeric=numeric if clinical else (),
+                     labels=[patient] if patient else ())
+        if control_rna:
+            adata.uns["exomir"]["control_rnas"] = [*adata.uns["exomir"].get("control_rnas", []), *_split(control_rna)]
+        if patient:
+            from exomir.cohort import sample_groups
 
-        adata.uns["exomir"]["groups_column"] = patient
-        sample_groups(adata)  # the column must exist: say so before the work
-    content = train_model(adata, group=group, case=case, controls=_split(control) or None, afp=afp, penalty=penalty,
-                          seed=seed, outer_folds=outer_folds, inner_folds=inner_folds, repeats=repeats,
-                          max_features=sizes, features=_split(features) or None, cohort_name=cohort.name,
-                          lod=lod)  # fmt: skip
-    save_model(content, out)
-    perf = content["performance"]
-    cut = next(t for t in content["thresholds"]["rules"] if t["name"] == content["thresholds"]["locked"])
-    info(f"{out}: {len(content['panel']['features'])} features; nested-CV AUC {perf['cv_auc']:.3f} "
-         f"({perf['cv_auc_ci_low']:.3f}–{perf['cv_auc_ci_high']:.3f}); threshold {cut['probability_threshold']:.3f} "
-         f"(sensitivity {cut['sensitivity']:.2f}, specificity {cut['specificity']:.2f}); "
-         f"sha256 {content['checksum']['value'][:16]}…")  # fmt: skip
+            adata.uns["exomir"]["groups_column"] = patient
+            sample_groups(adata)  # the column must exist: say so before the work
+        content = train_model(adata, group=group, case=case, controls=_split(control) or None, afp=afp, penalty=penalty,
+                              seed=seed, outer_folds=outer_folds, inner_folds=inner_folds, repeats=repeats,
+                              max_features=sizes, features=_split(features) or None, cohort_name=cohort.name,
+                              lod=lod)  # fmt: skip
+        save_model(content, out)
+        perf = content["performance"]
+        cut = next(t for t in content["thresholds"]["rules"] if t["name"] == content["thresholds"]["locked"])
+        info(f"{out}: {len(content['panel']['features'])} features; nested-CV AUC {perf['cv_auc']:.3f} "
+             f"({perf['cv_auc_ci_low']:.3f}–{perf['cv_auc_ci_high']:.3f}); threshold {cut['probability_threshold']:.3f} "
+             f"(sensitivity {cut['sensitivity']:.2f}, specificity {cut['specificity']:.2f}); "
+             f"sha256 {content['checksum']['value'][:16]}…")  # fmt: skip
+        log.write(run_log_path(out))
 
 
 @app.command()

@@ -36,7 +36,8 @@ def quantify_command(
     written); 2 when nothing could run (bad options, an --out that is a file, missing reference data).
     """
     from exomir.errors import InputError
-    from exomir.progress import error, info
+    from exomir.logs import error
+    from exomir.progress import info
     from exomir.quant import QuantOptions, quantify
     from exomir.quant.samples import read_sample_sheet
 
@@ -53,11 +54,7 @@ def quantify_command(
     )
     run = quantify(fastq or [], out, options=options, mirbase=mirbase, jobs=jobs, threads=threads,
                    scheduler=scheduler, samples=sheet, ncrna=False if no_rna_types else ncrna)
-    for name, result in run.results.items():
-        qc = result.qc
-        info(f"{name}: {qc['reads_in']:,} reads, adapter {qc['adapter'] or '-'} ({qc['adapter_source']}), "
-             f"{qc['assigned_mirna']:,} to miRNAs ({qc['fraction_assigned']:.1%} of kept)")
-    info(f"wrote {out}/counts.csv, qc.csv, isomirs.gff3, quantify_report.html ({len(run.results)} sample(s), "
+    info(f"wrote {out}/counts.csv, qc.csv, isomirs.gff3, quantify_report.html, run.log ({len(run.results)} sample(s), "
          f"{len(run.reused)} reused)")
     if run.failed or run.flagged:
         for name, message in run.failed.items():

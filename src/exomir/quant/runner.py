@@ -59,6 +59,7 @@ import pandas as pd
 from exomir._version import __version__
 from exomir.atomic import atomic_open, staged_directory
 from exomir.errors import ExomirError, InputError, ReferenceDataError
+from exomir.logs import RunLog, run_log
 from exomir.progress import info, track, warn
 from exomir.quant.fastq import CHUNK_READS
 from exomir.quant.kernel import code_lengths, decode_many
@@ -166,55 +167,60 @@ def quantify(
                              path=spec.fastq)
         seen[spec.sample] = spec.fastq
     out = check_out(out)
-    state = out / ".samples"
-    state.mkdir(parents=True, exist_ok=True)
-    source = str(mirbase) if mirbase is not None else None
-    reference = load_reference(source)
-    rna_source = False if ncrna is False else (str(ncrna) if ncrna not in (None, True) else None)
-    try:
-        rna_types = _rna_types(rna_source)  # fetched (or found) once, before any sample runs
-    except ReferenceDataError as exc:
-        warn(f"no RNA-type composition in qc.csv: {exc}")
-        rna_source, rna_types = False, None
-    run = QuantRun(out)
+    with run_log() as log:  # OUT/run.log: every message of the run
+        state = out / ".samples"
+        state.mkdir(parents=True, exist_ok=True)
+        source = str(mirbase) if mirbase is not None else None
+        reference = load_reference(source)
+        rna_source = False if ncrna is False else (str(ncrna) if ncrna not in (None, True) else None)
+        try:
+            rna_types = _rna_types(rna_source)  # fetched (or found) once, before any sample runs
+        except ReferenceDataError as exc:
+            warn(f"no RNA-type composition in qc.csv: {exc}")
+            rna_source, rna_types = False, None
+        run = QuantRun(out)
 
-    pending = []
-    fingerprints = {}
-    for spec in specs:
-        if not spec.fastq.exists():
-            run.failed[spec.sample] = f"{spec.fastq}: file not found"
-            continue
-        sample_options = spec.options(options)
-        fp = _fingerprint(spec, sample_options, reference.fingerprint)
-        fp["ncrna"] = rna_types.fingerprint if rna_types is not None else ""
-        fingerprints[spec.sample] = fp
-        saved = SampleResult.load(state / f"{spec.sample}.json.gz", fp)
-        if saved is not None:
-            run.results[spec.sample] = saved
-            run.reused.append(spec.sample)
-        else:
-            pending.append((str(spec.fastq), spec.sample, sample_options))
-    if run.reused:
-        info(f"reusing {len(run.reused)} finished sample(s) from {state}")
+        pending = []
+        fingerprints = {}
+        for spec in specs:
+            if not spec.fastq.exists():
+                run.failed[spec.sample] = f"{spec.fastq}: file not found"
+                continue
+            sample_options = spec.options(options)
+            fp = _fingerprint(spec, sample_options, reference.fingerprint)
+            fp["ncrna"] = rna_types.fingerprint if rna_types is not None else ""
+            fingerprints[spec.sample] = fp
+            saved = SampleResult.load(state / f"{spec.sample}.json.gz", fp)
+            if saved is not None:
+                run.results[spec.sample] = saved
+                run.reused.append(spec.sample)
+            else:
+                pending.append((str(spec.fastq), spec.sample, sample_options))
+        if run.reused:
+            info(f"reusing {len(run.reused)} finished sample(s) from {state}")
 
-    for name, status, payload in _execute(pending, source, jobs, threads, scheduler, chunk_reads, rna_source):
-        if status == "ok":
-            payload.save(state / f"{name}.json.gz", fingerprints[name])
-            run.results[name] = payload
-        else:
-            run.failed[name] = payload
-            warn(f"sample {name} failed: {payload}")
-    for name, result in run.results.items():
-        if result.qc.get("status") == "flagged":
-            run.flagged[name] = result.qc.get("error", "")
-            warn(f"sample {name} flagged: {run.flagged[name]}")
-        elif result.qc.get("low_mirna_share"):
-            warn(f"sample {name}: miRNA share {result.qc.get('share_mirna', 0):.1%} of reads is below "
-                 f"{LOW_MIRNA_SHARE:.0%} (as miRTrace flags failed QC)")
+        for name, status, payload in _execute(pending, source, jobs, threads, scheduler, chunk_reads, rna_source):
+            if status == "ok":
+                payload.save(state / f"{name}.json.gz", fingerprints[name])
+                run.results[name] = payload
+            else:
+                run.failed[name] = payload
+                warn(f"sample {name} failed: {payload}")
+        for name, result in run.results.items():
+            if result.qc.get("status") == "flagged":
+                run.flagged[name] = result.qc.get("error", "")
+                warn(f"sample {name} flagged: {run.flagged[name]}")
+            elif result.qc.get("low_mirna_share"):
+                warn(f"sample {name}: miRNA share {result.qc.get('share_mirna', 0):.1%} of reads is below "
+                     f"{LOW_MIRNA_SHARE:.0%} (as miRTrace flags failed QC)")
 
-    if rna_types is not None:
-        run.ncrna_like = rna_types.flag_mirnas(reference.mature)
-    _write_outputs(run, specs, reference, options)
+        if rna_types is not None:
+            run.ncrna_like = rna_types.flag_mirnas(reference.mature)
+        for name, result in run.results.items():
+            qc = result.qc
+            info(f"{name}: {qc['reads_in']:,} reads, adapter {qc['adapter'] or '-'} ({qc['adapter_source']}), "
+                 f"{qc['assigned_mirna']:,} to miRNAs ({qc['fraction_assigned']:.1%} of kept)")
+        _write_outputs(run, specs, reference, options, log)
     return run
 
 
@@ -307,7 +313,7 @@ def qc_table(run: QuantRun, specs: list[SampleSpec]) -> pd.DataFrame:
     return qc
 
 
-def _write_outputs(run: QuantRun, specs: list[SampleSpec], reference, options: QuantOptions) -> None:
+def _write_outputs(run: QuantRun, specs: list[SampleSpec], reference, options: QuantOptions, log: RunLog) -> None:
     names = [s.sample for s in specs]
     ok = [s for s in names if s in run.results and s not in run.flagged]
     qc = qc_table(run, specs)
@@ -335,6 +341,7 @@ def _write_outputs(run: QuantRun, specs: list[SampleSpec], reference, options: Q
                 hairpin.to_csv(fh, float_format="%.6g", lineterminator="\n")
             _write_gff(stage / "isomirs.gff3", run, ok, reference, options)
             _write_ncrna_like(stage / "ncrna_like_mirnas.csv", run, exact)
+        log.write(stage / "run.log")
     if not ok:
         # nothing to count: drop tables of an earlier run so they cannot be mistaken for this one
         for stale in ("counts.csv", "counts_exact.csv", "hairpin_counts.csv", "isomirs.gff3", "ncrna_like_mirnas.csv"):
