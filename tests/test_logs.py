@@ -158,3 +158,12 @@ def test_quiet_cli_prints_no_status_lines(tmp_path):
     quiet = runner.invoke(app, ["-q", "simulate", "--out", f"{tmp_path}/b/", "--n", "40", "--n-mirnas", "40"])
     assert loud.exit_code == quiet.exit_code == 0
     assert "expression: " in loud.output and quiet.output == ""
+
+
+def test_the_same_warning_from_a_later_call_is_said_again(wide, capsys, monkeypatch):
+    log = logging.getLogger("exomir.test_logs")
+    monkeypatch.setattr(logs, "FOLD_SECONDS", -1.0)  # every message as if it came long after the last
+    log.warning("no hairpin sequences in /data/plate1: precursor names will not resolve")
+    log.warning("no hairpin sequences in /data/plate2: precursor names will not resolve")
+    assert _err_lines(capsys) == ["warning: no hairpin sequences in /data/plate1: precursor names will not resolve",
+                                  "warning: no hairpin sequences in /data/plate2: precursor names will not resolve"]

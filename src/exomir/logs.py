@@ -6,8 +6,8 @@ logger gets, when this module is imported, one console handler (rich's ``RichHan
 * info lines as they are, warnings after ``warning:``, errors after ``error:`` (or their own label);
 * quiet (``exomir -q``, :func:`set_quiet`) shows warnings and errors only;
 * a run of warnings of one kind (the same text but for quoted names and numbers, such as one
-  warning per ambiguous miRNA name) is shown as its first warning and one line with the count of
-  the others; ``run.log`` keeps every one of them.
+  warning per ambiguous miRNA name, each within a second of the last) is shown as its first
+  warning and one line with the count of the others; ``run.log`` keeps every one of them.
 
 The ``exomir`` logger does not pass its records on to the root logger, so a program that sets up
 logging of its own sees each message once; attach a handler to ``logging.getLogger("exomir")`` to
@@ -69,6 +69,10 @@ def kind_of(record: logging.LogRecord) -> tuple:
     return record.name, record.levelno, _VARYING.sub("…", str(text))
 
 
+# A run of warnings comes from one loop, a message after the other; the same warning from a later
+# call (a notebook cell, the next file) is said again in full.
+FOLD_SECONDS = 1.0
+
 _LABELS = {logging.WARNING: ("warning", "yellow"), logging.ERROR: ("error", "red"), logging.CRITICAL: ("error", "red")}
 
 
@@ -81,6 +85,7 @@ class ConsoleHandler(RichHandler):
                          markup=False, highlighter=NullHighlighter(), keywords=[], rich_tracebacks=False)
         self._kind: tuple | None = None  # the kind of the last warning shown
         self._folded = 0  # warnings of that kind since, not shown
+        self._last = 0.0  # when the last message came
         self.addFilter(lambda record: not getattr(record, "on_bar", False))  # a live progress bar shows it
 
     def render(self, *, record, traceback, message_renderable):
@@ -95,7 +100,9 @@ class ConsoleHandler(RichHandler):
 
     def emit(self, record: logging.LogRecord) -> None:
         kind = kind_of(record) if record.levelno == logging.WARNING else None
-        if kind is not None and kind == self._kind:
+        in_a_row = record.created - self._last <= FOLD_SECONDS
+        self._last = record.created
+        if kind is not None and kind == self._kind and in_a_row:
             self._folded += 1
             return
         self._show_folded()
