@@ -208,9 +208,9 @@ def log_text(lines: Iterable[str], *, argv: list[str] | None = None, elapsed: fl
 class RunLog:
     """The messages of a run so far (see :func:`run_log`)."""
 
-    def __init__(self, lines: list[str]) -> None:
+    def __init__(self, lines: list[str], started: float | None = None) -> None:
         self.lines = lines
-        self.started = time.perf_counter()
+        self.started = time.perf_counter() if started is None else started
 
     def write(self, path: str | Path) -> Path:
         """Write ``run.log``: the command, every message so far and the time the run took."""
@@ -221,8 +221,9 @@ class RunLog:
 
 
 @contextlib.contextmanager
-def run_log() -> Iterator[RunLog]:
+def run_log(started: float | None = None) -> Iterator[RunLog]:
     """Record every message of the block, quiet or not; ``.write(folder / "run.log")`` at its end
-    (inside the results folder's staging, so that run.log comes with the results or not at all)."""
+    (inside the results folder's staging, so that run.log comes with the results or not at all).
+    ``started``: the ``time.perf_counter()`` the run began at, when before the block."""
     with recording() as lines:
-        yield RunLog(lines)
+        yield RunLog(lines, started)

@@ -60,10 +60,10 @@ def analyze(expression: str | Path | Sequence[str | Path], clinical: str | Path 
     """
     import time as _time
 
-    from exomir.analysis.params import analysis_params, log_text, params_text
+    from exomir.analysis.params import analysis_params, params_text
     from exomir.atomic import staged_directory
     from exomir.io import read
-    from exomir.progress import recording
+    from exomir.logs import run_log
 
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
@@ -82,7 +82,7 @@ def analyze(expression: str | Path | Sequence[str | Path], clinical: str | Path 
     group = options["group"]
     load_group = group if group is not None else (None if (endpoints or settings.time) else "group")
     patient = settings.patient
-    with staged_directory(out) as staging, recording() as log:
+    with run_log(started) as log, staged_directory(out) as staging:
         params = analysis_params(options)
         (staging / "params.json").write_text(params_text(params), encoding="utf-8", newline="")
         adata = read(expression, clinical, measure=settings.measure, sample_column=settings.sample_column,
@@ -97,8 +97,7 @@ def analyze(expression: str | Path | Sequence[str | Path], clinical: str | Path 
             from exomir.report.export import export_figures
 
             export_figures(written["report"], staging / "figures")
-        (staging / "run.log").write_text(log_text(log, elapsed=_time.perf_counter() - started), encoding="utf-8",
-                                         newline="")
+        log.write(staging / "run.log")
     return result
 
 

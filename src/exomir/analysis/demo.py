@@ -33,14 +33,14 @@ def run_demo(out: str | Path, *, n: int = 400, measure: str = "counts", n_mirnas
 
     import time
 
-    from exomir.analysis.params import analysis_params, log_text, params_text
-    from exomir.progress import recording
+    from exomir.analysis.params import analysis_params, params_text
+    from exomir.logs import run_log
 
     started = time.perf_counter()
     out = Path(out)
     simulated = simulate_cohort(n, measure=measure, n_mirnas=n_mirnas, seed=seed)
     settings = demo_settings(seed)
-    with staged_directory(out) as staging, recording() as log:
+    with run_log(started) as log, staged_directory(out) as staging:
         paths = write_cohort(simulated, f"{staging}/input/")
         adata = read(paths["expression"], paths["clinical"], group=settings.group,
                             numeric=[settings.afp, settings.time, settings.event])
@@ -53,8 +53,7 @@ def run_demo(out: str | Path, *, n: int = 400, measure: str = "counts", n_mirnas
         params = analysis_params(_analyze_options(settings, paths["expression"], paths["clinical"]))
         text = params_text(params).replace(str(Path(staging).resolve()), str(out.resolve()))
         (staging / "params.json").write_text(text, encoding="utf-8", newline="")
-        (staging / "run.log").write_text(log_text(log, elapsed=time.perf_counter() - started), encoding="utf-8",
-                                         newline="")
+        log.write(staging / "run.log")
     return result
 
 

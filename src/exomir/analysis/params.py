@@ -5,7 +5,7 @@
 SHA-256 of every input file. ``exomir analyze --params params.json`` runs the same analysis again
 (warning when an input file has changed since). No time stamps: the same run gives the same bytes.
 
-``run.log`` is what the run said (steps, notes, warnings) with the time of each line.
+``run.log`` is what the run said (steps, notes, warnings) with the time of each line (:mod:`exomir.logs`).
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
-import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -140,12 +139,3 @@ def read_params(path: str | Path) -> dict[str, Any]:
 def analyze_options() -> set[str]:
     """The keyword arguments :func:`exomir.analysis.analyze` takes (what params.json may hold)."""
     return {option.name for option in ANALYZE_OPTIONS}
-
-
-def log_text(lines: Iterable[str], *, argv: list[str] | None = None, elapsed: float | None = None) -> str:
-    """``run.log``: the command, what exomir version ran where, every message, and the run time."""
-    head = [f"exomir {__version__} · python {platform.python_version()} · {platform.platform()}"]
-    command = argv if argv is not None else sys.argv
-    head.append("command: " + " ".join(command))
-    tail = [f"finished in {elapsed:.1f} s"] if elapsed is not None else []
-    return "\n".join([*head, *lines, *tail]) + "\n"
