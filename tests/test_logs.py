@@ -122,7 +122,7 @@ def run_log_text(path) -> str:
     return text
 
 
-def test_meta_writesrun_log_text(tmp_path):
+def test_meta_writes_run_log(tmp_path):
     from exomir.cli import app
 
     shared_path("mirbase_v22")
