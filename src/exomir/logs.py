@@ -33,6 +33,8 @@ from rich.highlighter import NullHighlighter
 from rich.logging import RichHandler
 from rich.text import Text
 
+from exomir._version import __version__
+
 ROOT = "exomir"
 console = Console(stderr=True)  # shared with the progress bars, so that messages print above a live bar
 
@@ -196,8 +198,6 @@ def recording() -> Iterator[list[str]]:
 
 def log_text(lines: Iterable[str], *, argv: list[str] | None = None, elapsed: float | None = None) -> str:
     """``run.log``: the command, what exomir version ran where, every message, and the run time."""
-    from exomir import __version__  # the package's version, read when the run ends
-
     head = [f"exomir {__version__} · python {platform.python_version()} · {platform.platform()}"]
     command = argv if argv is not None else sys.argv
     head.append("command: " + " ".join(command))

@@ -11,7 +11,7 @@ from exomir.cli._app import app, plain_metavars
 from exomir.cli import names, kb, quantify, analysis, meta, model, serve, setup  # noqa: E402,F401  (registration)
 
 plain_metavars(app)
-from exomir import logs
+from exomir.logs import error, flush
 from exomir.errors import ExomirError
 
 
@@ -38,7 +38,7 @@ def main() -> None:
     try:
         command()(prog_name="exomir")
     except ExomirError as exc:
-        logs.error(str(exc))
+        error(str(exc))
         sys.exit(2)
     finally:
-        logs.flush()  # the count of the last folded warnings, before the command's exit
+        flush()  # the count of the last folded warnings, before the command's exit
