@@ -10,7 +10,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
-from exomir import tools
+import exomir.tools as tools
 from exomir.stats import survival
 
 #: default horizons of the time-dependent AUC: 1 and 3 years, in the unit of the time column
