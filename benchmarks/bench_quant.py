@@ -208,6 +208,10 @@ def main() -> None:
     for label, value in rows:
         print(f"{label:<{width}}  {value}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.out.exists():  # figures of bench_quant_many.py live in the same file
+        kept = json.loads(args.out.read_text()).get("many_samples")
+        if kept is not None:
+            results["many_samples"] = kept
     args.out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     print(f"wrote {args.out}")
 

@@ -86,12 +86,15 @@ def _time_v(stderr: str) -> dict:
 def _attempt(cmd: list[str], state: Path, kill_after: int | None) -> dict:
     t0 = time.perf_counter()
     proc = subprocess.Popen(["/usr/bin/time", "-v", *cmd], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                            text=True, start_new_session=True)
+                            text=True)
     killed = False
     if kill_after is not None:
         while proc.poll() is None:
             if state.exists() and len(list(state.glob("*.json.gz"))) >= kill_after:
-                os.killpg(proc.pid, signal.SIGKILL)  # the whole run: exomir and time
+                # exomir itself (the child of time, which then reports the killed run's figures)
+                children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout
+                for pid in children.split():
+                    os.kill(int(pid), signal.SIGKILL)
                 killed = True
                 break
             time.sleep(2)
