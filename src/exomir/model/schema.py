@@ -26,12 +26,12 @@ Fraction = Annotated[float, Field(allow_inf_nan=False, ge=0.0, le=1.0)]
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class _Strict(BaseModel):
+class Strict(BaseModel):
     # strict: a string "0.5" or a bool is not a number; extra keys are kept for newer writers
     model_config = ConfigDict(strict=True, extra="allow")
 
 
-class Task(_Strict):
+class Task(Strict):
     group_column: Text
     case: Text
     controls: list[Text] = Field(min_length=1)
@@ -47,7 +47,7 @@ class Task(_Strict):
         return self
 
 
-class Feature(_Strict):
+class Feature(Strict):
     name: Text
     kind: Literal["mirna", "clinical"]
     transform: Literal["log10p1", "identity"]
@@ -71,7 +71,7 @@ class Feature(_Strict):
         return self
 
 
-class Panel(_Strict):
+class Panel(Strict):
     intercept: Finite
     features: list[Feature] = Field(min_length=1)
 
@@ -89,19 +89,19 @@ class Panel(_Strict):
         return features
 
 
-class Calibration(_Strict):
+class Calibration(Strict):
     intercept: Finite
     slope: Annotated[float, Field(allow_inf_nan=False, gt=0.0, le=MAX_ABS_VALUE)]
 
 
-class Threshold(_Strict):
+class Threshold(Strict):
     name: Text
     probability_threshold: Annotated[float, Field(allow_inf_nan=False, gt=0.0, lt=1.0)]
     sensitivity: Fraction
     specificity: Fraction
 
 
-class Thresholds(_Strict):
+class Thresholds(Strict):
     locked: Text
     rules: list[Threshold] = Field(min_length=1)
 
@@ -115,7 +115,7 @@ class Thresholds(_Strict):
         return self
 
 
-class Performance(_Strict):
+class Performance(Strict):
     cv_auc: Fraction
     cv_auc_ci_low: Fraction
     cv_auc_ci_high: Fraction
@@ -127,11 +127,11 @@ class Performance(_Strict):
         return self
 
 
-class Training(_Strict):
+class Training(Strict):
     n_samples: Annotated[int, Field(ge=2)]
 
 
-class Preprocessing(_Strict):
+class Preprocessing(Strict):
     measure: Literal["counts", "cq", "log"]
     normalization: Literal["median_of_ratios", "global_mean_dcq", "none"]
     references: list[dict] = Field(default_factory=list)
@@ -160,12 +160,14 @@ class Preprocessing(_Strict):
         return self
 
 
-class Checksum(_Strict):
+class Checksum(Strict):
     algorithm: Literal[CHECKSUM_ALGORITHMS]  # type: ignore[valid-type]
     value: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
-class ModelFile(_Strict):
+class ModelContent(Strict):
+    """Everything the checksum covers."""
+
     format: Literal["exomir-locked-model"]
     format_version: Literal[1]
     exomir_version: Text
@@ -177,7 +179,6 @@ class ModelFile(_Strict):
     thresholds: Thresholds
     performance: Performance
     training: Training
-    checksum: Checksum
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -186,15 +187,23 @@ class ModelFile(_Strict):
         return self
 
 
+class ModelFile(ModelContent):
+    checksum: Checksum
+
+
+def messages(exc: ValidationError) -> list[str]:
+    """The problems of a failed validation as ``where: what``."""
+    out = []
+    for err in exc.errors(include_url=False):
+        where = ".".join(str(x) for x in err["loc"]) or "(top level)"
+        out.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
+    return out
+
+
 def problems(content: dict) -> list[str]:
     """Every schema problem of ``content`` as ``where: what`` (empty when the file is sound)."""
     try:
         ModelFile.model_validate(content)
     except ValidationError as exc:
-        out = []
-        for err in exc.errors(include_url=False):
-            where = ".".join(str(x) for x in err["loc"]) or "(top level)"
-            message = err["msg"].removeprefix("Value error, ")
-            out.append(f"{where}: {message}")
-        return out
+        return messages(exc)
     return []

@@ -74,7 +74,7 @@ def score_cohort(model: LockedModel, adata: ad.AnnData, *, measure_given: str = 
             expected=f"{model.measure} values, as at training (nothing is converted)",
         )
     if measure_given not in ("auto", model.measure):
-        raise InputError(f"--measure {measure_given} does not match the model ({model.measure})")
+        raise InputError(f"the measure given ({measure_given}) does not match the model's ({model.measure})")
     features = model.features
     mirnas = [f for f in features if f["kind"] == "mirna"]
     clinical = [f for f in features if f["kind"] == "clinical"]
@@ -87,7 +87,7 @@ def score_cohort(model: LockedModel, adata: ad.AnnData, *, measure_given: str = 
     for f in clinical:
         if f["column"] not in adata.obs.columns:
             raise InputError(f"the model needs the clinical column {f['column']!r} ({f['canonical_name']}, {f.get('unit', '')})",
-                             column=f["column"], expected="a --clinical table with that column")  # fmt: skip
+                             column=f["column"], expected="a clinical table with that column")  # fmt: skip
     samples = [str(s) for s in adata.obs_names]
     if not samples:
         raise InputError("the table has no samples")
@@ -206,7 +206,7 @@ def score_files(
     locked = model if isinstance(model, LockedModel) else load_model(model)
     numeric = [f["column"] for f in locked.features if f["kind"] == "clinical"]
     if numeric and clinical is None:
-        raise InputError(f"the model needs clinical column(s) {numeric}", expected="a clinical table (--clinical FILE) with that column")
+        raise InputError(f"the model needs clinical column(s) {numeric}", expected="a clinical table with that column")
     adata = read(expression, clinical, measure=measure, sample_column=sample_column,
                         numeric=numeric if clinical is not None else ())  # fmt: skip
     if max_samples is not None and adata.n_obs > max_samples:

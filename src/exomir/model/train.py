@@ -18,7 +18,9 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import anndata as ad
 import numpy as np
@@ -28,7 +30,9 @@ from exomir._version import __version__
 from exomir.cohort import meta, record_exclusion, select_groups
 from exomir.errors import ExomirError, InputError
 import exomir.model.canonical as canonical
+import exomir.model.content as content
 from exomir.model.preprocessing import fit_preprocessing
+from exomir.model.schema import Task
 from exomir.progress import info, steps, warn
 
 FORMAT = "exomir-locked-model"
@@ -192,8 +196,6 @@ def train_model(
     The cross-validated AUC comes from a nested CV of the whole procedure; the model stored is
     the same procedure fitted once on all samples.
     """
-    from exomir.stats import panel as sp
-    from exomir.stats import roc
     from exomir.tools import read_afp, with_afp
 
     rows, chosen = _labels(adata, group, case, controls)
@@ -230,6 +232,56 @@ def train_model(
     groups = sample_groups(sub)  # uns groups_column: one patient's samples stay in one outer fold
     if groups is not None:
         groups = pd.Series(groups, index=list(map(str, sub.obs_names))).reindex(X.index.astype(str)).to_numpy(object)
+    fit = _fit(X, y, case, penalty=penalty, forced=forced, transforms=transforms, outer_folds=outer_folds,
+               inner_folds=inner_folds, repeats=repeats, seed=seed, groups=groups, tuning=tuning)  # fmt: skip
+    nested = fit.nested
+    records = _feature_records(fit.panel, X, key, afp)
+    body = content.build(
+        format=FORMAT,
+        format_version=FORMAT_VERSION,
+        exomir_version=__version__,
+        cohort=_cohort(adata, cohort_name),
+        task=Task(group_column=group, case=case, controls=list(chosen), positive_class=case,
+                  negative_class="+".join(chosen)),  # fmt: skip
+        measure=prep["measure"],
+        preprocessing=prep,
+        missing_values=content.MissingValues(
+            counts="an empty count cell is 0 reads",
+            cq=prep.get("nondetect_rule", "a non-detect (Cq missing or above the LOD) is set to the LOD"),
+            other="a missing value of a panel feature is replaced by its training median (warned per sample)",
+        ),
+        panel=_panel(fit.panel, records),
+        calibration=_calibration(y, fit),
+        thresholds=content.Thresholds(locked="youden", rule="probability >= threshold is called " + case,
+                                      rules=_threshold_records(fit.cuts, fit.held_out)),  # fmt: skip
+        performance=_performance(nested, outer_folds=outer_folds, inner_folds=inner_folds, repeats=repeats, seed=seed),
+        training=_training(adata, y, y_labels, fit.separating),
+    )
+    info(f"locked model: {len(records)} features, nested-CV AUC {nested.auc:.3f} "
+         f"({nested.auc_ci_low:.3f}–{nested.auc_ci_high:.3f})")  # fmt: skip
+    return canonical.seal(body)
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """The panel procedure's results a locked model is made of."""
+
+    nested: Any  # nested CV of the whole procedure: the validated performance and out-of-fold predictions
+    panel: Any  # the same procedure fitted once on all samples: the model stored
+    oof: np.ndarray  # out-of-fold probabilities (clipped away from 0 and 1)
+    intercept: float  # Platt recalibration of the out-of-fold linear predictors
+    slope: float
+    cuts: pd.DataFrame  # locked cut-offs on the recalibrated out-of-fold probabilities
+    held_out: dict[str, dict]  # validated rates of each cut-off rule
+    separating: list[str]  # candidates that alone separate cases from controls in training
+
+
+def _fit(X: pd.DataFrame, y: np.ndarray, case: str, *, penalty: str, forced: list[str], transforms: dict[str, str],
+         outer_folds: int, inner_folds: int, repeats: int, seed: int, groups, tuning: dict) -> _Fit:
+    """Nested CV, final fit, recalibration and thresholds; refuses what cannot be locked."""
+    from exomir.stats import panel as sp
+    from exomir.stats import roc
+
     with steps("train locked model", 3) as advance:
         nested = sp.nested_cv(X, y, name="locked_model", penalty=penalty, forced=forced, transforms=transforms,
                               outer_folds=outer_folds, inner_folds=inner_folds, repeats=repeats, seed=seed,
@@ -264,84 +316,80 @@ def train_model(
         advance("recalibration and thresholds")
     if not panel.nonzero_features:
         raise ExomirError("the final penalized fit kept no feature (all coefficients 0); no model was locked")
+    return _Fit(nested, panel, oof, a, b, cuts, held_out, separating)
 
-    features = _feature_records(panel, X, key, afp)
-    thresholds = _threshold_records(cuts, held_out)
-    before = sp.calibration(y, oof)
-    after = _held_out_recalibration(y, _logit(nested.probability_by_repeat), nested.fold_of)
+
+def _cohort(adata: ad.AnnData, name: str) -> content.Cohort:
+    # file names only: the training machine's folders are not part of the model
+    source = {k: (Path(str(v)).name if k != "simulated" else str(v))
+              for k, v in sorted(dict(meta(adata).get("source", {})).items())
+              if k in ("expression", "clinical", "simulated")}  # fmt: skip
+    return content.Cohort(name=name, source=source)
+
+
+def _panel(panel, features: list[content.Feature]) -> content.Panel:
+    return content.Panel(
+        penalty=panel.penalty,
+        hyperparameters=panel.hyperparameters,
+        intercept=panel.intercept,
+        features=features,
+        selected_with_zero_coefficient=[f for f in panel.features if f not in panel.nonzero_features],
+        linear_predictor="intercept + sum(coefficient * (transform(value) - center) / scale)",
+        n_candidates=len(panel.candidates),
+        convergence_warnings=panel.convergence_warnings,
+    )
+
+
+def _calibration(y: np.ndarray, fit: _Fit) -> content.Calibration:
+    """The Platt recalibration, with the calibration before it and after it on held-out folds."""
+    from exomir.stats import panel as sp
+
+    nested = fit.nested
+    return content.Calibration(
+        method="logistic recalibration (Platt) of the nested-CV out-of-fold linear predictors",
+        intercept=fit.intercept,
+        slope=fit.slope,
+        probability="1 / (1 + exp(-(intercept + slope * linear_predictor)))",
+        out_of_fold_before=sp.calibration(y, fit.oof),
+        held_out_after=_held_out_recalibration(y, _logit(nested.probability_by_repeat), nested.fold_of),
+        held_out_after_method="each outer fold recalibrated by Platt scaling fitted on the other folds' "
+                              "out-of-fold predictions (validated; mean over repeats)",
+        note="recalibrated probabilities judged on the predictions the recalibration was fitted to are "
+             "calibrated by construction (slope 1, intercept 0) and are not reported",
+    )  # fmt: skip
+
+
+def _performance(nested, *, outer_folds: int, inner_folds: int, repeats: int, seed: int) -> content.Performance:
+    return content.Performance(
+        cv_auc=nested.auc,
+        cv_auc_ci_low=nested.auc_ci_low,
+        cv_auc_ci_high=nested.auc_ci_high,
+        ci_method=nested.ci_method,
+        estimate="mean AUC of the held-out outer folds (validated)",
+        auc_pooled_by_repeat=nested.auc_pooled_by_repeat,
+        outer_folds=outer_folds,
+        inner_folds=inner_folds,
+        repeats=repeats,
+        seed=seed,
+        auc_by_repeat=nested.auc_by_repeat,
+        selection_frequency={k: float(v) for k, v in nested.selection_frequency.head(25).items()},
+    )
+
+
+def _training(adata: ad.AnnData, y: np.ndarray, y_labels: np.ndarray, separating: list[str]) -> content.Training:
     groups_used = pd.Series(y_labels).value_counts().sort_index()
-    content = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "exomir_version": __version__,
-        "cohort": {
-            "name": cohort_name,
-            # file names only: the training machine's folders are not part of the model
-            "source": {k: (Path(str(v)).name if k != "simulated" else str(v))
-                       for k, v in sorted(dict(meta(adata).get("source", {})).items())
-                       if k in ("expression", "clinical", "simulated")},
-        },
-        "task": {"group_column": group, "case": case, "controls": list(chosen),
-                 "positive_class": case, "negative_class": "+".join(chosen)},
-        "measure": prep["measure"],
-        "preprocessing": prep,
-        "missing_values": {
-            "counts": "an empty count cell is 0 reads",
-            "cq": prep.get("nondetect_rule", "a non-detect (Cq missing or above the LOD) is set to the LOD"),
-            "other": "a missing value of a panel feature is replaced by its training median (warned per sample)",
-        },
-        "panel": {
-            "penalty": panel.penalty,
-            "hyperparameters": panel.hyperparameters,
-            "intercept": panel.intercept,
-            "features": features,
-            "selected_with_zero_coefficient": [f for f in panel.features if f not in panel.nonzero_features],
-            "linear_predictor": "intercept + sum(coefficient * (transform(value) - center) / scale)",
-            "n_candidates": len(panel.candidates),
-            "convergence_warnings": panel.convergence_warnings,
-        },
-        "calibration": {
-            "method": "logistic recalibration (Platt) of the nested-CV out-of-fold linear predictors",
-            "intercept": a,
-            "slope": b,
-            "probability": "1 / (1 + exp(-(intercept + slope * linear_predictor)))",
-            "out_of_fold_before": before,
-            "held_out_after": after,
-            "held_out_after_method": "each outer fold recalibrated by Platt scaling fitted on the other folds' "
-                                     "out-of-fold predictions (validated; mean over repeats)",
-            "note": "recalibrated probabilities judged on the predictions the recalibration was fitted to are "
-                    "calibrated by construction (slope 1, intercept 0) and are not reported",
-        },
-        "thresholds": {"locked": "youden", "rule": "probability >= threshold is called " + case, "rules": thresholds},
-        "performance": {
-            "cv_auc": nested.auc,
-            "cv_auc_ci_low": nested.auc_ci_low,
-            "cv_auc_ci_high": nested.auc_ci_high,
-            "ci_method": nested.ci_method,
-            "estimate": "mean AUC of the held-out outer folds (validated)",
-            "auc_pooled_by_repeat": nested.auc_pooled_by_repeat,
-            "outer_folds": outer_folds,
-            "inner_folds": inner_folds,
-            "repeats": repeats,
-            "seed": seed,
-            "auc_by_repeat": nested.auc_by_repeat,
-            "selection_frequency": {k: float(v) for k, v in nested.selection_frequency.head(25).items()},
-        },
-        "training": {
-            "n_samples": int(y.size),
-            "n_case": int(y.sum()),
-            "n_control": int((~y).sum()),
-            "n_per_group": {str(k): int(v) for k, v in groups_used.items()},
-            "separating_features": separating,
-            "n_excluded": len([e for e in meta(adata).get("excluded", []) if "train the model" in e.get("reason", "")]),
-        },
-    }
-    info(f"locked model: {len(features)} features, nested-CV AUC {nested.auc:.3f} "
-         f"({nested.auc_ci_low:.3f}–{nested.auc_ci_high:.3f})")  # fmt: skip
-    return canonical.seal(content)
+    excluded = [e for e in meta(adata).get("excluded", []) if "train the model" in e.get("reason", "")]
+    return content.Training(
+        n_samples=int(y.size),
+        n_case=int(y.sum()),
+        n_control=int((~y).sum()),
+        n_per_group={str(k): int(v) for k, v in groups_used.items()},
+        separating_features=separating,
+        n_excluded=len(excluded),
+    )
 
 
-def _feature_records(panel, X: pd.DataFrame, key: pd.DataFrame, afp: str | None) -> list[dict]:
+def _feature_records(panel, X: pd.DataFrame, key: pd.DataFrame, afp: str | None) -> list[content.Feature]:
     from exomir.stats.panel import apply_transforms
 
     by_column = key.set_index("column")
@@ -349,26 +397,26 @@ def _feature_records(panel, X: pd.DataFrame, key: pd.DataFrame, afp: str | None)
     for name in panel.nonzero_features:
         transformed = apply_transforms(X[[name]], panel.transforms)[:, 0]
         finite = transformed[np.isfinite(transformed)]
-        record = {
-            "name": name,
-            "kind": "clinical" if name == afp else "mirna",
-            "transform": panel.transforms.get(name, "identity"),
-            "coefficient": float(panel.coefficients[name]),
-            "center": float(panel.center[name]),
-            "scale": float(panel.scale[name]),
-            "impute_value": float(panel.impute_values[name]),
-            "training_min": float(finite.min()) if finite.size else None,
-            "training_max": float(finite.max()) if finite.size else None,
-            "training_median": float(np.median(finite)) if finite.size else None,
-            "n_missing_at_training": int((~np.isfinite(transformed)).sum()),
-        }
         if name == afp:
-            record.update(mimat="", canonical_name="AFP", column=afp, unit="ng/mL")
+            where = dict(mimat="", canonical_name="AFP", column=afp, unit="ng/mL")
         else:
             row = by_column.loc[name]
-            record.update(mimat=row["mimat"] if str(row["mimat"]).startswith("MIMAT") else "",
-                          canonical_name=row["name"], column=name)  # fmt: skip
-        out.append(record)
+            where = dict(mimat=row["mimat"] if str(row["mimat"]).startswith("MIMAT") else "",
+                         canonical_name=row["name"], column=name)  # fmt: skip
+        out.append(content.Feature(
+            name=name,
+            kind="clinical" if name == afp else "mirna",
+            transform=panel.transforms.get(name, "identity"),
+            coefficient=float(panel.coefficients[name]),
+            center=float(panel.center[name]),
+            scale=float(panel.scale[name]),
+            impute_value=float(panel.impute_values[name]),
+            training_min=float(finite.min()) if finite.size else None,
+            training_max=float(finite.max()) if finite.size else None,
+            training_median=float(np.median(finite)) if finite.size else None,
+            n_missing_at_training=int((~np.isfinite(transformed)).sum()),
+            **where,
+        ))
     return out
 
 
@@ -392,7 +440,7 @@ def _count(value: float):
     return int(value) if float(value).is_integer() else float(value)
 
 
-def _threshold_records(cuts: pd.DataFrame, held_out: dict[str, dict]) -> list[dict]:
+def _threshold_records(cuts: pd.DataFrame, held_out: dict[str, dict]) -> list[content.Threshold]:
     """The locked cut-offs (chosen on all recalibrated out-of-fold probabilities) with validated
     rates (cut-off chosen without the fold judged) and the apparent ones beside them."""
     from exomir.stats.roc import wilson_interval
@@ -405,17 +453,17 @@ def _threshold_records(cuts: pd.DataFrame, held_out: dict[str, dict]) -> list[di
         m, n = v["tp"] + v["fn"], v["tn"] + v["fp"]
         se_lo, se_hi = wilson_interval(v["tp"], m)
         sp_lo, sp_hi = wilson_interval(v["tn"], n)
-        out.append({
-            "name": _CRITERIA.get(row["criterion"], (row["criterion"],))[0],
-            "criterion": row["criterion"],
-            "target": row["target"],
-            "probability_threshold": row["threshold"],
-            "sensitivity": v["sensitivity"], "sensitivity_ci_low": float(se_lo), "sensitivity_ci_high": float(se_hi),
-            "specificity": v["specificity"], "specificity_ci_low": float(sp_lo), "specificity_ci_high": float(sp_hi),
-            "tp": _count(v["tp"]), "fp": _count(v["fp"]), "tn": _count(v["tn"]), "fn": _count(v["fn"]),
-            "estimated_on": "validated: the cut-off chosen by the same rule on the other outer folds' out-of-fold "
-                            "probabilities, applied to each held-out fold (Wilson 95% intervals)",
-            "sensitivity_apparent": row["sensitivity"], "specificity_apparent": row["specificity"],
-            "apparent_note": "the locked cut-off on the out-of-fold probabilities that chose it (optimistic)",
-        })  # fmt: skip
+        out.append(content.Threshold(
+            name=_CRITERIA.get(row["criterion"], (row["criterion"],))[0],
+            criterion=row["criterion"],
+            target=row["target"],
+            probability_threshold=row["threshold"],
+            sensitivity=v["sensitivity"], sensitivity_ci_low=float(se_lo), sensitivity_ci_high=float(se_hi),
+            specificity=v["specificity"], specificity_ci_low=float(sp_lo), specificity_ci_high=float(sp_hi),
+            tp=_count(v["tp"]), fp=_count(v["fp"]), tn=_count(v["tn"]), fn=_count(v["fn"]),
+            estimated_on="validated: the cut-off chosen by the same rule on the other outer folds' out-of-fold "
+                         "probabilities, applied to each held-out fold (Wilson 95% intervals)",
+            sensitivity_apparent=row["sensitivity"], specificity_apparent=row["specificity"],
+            apparent_note="the locked cut-off on the out-of-fold probabilities that chose it (optimistic)",
+        ))  # fmt: skip
     return out
