@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from exomir.analysis import run_analysis
-from exomir.report import figures, render_report
+from exomir.plotting import figures
+from exomir.report import render_report
 from exomir.report.render import _html_table
 from exomir.simulate import simulate_cohort
 
@@ -236,7 +237,7 @@ def with_panels():
 
 
 def test_headline_roc_panel_afp_and_both_with_delong(with_panels):
-    from exomir.report import diagnostic
+    from exomir.plotting import diagnostic
 
     analysis = with_panels.panel_analyses["HCC_vs_LC"]
     fig = diagnostic.panel_roc_figure(analysis, "HCC vs LC")
@@ -259,7 +260,7 @@ def test_headline_roc_panel_afp_and_both_with_delong(with_panels):
 
 
 def test_calibration_and_decision_curves(with_panels):
-    from exomir.report import diagnostic
+    from exomir.plotting import diagnostic
 
     analysis = with_panels.panel_analyses["HCC_vs_LC"]
     cal = diagnostic.calibration_figure(analysis, "HCC vs LC")
@@ -290,7 +291,7 @@ def test_report_holds_the_headline_figures_tables_script_and_downloads(with_pane
 
 
 def test_meta_analysis_forest_log_axis_shows_real_values():
-    from exomir.report.forest import forest_spec
+    from exomir.plotting.study_forest import forest_spec
 
     studies = pd.DataFrame({"study": ["A", "B"], "flipped": [False, False], "estimate": np.log([0.5, 0.7]),
                             "ci_low": np.log([0.3, 0.45]), "ci_high": np.log([0.85, 1.1]), "weight": [40.0, 60.0]})

@@ -144,7 +144,7 @@ def test_cli_survival_option_is_checked(tmp_path):
 
 
 def test_hr_forest_and_km_axes_read_as_values():
-    from exomir.report import figures
+    from exomir.plotting import figures
     from exomir.stats import survival
 
     rows = pd.DataFrame({"mirna": ["a", "b", "c"], "hr": [0.3, 0.6, 0.9], "low": [0.2, 0.4, 0.7], "high": [0.45, 0.9, 1.2]})

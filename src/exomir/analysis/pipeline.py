@@ -20,7 +20,6 @@ from exomir.progress import info, steps, warn
 from exomir.results import AnalysisResult, AnalysisSettings
 
 #: miRNAs per comparison shown with ROC curves and sent to the knowledge base.
-TOP_ROC = 3
 TOP_KM = 3
 TOP_EVIDENCE = 25
 SIGNIFICANCE = 0.05
@@ -281,31 +280,13 @@ def _afp_cutoff(result: AnalysisResult) -> pd.DataFrame:
 
 def _roc_curves(result: AnalysisResult) -> None:
     """Curves of the best miRNAs of each comparison and of AFP, for the report."""
-    from exomir.cohort import expression_sign
-    from exomir.stats.roc import roc_curve
+    from exomir.plotting.cohort_figures import roc_curves
 
     roc = result.tables["roc"]
-    adata = result.adata
-    names = list(adata.var_names)
-    # directions in roc.csv are in expression terms: on raw Cq the curve is drawn on −Cq
-    matrix = expression_sign(adata) * np.asarray(adata.X, dtype=np.float64)
     for comparison in result.comparisons:
-        selection = comparison.select(adata)
-        rows, is_case = selection.rows, selection.y
         table = roc[(roc["comparison"] == comparison.name)]
-        curves: dict[str, pd.DataFrame] = {}
-        markers = table[table["mirna"].isin(names)].head(TOP_ROC)  # single miRNAs (panels have no column)
-        for _, row in markers.iterrows():
-            values = matrix[rows, names.index(row["mirna"])]
-            keep = ~np.isnan(values)
-            curves[row["mirna"]] = roc_curve(values[keep], is_case[keep], row["direction"])
-        if result.settings.afp:
-            afp_row = table[table["mirna"] == "AFP"]
-            values = pd.to_numeric(adata.obs[result.settings.afp], errors="coerce").to_numpy(dtype=float)[rows]
-            keep = ~np.isnan(values)
-            if len(afp_row) and keep.any():
-                curves["AFP"] = roc_curve(values[keep], is_case[keep], afp_row["direction"].iloc[0])
-        result.roc_curves[comparison.name] = curves
+        result.roc_curves[comparison.name] = roc_curves(result.adata, table, comparison.select(result.adata),
+                                                        afp=result.settings.afp)
 
 
 def _survival(result: AnalysisResult) -> None:

@@ -1,4 +1,5 @@
-"""The headline figures of a diagnostic study: the miRNA panel against AFP and together with AFP.
+"""The headline figures of a diagnostic study: the miRNA panel against AFP and together with AFP
+(``ex.pl.panel_roc``, ``ex.pl.calibration``, ``ex.pl.decision_curve``).
 
 All three are drawn from what :func:`exomir.tools.panel` returns for one
 comparison (a :class:`~exomir.tools.PanelAnalysis`): the out-of-fold probabilities of the
@@ -13,7 +14,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from exomir.report.figures import LAYOUT
+from exomir.plotting.figures import LAYOUT
+from exomir.stats.roc import roc_curve
 
 #: model name in the panel tables → what the reader sees, colour, line style
 MODELS = {
@@ -57,11 +59,9 @@ def delong_lines(analysis) -> list[str]:
     return lines
 
 
-def panel_roc_figure(analysis, title: str) -> go.Figure:
+def panel_roc_figure(analysis, title: str = "miRNA panel vs AFP") -> go.Figure:
     """ROC curves of the miRNA panel, of AFP and of the panel with AFP, on the same samples,
     with AUC (DeLong 95 % CI) in the legend and the paired DeLong p of each panel against AFP."""
-    from exomir.stats.roc import roc_curve
-
     oof = analysis.out_of_fold
     y = oof["is_case"].to_numpy(dtype=bool)
     summary = analysis.summary.set_index("mirna")
@@ -102,7 +102,7 @@ def calibration_bins(prob: np.ndarray, y: np.ndarray, bins: int = CALIBRATION_BI
     return pd.DataFrame(rows)
 
 
-def calibration_figure(analysis, title: str) -> go.Figure:
+def calibration_figure(analysis, title: str = "Calibration") -> go.Figure:
     """Observed against predicted risk per model (deciles of the out-of-fold probability), the
     ideal diagonal, and each model's calibration slope and intercept in the legend."""
     oof = analysis.out_of_fold
@@ -133,7 +133,7 @@ def calibration_figure(analysis, title: str) -> go.Figure:
     return figure
 
 
-def decision_curve_figure(analysis, title: str) -> go.Figure:
+def decision_curve_figure(analysis, title: str = "Decision curve") -> go.Figure:
     """Net benefit per threshold probability of each model, of testing everyone and of no one."""
     curve = analysis.decision_curve
     oof = analysis.out_of_fold

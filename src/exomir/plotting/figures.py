@@ -250,7 +250,7 @@ def afp_by_group(obs: pd.DataFrame, group: str, afp: str, cutoff: float) -> go.F
     """AFP per group on a log scale with the clinical cut-off."""
     figure = go.Figure()
     values = pd.to_numeric(obs[afp], errors="coerce")
-    for name in _group_order(obs[group]):
+    for name in group_order(obs[group]):
         part = values[(obs[group].astype(str) == name).to_numpy()].dropna()
         figure.add_trace(go.Box(y=part, name=f"{name} (n={len(part)})", boxpoints="outliers",
                                 marker_color=GROUP_COLOURS.get(name, "#7f7f7f")))
@@ -311,7 +311,7 @@ def hemolysis_figure(qc: pd.DataFrame, obs: pd.DataFrame, group: str) -> go.Figu
     return figure
 
 
-def _group_order(values: pd.Series) -> list[str]:
+def group_order(values: pd.Series) -> list[str]:
     seen = list(dict.fromkeys(values.dropna().astype(str)))
     known = [g for g in GROUP_COLOURS if g in seen]
     return known + [g for g in seen if g not in known]

@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 
 from exomir._version import __version__
 from exomir.atomic import atomic_open
-from exomir.report.figures import LAYOUT, to_div
+from exomir.plotting.figures import LAYOUT, to_div
 
 _TYPE_COLOURS = {"mirna": "#1f77b4", "trna": "#ff7f0e", "rrna": "#8c564b", "other_ncrna": "#9467bd",
                  "artifact": "#7f7f7f", "unknown": "#d9d9d9"}

@@ -14,11 +14,13 @@ from markupsafe import Markup, escape
 
 from exomir._version import __version__
 from exomir.cohort import exclusions, meta
-import exomir.report.figures as figures
+import exomir.plotting as pl
+import exomir.plotting.figures as figures
+from exomir.plotting.cohort_figures import km_time_label
+from exomir.plotting.diagnostic import delong_lines, label
 from exomir.results import AnalysisResult, AnalysisSettings
 
 PACKAGES = ("numpy", "scipy", "pandas", "anndata", "pydeseq2", "lifelines", "statsmodels", "scikit-learn", "plotly")
-TOP_FOREST = 15  # rows of a forest plot
 TOP_TABLE = 10
 DIRECTIONS = {"higher_in_case": "↑ in case", "lower_in_case": "↓ in case"}
 
@@ -64,10 +66,10 @@ def build_context(result: AnalysisResult) -> dict[str, Any]:
             "n_up": int(((part["padj"] < 0.05) & (part["log2fc"] > 0)).sum()),
             "n_down": int(((part["padj"] < 0.05) & (part["log2fc"] < 0)).sum()),
             "method": ", ".join(sorted(set(part.get("method", pd.Series(dtype=str)).astype(str)))),
-            "volcano": Markup(figures.to_div(figures.volcano(de, name, flagged=flagged_names), f"volcano-{_anchor(name)}")),
+            "volcano": Markup(figures.to_div(pl.volcano(de, name, flagged=flagged_names), f"volcano-{_anchor(name)}")),
             "de_table": _html_table(top, ["mirna", "log2fc", "pvalue", "padj", "auc", "auc_direction"],
                                     flagged=flagged_names, max_rows=TOP_TABLE, name=f"differential-{name}"),
-            "roc": Markup(figures.to_div(figures.roc_figure(result.roc_curves.get(name, {}), roc, name),
+            "roc": Markup(figures.to_div(pl.roc(roc, result.roc_curves.get(name, {}), name),
                                          f"roc-{_anchor(name)}")) if result.roc_curves.get(name) else None,
             "roc_table": _html_table(_roc_rows(roc_part), ["mirna", "auc", "95% CI", "direction", "threshold",
                                                           "sensitivity", "specificity"], flagged=flagged_names,
@@ -90,8 +92,8 @@ def build_context(result: AnalysisResult) -> dict[str, Any]:
         "n_mirnas": adata.n_vars,
         "measure": meta(adata).get("measure"),
         "cohort_table": _cohort_table(adata.obs, settings),
-        "afp_figure": Markup(figures.to_div(figures.afp_by_group(adata.obs, settings.group, settings.afp,
-                                                                 settings.afp_cutoff), "afp-by-group"))
+        "afp_figure": Markup(figures.to_div(pl.afp(adata, settings.group, settings.afp, settings.afp_cutoff),
+                                            "afp-by-group"))
         if settings.afp else None,
         "afp_cutoff": _html_table(tables["afp_cutoff"], ["comparison", "rule", "n_case", "n_control", "sensitivity",
                                                         "specificity"], name="afp-cutoff") if "afp_cutoff" in tables else None,
@@ -129,17 +131,12 @@ def _headline(analysis, title: str, name: str) -> dict[str, Any] | None:
     decision curve (only when the panels were fitted with AFP)."""
     if analysis is None or "AFP" not in analysis.out_of_fold:
         return None
-    import exomir.report.diagnostic as diagnostic
-
     anchor = _anchor(name)
     return {
-        "roc": Markup(figures.to_div(diagnostic.panel_roc_figure(analysis, f"miRNA panel vs AFP: {title}"),
-                                     f"panel-roc-{anchor}")),
-        "calibration": Markup(figures.to_div(diagnostic.calibration_figure(analysis, f"Calibration: {title}"),
-                                             f"calibration-{anchor}")),
-        "decision": Markup(figures.to_div(diagnostic.decision_curve_figure(analysis, f"Decision curve: {title}"),
-                                          f"decision-{anchor}")),
-        "delong": diagnostic.delong_lines(analysis),
+        "roc": Markup(figures.to_div(pl.panel_roc(analysis, f"miRNA panel vs AFP: {title}"), f"panel-roc-{anchor}")),
+        "calibration": Markup(figures.to_div(pl.calibration(analysis, f"Calibration: {title}"), f"calibration-{anchor}")),
+        "decision": Markup(figures.to_div(pl.decision_curve(analysis, f"Decision curve: {title}"), f"decision-{anchor}")),
+        "delong": delong_lines(analysis),
     }
 
 
@@ -150,7 +147,7 @@ def _inputs(adata) -> list[tuple[str, str]]:
 
 def _cohort_table(obs: pd.DataFrame, settings: AnalysisSettings) -> Markup:
     rows = []
-    groups = figures._group_order(obs[settings.group])
+    groups = figures.group_order(obs[settings.group])
     afp = pd.to_numeric(obs[settings.afp], errors="coerce") if settings.afp else None
     for name in groups:
         mask = (obs[settings.group].astype(str) == name).to_numpy()
@@ -186,7 +183,7 @@ def _qc_context(qc: pd.DataFrame | None, adata, settings: AnalysisSettings) -> d
         flagged = flagged.assign(group=flagged["sample"].astype(str).map(adata.obs[settings.group].astype(str)))
     index_col = next((c for c in ("hemolysis_dcq", "hemolysis_log2_ratio") if c in qc.columns), None)
     columns = ["sample", "group", "hemolysis", index_col, "spike_in_recovery", "outlier", "flags"]
-    figure = figures.hemolysis_figure(qc, adata.obs, settings.group)
+    figure = pl.hemolysis(qc, adata, settings.group)
     return {
         "hemolysis_counts": [(k, int(counts.get(k, 0))) for k in ("clean", "possible", "hemolysed", "unknown")],
         "n_outliers": int(qc["outlier"].astype(bool).sum()) if "outlier" in qc else 0,
@@ -208,26 +205,25 @@ def _survival_context(result: AnalysisResult) -> dict[str, Any] | None:
         endpoint = getattr(km, "endpoint", "") or settings.endpoint
         mirna = getattr(km, "mirna", "") or key
         unit = getattr(km, "time_unit", "")
-        curves, at_risk = _km_frames(km)
         rows = table[(table["mirna"] == mirna) & (table["endpoint"] == endpoint)]
         summary = rows.iloc[0].to_dict() if len(rows) else None
-        label = f"{endpoint}, {unit}" if unit else f"{endpoint} ({settings.time})"
-        figure = figures.km_figure(mirna, curves, at_risk, summary, endpoint=endpoint, time_label=f"time ({label})")
+        figure = pl.km(km, mirna, summary=summary, endpoint=endpoint, time_label=km_time_label(endpoint, unit, settings.time))
         first = endpoint == (settings.endpoints() or [(settings.endpoint,)])[0][0]  # the first keeps its plain id
         kms.append(Markup(figures.to_div(figure, f"km-{_anchor(mirna if first else key)}")))
     endpoints = list(dict.fromkeys(table["endpoint"].astype(str)))
     extra = []
     for k, endpoint in enumerate(endpoints):
-        forest = _hr_forest(table[table["endpoint"] == endpoint], endpoint, "" if k == 0 else _anchor(endpoint))
+        forest = pl.hr_forest(table, endpoint)
         if forest is not None:
-            extra.append(forest)
+            suffix = "" if k == 0 else _anchor(endpoint)
+            extra.append(Markup(figures.to_div(forest, f"hr-forest-{suffix}" if suffix else "hr-forest")))
     curves = result.time_roc_curves
     if curves is not None and len(curves):
         for endpoint in endpoints:
             part = curves[curves["endpoint"] == endpoint]
             time_col = next((t for name, t, _ in settings.endpoints() if name == endpoint), settings.time)
             if len(part):
-                fig = figures.time_roc_figure(part, endpoint, time_unit(time_col, settings.time_unit))
+                fig = pl.time_roc(part, endpoint, time_unit(time_col, settings.time_unit))
                 extra.append(Markup(figures.to_div(fig, f"time-roc-{_anchor(endpoint)}")))
     extra += _stage_boxes(result)
     first = table[table["endpoint"] == endpoints[0]] if endpoints else table
@@ -252,71 +248,28 @@ def _survival_context(result: AnalysisResult) -> dict[str, Any] | None:
 
 def _stage_boxes(result: AnalysisResult) -> list[Markup]:
     """Box plots by stage of the strongest stage-trend miRNAs."""
-    from exomir.tools import stage_order
-
     trend = result.tables.get("trend")
     stage = result.settings.stage
     if trend is None or not len(trend) or stage not in result.adata.obs:
         return []
-    ranks, labels = stage_order(result.adata.obs[stage])
-    levels = sorted(set(ranks[np.isfinite(ranks)]))
-    names = [labels[levels.index(r)] if np.isfinite(r) else None for r in ranks]
     out = []
     for mirna in trend.head(2)["mirna"]:
-        level = np.asarray(result.adata[:, mirna].X, dtype=float).ravel()
-        frame = pd.DataFrame({"stage": names, "level": level}).dropna()
-        fig = figures.stage_boxes(frame, mirna, stage, labels)
+        fig = pl.stage_box(result.adata, mirna, stage)
         out.append(Markup(figures.to_div(fig, f"stage-{_anchor(mirna)}")))
     return out
-
-
-def _hr_forest(table: pd.DataFrame, endpoint: str, suffix: str = "") -> Markup | None:
-    """Forest plot of the Cox hazard ratios of the strongest prognostic miRNAs (the table's order)."""
-    columns = ["hr", "hr_ci_low", "hr_ci_high"]
-    rows = table[np.isfinite(table[columns].to_numpy(dtype=float)).all(axis=1)].head(TOP_FOREST)
-    if rows.empty:
-        return None
-    figure = figures.forest(rows, label="mirna", estimate="hr", low="hr_ci_low", high="hr_ci_high", null=1.0,
-                            log_x=True, title=f"{endpoint}: hazard ratio per log2 unit (Cox, 95% CI)",
-                            x_title="hazard ratio (log scale)")
-    return Markup(figures.to_div(figure, f"hr-forest-{suffix}" if suffix else "hr-forest"))
-
-
-_MODEL_LABELS = {"mirna_panel": "miRNAs", "mirna_afp_panel": "miRNAs + AFP", "AFP": "AFP"}
-
-
-def _short_subgroup(name: str) -> str:
-    name = str(name)
-    if name.startswith("early_stage"):
-        return "early stage"
-    if name.startswith("AFP-negative"):
-        return "AFP < 20 ng/mL"
-    return name
 
 
 def _subgroups_context(subgroups: pd.DataFrame | None) -> dict[str, Any] | None:
     """Panels and AFP in the early-stage and AFP-negative subgroups: a table and an AUC forest plot."""
     if subgroups is None or subgroups.empty:
         return None
-    rows = subgroups.copy()
-    rows["row"] = (rows["comparison"] + " · " + rows["subgroup"].map(_short_subgroup) + " · "
-                   + rows["model"].map(lambda m: _MODEL_LABELS.get(m, m)))
-    shown = rows[np.isfinite(rows[["auc", "auc_ci_low", "auc_ci_high"]].to_numpy(dtype=float)).all(axis=1)]
-    figure = figures.forest(shown, label="row", estimate="auc", low="auc_ci_low", high="auc_ci_high", null=0.5,
-                            title="AUC in subgroups (out-of-fold, DeLong 95% CI)", x_title="AUC") if len(shown) else None
+    figure = pl.subgroup_forest(subgroups)
     return {
-        "table": _html_table(rows, ["comparison", "subgroup", "model", "n_case", "n_control", "auc", "auc_ci_low",
+        "table": _html_table(subgroups, ["comparison", "subgroup", "model", "n_case", "n_control", "auc", "auc_ci_low",
                                     "auc_ci_high", "vs_afp_auc_difference", "vs_afp_pvalue"], max_rows=60,
                              name="panel-subgroups"),
         "forest": Markup(figures.to_div(figure, "subgroup-forest")) if figure is not None else None,
     }
-
-
-def _km_frames(km) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A ``survival.KMCurves`` in the column names of :func:`figures.km_figure`."""
-    curves = km.curves.rename(columns={"group": "stratum"})
-    at_risk = km.at_risk.rename(columns={"group": "stratum", "n_risk": "at_risk"})
-    return curves, at_risk
 
 
 def _evidence_table(evidence: pd.DataFrame | None, de: pd.DataFrame, roc: pd.DataFrame) -> Markup | None:
@@ -386,8 +339,6 @@ def _panel_p_methods(panels: pd.DataFrame) -> str:
 
 
 def _panel_rows(panels: pd.DataFrame) -> pd.DataFrame:
-    from exomir.report.diagnostic import label
-
     return panels.assign(model=panels["mirna"].map(label))
 
 
