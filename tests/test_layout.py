@@ -35,7 +35,7 @@ LAYERS: list[set[str]] = [
     {"analysis", "metaanalysis", "quant"},  # workflows (quant writes its own QC report)
     {"web"},
     {"cli"},
-    {"exomir", "__main__"},  # the public face (exomir/__init__) and ``python -m exomir``
+    {"exomir", "pp", "__main__"},  # the public face (exomir/__init__, ex.pp) and ``python -m exomir``
 ]
 
 #: Module arrows that still close a circle, each with the helper whose work removes it. Shrink
