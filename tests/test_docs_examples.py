@@ -6,10 +6,6 @@ from __future__ import annotations
 import runpy
 from pathlib import Path
 
-import pytest
-
-# ex.tl is exomir.tools, the Cohort verbs that issue 12 moves out of exomir.stats
-pytest.importorskip("exomir.tools", reason="ex.tl needs exomir.tools (issue 12: the Cohort verbs' package)")
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "python_api.py"
 

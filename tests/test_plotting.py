@@ -15,8 +15,7 @@ from exomir.analysis import run_analysis
 from exomir.errors import InputError
 from exomir.preprocess.normalize import normalize
 from exomir.simulate import simulate_cohort
-from exomir.stats import survival
-from exomir.stats.roc import roc_screen
+import exomir.tools as tl
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +44,7 @@ def test_roc_from_the_cohort_is_the_reports_roc(analysed):
 def test_roc_reads_group_and_afp_from_the_cohorts_record():
     adata = simulate_cohort(80, seed=2, n_mirnas=40)
     normalize(adata)
-    roc = roc_screen(adata, "group", "HCC", ["LC", "CHB"], afp="afp_ng_ml")
+    roc = tl.roc(adata, "group", "HCC", ["LC", "CHB"], afp="afp_ng_ml")
     figure = pl.roc(roc, adata, "HCC_vs_CHB", top=2)
     names = [t.name for t in figure.data if t.showlegend is not False]
     part = roc[roc["comparison"] == "HCC_vs_CHB"]
@@ -62,7 +61,7 @@ def test_km_of_a_cohort_gives_the_log_rank_p_and_the_time_unit():
     normalize(adata)
     hcc = adata[adata.obs["group"] == "HCC"].copy()
     figure = pl.km(hcc, "hsa-miR-215-5p", time="dfs_months", event="dfs_event")
-    curves = survival.km_curves(hcc, "dfs_months", "dfs_event", mirna="hsa-miR-215-5p")
+    curves = tl.km(hcc, "dfs_months", "dfs_event", mirna="hsa-miR-215-5p")
     assert f"log-rank p {curves.logrank_p:.2g}" in figure.layout.title.text
     assert figure.layout.title.text.startswith("DFS: miR-215-5p")
     assert figure.layout.xaxis2.title.text == "time (DFS, months)"

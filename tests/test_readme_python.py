@@ -12,8 +12,6 @@ import pytest
 from exomir.simulate import simulate_cohort, write_cohort
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-# ex.tl is exomir.tools, the Cohort verbs that issue 12 moves out of exomir.stats
-pytest.importorskip("exomir.tools", reason="ex.tl needs exomir.tools (issue 12: the Cohort verbs' package)")
 
 
 def python_blocks(text: str, section: str = "## Python") -> list[str]:
