@@ -1,13 +1,15 @@
-"""Penalized logistic panels: the modelling procedure (impute → select → scale → fit), its
-tuning by inner cross-validation, nested cross-validation, and Harrell's optimism bootstrap.
+"""Penalized logistic panels: the modelling procedure (impute → select → scale → fit)
+and its tuning by inner cross-validation (the nested cross-validation that judges it is in
+``panel.py``).
 
 The whole procedure, feature selection included, is one scikit-learn pipeline, so every
-resampling step (inner folds, outer folds, bootstrap samples) repeats the selection on its own
+resampling step (inner folds, outer folds, permutations) repeats the selection on its own
 training data only: nothing learned from held-out samples reaches the model evaluated on them.
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -165,12 +167,10 @@ def tune(
     imputed and its candidates ranked once and reused for every grid point. With more than
     ``max_tune_samples`` samples the grid search uses a stratified subsample of that size.
     """
-    from threadpoolctl import threadpool_limits
-
     params = grid(penalty, values.shape[1] - n_forced, **grid_options)
     combos = _combos(params)
     n_warn = 0
-    with threadpool_limits(1), warnings.catch_warnings(record=True) as caught:
+    with one_thread(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         if len(combos) > 1:
             scores = np.zeros((inner_folds, len(combos)))
@@ -211,11 +211,24 @@ def tune(
     return Tuned(pipeline=pipe, params=chosen, inner_cv_auc=inner_auc, convergence_warnings=n_warn)
 
 
+@functools.cache
+def _controller():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def one_thread():
+    """Limit BLAS/OpenMP to one thread while a small model fits (threads only cost there).
+
+    One controller is kept for the process: building it scans the loaded libraries, which cost
+    about a fifth of a small nested CV when done for every fit."""
+    return _controller().limit(limits=1)
+
+
 def fit_quietly(estimator, X, y):
     """Fit on one thread, turning solver convergence warnings into a count."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1), warnings.catch_warnings(record=True) as caught:
+    with one_thread(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         estimator.fit(X, y)
     return sum(issubclass(w.category, ConvergenceWarning) for w in caught)
@@ -330,36 +343,3 @@ def to_fitted_panel(name, tuned: Tuned, columns: list[str], forced: list[str], t
         n_control=int(np.sum(~np.asarray(y, bool))),
         convergence_warnings=tuned.convergence_warnings,
     )
-
-
-def optimism_bootstrap(X: np.ndarray, y: np.ndarray, refit, *, apparent_model, n_boot: int, seed: int) -> dict:
-    """Harrell's bootstrap optimism correction of the apparent AUC.
-
-    ``refit(X, y)`` must run the whole modelling procedure (imputation, feature selection,
-    tuning when wanted, fitting) and return something with ``predict_proba``. The optimism is
-    the mean over bootstrap samples of AUC(model on its own bootstrap sample) − AUC(same model
-    on the original samples); the corrected AUC is the apparent AUC minus that mean.
-    """
-    from threadpoolctl import threadpool_limits
-
-    apparent = float(core.placements(apparent_model.predict_proba(X)[:, 1][None, :], y).auc[0])
-    rng = np.random.default_rng(seed)
-    optimism = []
-    with threadpool_limits(1), warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        for _ in range(n_boot):
-            idx = rng.integers(0, y.size, y.size)
-            yb = y[idx]
-            if yb.sum() < 2 or (~yb).sum() < 2:
-                continue  # a resample without both classes says nothing about discrimination
-            model = refit(X[idx], yb)
-            auc_boot = core.placements(model.predict_proba(X[idx])[:, 1][None, :], yb).auc[0]
-            auc_orig = core.placements(model.predict_proba(X)[:, 1][None, :], y).auc[0]
-            optimism.append(auc_boot - auc_orig)
-    mean_opt = float(np.mean(optimism)) if optimism else float("nan")
-    return {
-        "auc_apparent": apparent,
-        "optimism": mean_opt,
-        "auc_optimism_corrected": apparent - mean_opt,
-        "n_boot": len(optimism),
-    }
