@@ -62,7 +62,11 @@ def test_staged_directory_leaves_nothing_on_failure_and_keeps_other_files(tmp_pa
 
 
 def test_messages_name_the_final_folder_while_staging(tmp_path, capsys):
-    from exomir.progress import info, set_quiet
+    from logging import getLogger
+
+    from exomir.logs import set_quiet
+
+    info = getLogger("exomir.atomic").info
 
     set_quiet(False)
     with staged_directory(tmp_path / "results") as staging:

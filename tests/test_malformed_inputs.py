@@ -490,7 +490,7 @@ def _params():
 
 def _run(args: list[str], capsys) -> tuple[int, str]:
     """``exomir ARGS`` through the console entry point; any exception but SystemExit propagates."""
-    from exomir import progress
+    from exomir import logs as progress
     from exomir.cli import main
 
     old_argv, old_width = sys.argv, progress.console.width

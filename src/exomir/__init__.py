@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+import exomir.logs as logs  # every module's messages: rich on stderr, run.log (exomir.logs.set_quiet)
 from exomir._version import __version__
 
 # Everything below loads on first use: `exomir --help` and `import exomir` stay as cheap as they

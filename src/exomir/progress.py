@@ -1,4 +1,5 @@
-"""Progress display for long steps (rich), silenced by ``--quiet`` or when not on a terminal."""
+"""Progress bars for long steps (rich), silenced by ``--quiet`` or when not on a terminal; messages are
+:mod:`exomir.logs`'s."""
 
 from __future__ import annotations
 
@@ -10,21 +11,11 @@ from typing import TypeVar
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from exomir.logs import console, error, is_quiet, recording, set_quiet, staged_as  # noqa: F401  (callers move to exomir.logs)
+from exomir.logs import console, is_quiet
 
 T = TypeVar("T")
 
-_log = logging.getLogger("exomir")
-
-
-def info(message: str) -> None:
-    """A one-line status message on stderr (not shown when quiet); see :mod:`exomir.logs`."""
-    _log.info(message)
-
-
-def warn(message: str) -> None:
-    """A warning on stderr; shown even when quiet, because it says something was excluded."""
-    _log.warning(message)
+log = logging.getLogger(__name__)
 
 
 def _progress() -> Progress:
@@ -57,6 +48,6 @@ def steps(description: str, total: int) -> Iterator:
                 bar.update(task, description=f"{description}: {label}")
             bar.advance(task)
             if label:  # on stderr unless the bar shows it; always in run.log
-                _log.info(f"{description}: {label}", extra={"kind": "step", "on_bar": not bar.disable})
+                log.info(f"{description}: {label}", extra={"kind": "step", "on_bar": not bar.disable})
 
         yield advance

@@ -26,6 +26,7 @@ Conventions:
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -36,9 +37,10 @@ import pandas as pd
 
 from exomir.errors import InputError
 from exomir.io._text import read_rows  # the plain-table parser (io/ is being reworked: one call site)
-from exomir.progress import info, warn
 from exomir.results import MetaAnalysis
 from exomir.stats.meta import MetaResult, auc_se_from_ci, effects_from_table, random_effects
+
+log = logging.getLogger(__name__)
 
 MEASURES = ("auc", "log_hr", "log_dor", "log2fc", "generic")
 METHODS = ("REML", "DL")
@@ -294,8 +296,8 @@ def _effects(frame: pd.DataFrame, measure: str) -> pd.DataFrame:
         if truncated.any():
             note = frame["note"].astype(str) if "note" in frame else pd.Series("", index=frame.index)
             frame["note"] = np.where(truncated, _TRUNCATED + " (SE from the uncut half)", note.fillna(""))
-            warn(f"{int(truncated.sum())} AUC interval(s) reach 0 or 1 (truncated when published): their SE comes "
-                 "from the half that was not cut (column note of forest.csv)")
+            log.warning(f"{int(truncated.sum())} AUC interval(s) reach 0 or 1 (truncated when published): their SE comes "
+                        "from the half that was not cut (column note of forest.csv)")
     return frame
 
 
@@ -436,14 +438,14 @@ def meta_analyze(sources: Sequence[str | Path], *, measure: str | None = None, m
     summary = _order_summary(pd.DataFrame(summary_rows))
     if "knha_narrower_than_z" in summary and summary["knha_narrower_than_z"].any():
         narrow = summary.loc[summary["knha_narrower_than_z"], "mirna"].tolist()
-        warn(f"meta-analysis: the Hartung-Knapp interval is narrower than the z interval for {len(narrow)} "
-             f"miRNA(s) (column knha_narrower_than_z): {', '.join(narrow[:8])}{' …' if len(narrow) > 8 else ''}")
+        log.warning(f"meta-analysis: the Hartung-Knapp interval is narrower than the z interval for {len(narrow)} "
+                    f"miRNA(s) (column knha_narrower_than_z): {', '.join(narrow[:8])}{' …' if len(narrow) > 8 else ''}")
     forest = _order_forest(forest_frames, summary)
     excluded_frame = pd.DataFrame(excluded, columns=EXCLUDED_COLUMNS)
     excluded_frame = excluded_frame.sort_values(["mirna", "study"], kind="mergesort").reset_index(drop=True)
     if len(excluded_frame):
-        warn(f"meta-analysis: {len(excluded_frame)} miRNA/cohort entr(y/ies) not pooled (see excluded.csv): "
-             + ", ".join(excluded_frame["mirna"].astype(str).head(8)) + (" …" if len(excluded_frame) > 8 else ""))
+        log.warning(f"meta-analysis: {len(excluded_frame)} miRNA/cohort entr(y/ies) not pooled (see excluded.csv): "
+                    + ", ".join(excluded_frame["mirna"].astype(str).head(8)) + (" …" if len(excluded_frame) > 8 else ""))
     context = ";".join(sorted({c for c in long["context"].astype(str) if c}))
     return MetaAnalysis(measure=measure, method=method, test=test, min_studies=min_studies, studies=studies,
                         sources=[str(s) for s in sources], summary=summary, forest=forest, excluded=excluded_frame,
@@ -591,8 +593,8 @@ def run_meta(sources: Sequence[str | Path], out: str | Path, **options) -> MetaA
     with run_log() as log, staged_directory(out) as staging:
         analysis = meta_analyze(sources, **options)
         write_meta(analysis, staging)
-        info(f"meta-analysis of {len(analysis.summary)} miRNA(s) across {len(analysis.studies)} cohort(s) "
-             f"({analysis.measure}, {analysis.method}) → {out}")
+        log.info(f"meta-analysis of {len(analysis.summary)} miRNA(s) across {len(analysis.studies)} cohort(s) "
+                 f"({analysis.measure}, {analysis.method}) → {out}")
         log.write(staging / "run.log")
     return analysis
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import platform
 from collections.abc import Mapping
 from importlib import metadata
@@ -22,6 +23,8 @@ from exomir._version import __version__
 from exomir.errors import InputError
 from exomir.io._text import check_input_file
 from exomir.results import ANALYZE_OPTIONS
+
+log = logging.getLogger(__name__)
 
 FORMAT = "exomir-analyze-params"
 FORMAT_VERSION = 1
@@ -101,8 +104,6 @@ def read_params(path: str | Path) -> dict[str, Any]:
     Raises :class:`InputError` for a file that is not an analyze ``params.json`` or whose inputs
     are gone; warns when an input's checksum differs from the recorded one.
     """
-    from exomir.progress import warn
-
     path = Path(path)
     if not path.exists():
         raise InputError("file not found", path=path)
@@ -129,10 +130,10 @@ def read_params(path: str | Path) -> dict[str, Any]:
             raise InputError(f"input file of the recorded run is missing ({entry['option']}: {where})", path=path,
                              expected="the input files at the recorded paths")
         if sha256(where) != entry.get("sha256"):
-            warn(f"{where} has changed since the recorded run (SHA-256 differs): the results may differ")
+            log.warning(f"{where} has changed since the recorded run (SHA-256 differs): the results may differ")
     recorded = content.get("versions", {}).get("exomir")
     if recorded and recorded != __version__:
-        warn(f"the recorded run used exomir {recorded}; this is exomir {__version__}")
+        log.warning(f"the recorded run used exomir {recorded}; this is exomir {__version__}")
     return options
 
 

@@ -5,6 +5,7 @@ owns the method; this module only decides what is run on which samples and colle
 
 from __future__ import annotations
 
+import logging
 import warnings
 from typing import Any
 
@@ -16,8 +17,10 @@ from exomir.analysis.comparisons import Comparison, plan_comparisons
 from exomir.analysis.tables import stable_sort
 from exomir.cohort import measure_of, meta, record_exclusion, record_step
 from exomir.errors import InputError, ReferenceDataError
-from exomir.progress import info, steps, warn
+from exomir.progress import steps
 from exomir.results import AnalysisResult, AnalysisSettings
+
+log = logging.getLogger(__name__)
 
 #: miRNAs per comparison shown with ROC curves and sent to the knowledge base.
 TOP_KM = 3
@@ -154,8 +157,8 @@ def _quality_control(result: AnalysisResult) -> pd.DataFrame:
     table = quality_control(result.adata, lod=result.settings.nondetect_lod)
     flagged = table[table.get("flags", pd.Series("", index=table.index)).astype(str) != ""]
     if len(flagged):
-        warn(f"QC flagged {len(flagged)} sample(s) (kept in the analysis; see qc.csv): "
-             + ", ".join(flagged["sample"].astype(str).head(10)))
+        log.warning(f"QC flagged {len(flagged)} sample(s) (kept in the analysis; see qc.csv): "
+                    + ", ".join(flagged["sample"].astype(str).head(10)))
     return table
 
 
@@ -183,7 +186,7 @@ def _without_controls(adata: ad.AnnData) -> ad.AnnData:
 
     roles = control_columns(adata)
     if roles:
-        info(f"{len(roles)} spike-in/control column(s) not tested: {', '.join(list(roles)[:5])}")
+        log.info(f"{len(roles)} spike-in/control column(s) not tested: {', '.join(list(roles)[:5])}")
     return drop_controls(adata)
 
 
@@ -343,7 +346,7 @@ def _survival_samples(result: AnalysisResult) -> ad.AnnData:
         keep = result.comparisons[0].select(adata).is_case
         left_out = int((~keep).sum())
         if left_out:
-            info(f"survival: {left_out} sample(s) outside the case group {settings.case!r} are not in the survival analysis")
+            log.info(f"survival: {left_out} sample(s) outside the case group {settings.case!r} are not in the survival analysis")
             record_exclusion(adata, "samples", f"{left_out} samples",
                              f"not in the case group {settings.case!r}: left out of the survival analysis")
     elif "barcode" in adata.obs.columns and "sample_type_code" in adata.obs.columns:
@@ -351,7 +354,7 @@ def _survival_samples(result: AnalysisResult) -> ad.AnnData:
         for barcode, reason in reasons.items():
             record_exclusion(adata, "sample", barcode, reason)
         if reasons:
-            info(f"survival: {len(reasons)} TCGA sample(s) that are not a patient's primary tumour left out")
+            log.info(f"survival: {len(reasons)} TCGA sample(s) that are not a patient's primary tumour left out")
     else:
         keep = np.ones(adata.n_obs, dtype=bool)
     subset = adata[keep].copy()
@@ -413,4 +416,4 @@ def _top_hits(differential: pd.DataFrame, n: int) -> pd.DataFrame:
 def _note(result: AnalysisResult, text: str) -> None:
     if text not in result.notes:
         result.notes.append(text)
-        warn(text)
+        log.warning(text)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import inspect
+import logging
 import time as _time
 from pathlib import Path
 
 import typer
 
 from exomir.cli._app import app
-from exomir.progress import info, set_quiet
+from exomir.logs import set_quiet
 from exomir.results import ANALYZE_OPTIONS, Option
+
+log = logging.getLogger(__name__)
 
 
 
@@ -34,7 +37,7 @@ def simulate(
     adata = simulate_cohort(n, measure=measure, n_mirnas=n_mirnas, seed=seed, population_seed=population_seed)
     paths = write_cohort(adata, out, h5ad=h5ad)
     for kind, path in paths.items():
-        info(f"{kind}: {path}")
+        log.info(f"{kind}: {path}")
 
 
 def analyze(ctx: typer.Context, out: Path, params: Path | None, quiet: bool, **values) -> None:
@@ -60,7 +63,7 @@ def analyze(ctx: typer.Context, out: Path, params: Path | None, quiet: bool, **v
     if isinstance(options["expression"], list) and len(options["expression"]) == 1:
         options["expression"] = options["expression"][0]
     run(out=out, **options)
-    info(f"wrote {out}/report.html, {out}/cohort.h5ad and {out}/tables/ in {_time.perf_counter() - started:.1f} s")
+    log.info(f"wrote {out}/report.html, {out}/cohort.h5ad and {out}/tables/ in {_time.perf_counter() - started:.1f} s")
 
 
 #: the options of exomir.analysis.analyze that the command line gives (all but panel_options)
@@ -126,8 +129,8 @@ def demo(
     _simulation_options(measure, quiet, n, n_mirnas)
     started = _time.perf_counter()
     run_demo(out, n=n, n_mirnas=n_mirnas, measure=measure, seed=seed)
-    info(f"demo: simulated {n} samples (seed {seed}) into {out}/input/ and analyzed them in "
-         f"{_time.perf_counter() - started:.1f} s; open {out}/report.html")
+    log.info(f"demo: simulated {n} samples (seed {seed}) into {out}/input/ and analyzed them in "
+             f"{_time.perf_counter() - started:.1f} s; open {out}/report.html")
 
 
 def _simulation_options(measure: str, quiet: bool, n: int, n_mirnas: int) -> None:

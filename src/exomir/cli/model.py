@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import typer
 
 from exomir.cli._app import app
 from exomir.logs import run_log, set_quiet
-from exomir.progress import info
+
+log = logging.getLogger(__name__)
 
 
 def run_log_path(model: Path) -> Path:
@@ -86,10 +88,10 @@ def train(
         save_model(content, out)
         perf = content["performance"]
         cut = next(t for t in content["thresholds"]["rules"] if t["name"] == content["thresholds"]["locked"])
-        info(f"{out}: {len(content['panel']['features'])} features; nested-CV AUC {perf['cv_auc']:.3f} "
-             f"({perf['cv_auc_ci_low']:.3f}–{perf['cv_auc_ci_high']:.3f}); threshold {cut['probability_threshold']:.3f} "
-             f"(sensitivity {cut['sensitivity']:.2f}, specificity {cut['specificity']:.2f}); "
-             f"sha256 {content['checksum']['value'][:16]}…")  # fmt: skip
+        log.info(f"{out}: {len(content['panel']['features'])} features; nested-CV AUC {perf['cv_auc']:.3f} "
+                 f"({perf['cv_auc_ci_low']:.3f}–{perf['cv_auc_ci_high']:.3f}); threshold {cut['probability_threshold']:.3f} "
+                 f"(sensitivity {cut['sensitivity']:.2f}, specificity {cut['specificity']:.2f}); "
+                 f"sha256 {content['checksum']['value'][:16]}…")  # fmt: skip
         log.write(run_log_path(out))
 
 
@@ -116,9 +118,9 @@ def score(
     called = int((scores["class"] == case).sum())
     warned = int((scores["n_warnings"] > 0).sum())
     uncalled = int((scores["class"] == NOT_CALLED).sum())
-    info(f"{out}: {len(scores)} samples scored, {called} called {case} at threshold "
-         f"{locked.locked_threshold['probability_threshold']:.3f}; {warned} with QC warnings"
-         + (f"; {uncalled} not called (too many panel features missing)" if uncalled else ""))  # fmt: skip
+    log.info(f"{out}: {len(scores)} samples scored, {called} called {case} at threshold "
+             f"{locked.locked_threshold['probability_threshold']:.3f}; {warned} with QC warnings"
+             + (f"; {uncalled} not called (too many panel features missing)" if uncalled else ""))  # fmt: skip
 
 
 @app.command()
@@ -134,5 +136,5 @@ def sign(
     key = read_key(key_file)
     target = sign_model(model, key, out)
     signed = load_model(target, key=key)
-    info(f"{target}: signed (hmac-sha256, key {signed.content['signature']['key_id']}); "
-         f"checksum {signed.checksum[:16]}… unchanged")
+    log.info(f"{target}: signed (hmac-sha256, key {signed.content['signature']['key_id']}); "
+             f"checksum {signed.checksum[:16]}… unchanged")

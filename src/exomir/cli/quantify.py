@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import typer
 
 from exomir.cli._app import app
+
+log = logging.getLogger(__name__)
 
 
 @app.command("quantify")
@@ -37,7 +40,6 @@ def quantify_command(
     """
     from exomir.errors import InputError
     from exomir.logs import error
-    from exomir.progress import info
     from exomir.quant import QuantOptions, quantify
     from exomir.quant.samples import read_sample_sheet
 
@@ -54,8 +56,8 @@ def quantify_command(
     )
     run = quantify(fastq or [], out, options=options, mirbase=mirbase, jobs=jobs, threads=threads,
                    scheduler=scheduler, samples=sheet, ncrna=False if no_rna_types else ncrna)
-    info(f"wrote {out}/counts.csv, qc.csv, isomirs.gff3, quantify_report.html, run.log ({len(run.results)} sample(s), "
-         f"{len(run.reused)} reused)")
+    log.info(f"wrote {out}/counts.csv, qc.csv, isomirs.gff3, quantify_report.html, run.log ({len(run.results)} sample(s), "
+             f"{len(run.reused)} reused)")
     if run.failed or run.flagged:
         for name, message in run.failed.items():
             error(f"{name}: {message}", label="failed")

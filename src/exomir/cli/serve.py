@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import typer
 
 from exomir.cli._app import app
+
+log = logging.getLogger(__name__)
 
 
 @app.command()
@@ -21,7 +24,6 @@ def serve(
     import uvicorn
 
     from exomir.errors import InputError
-    from exomir.progress import info
     from exomir.web import WebSettings, create_app
 
     if results is not None and not results.is_dir():
@@ -29,6 +31,6 @@ def serve(
     settings = WebSettings.from_environment(results=results, models=tuple(model or ()), evidence=tuple(evidence or ()))
     application = create_app(settings)
     state = application.state.exomir
-    info(f"exomir web app on http://{host}:{port}/ ({len(state.models)} model(s), {len(state.reports)} report(s), "
-         f"{'read-only' if settings.read_only else 'evidence writes need the bearer token'})")  # fmt: skip
+    log.info(f"exomir web app on http://{host}:{port}/ ({len(state.models)} model(s), {len(state.reports)} report(s), "
+             f"{'read-only' if settings.read_only else 'evidence writes need the bearer token'})")  # fmt: skip
     uvicorn.run(application, host=host, port=port, log_level="warning")

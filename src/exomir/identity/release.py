@@ -13,6 +13,7 @@ caches, are :mod:`exomir.identity.mirbase`'s business). Two folder layouts are u
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,8 @@ import pandas as pd
 
 import exomir.identity.readers as readers
 from exomir.errors import ReferenceDataError
-from exomir.progress import warn
+
+log = logging.getLogger(__name__)
 
 SPECIES = "hsa"
 
@@ -106,11 +108,11 @@ def read_release(folder: Path) -> MirBase:
         hairpin = pd.DataFrame(columns=["mi", "name", "sequence"])
 
     if hairpin.empty:
-        warn(f"no hairpin sequences in {folder} (hairpin.fa): precursor names will not resolve")
+        log.warning(f"no hairpin sequences in {folder} (hairpin.fa): precursor names will not resolve")
     products = _products(files, release)
     if products.empty:
-        warn(f"no precursor-to-mature table in {folder} (miRNA.dat, hsa.gff3 or mature_precursor_map.tsv.gz): "
-             "precursor names will not map to mature products")
+        log.warning(f"no precursor-to-mature table in {folder} (miRNA.dat, hsa.gff3 or mature_precursor_map.tsv.gz): "
+                    "precursor names will not map to mature products")
     products = products.loc[products["mimat"].isin(set(mature["mimat"]))]
     products = products.drop_duplicates().sort_values(["mi", "mimat"]).reset_index(drop=True)
 

@@ -6,8 +6,11 @@ spellings (and the small-RNA references of qPCR), then ``exomir.identity.parse_n
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
+
+log = logging.getLogger(__name__)
 
 # hsa-miR-21-5p, miR-21, mir-122a, let-7a, hsa-let-7a-2, lin-4, MIR21, mmu-miR-..., cel-miR-39-3p,
 # accessions (MIMAT0000076, MI0000077) and the small RNAs used as qPCR references.
@@ -42,11 +45,10 @@ def mirna_fraction(labels: Sequence[str], limit: int = 400) -> float:
 def warn_unresolved(adata) -> list[str]:
     """Say which miRNA names did not resolve to miRBase (they stay in the Cohort as ``unknown``)."""
     from exomir.cohort import meta
-    from exomir.progress import warn
 
     unresolved = list(meta(adata).get("unresolved", []))
     if unresolved:
-        warn(
+        log.warning(
             f"{len(unresolved)} miRNA name(s) do not resolve to miRBase (kept, status unknown): "
             + ", ".join(unresolved[:10])
             + (" …" if len(unresolved) > 10 else "")

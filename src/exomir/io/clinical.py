@@ -23,6 +23,7 @@ Rules, so nothing is lost without a word:
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ import pandas as pd
 
 from exomir.errors import InputError
 from exomir.io._text import check_unique, is_missing, read_rows
+
+log = logging.getLogger(__name__)
 
 _NUMERIC_NAME = re.compile(
     r"""(^|[^a-z])(afp|age|ages|bmi|time|times|days?|months?|years?|weeks?|event|events|os|dfs|rfs|pfs|ttr
@@ -188,10 +191,8 @@ def read_clinical(
         if offending:
             text_in_numeric[name] = offending
             frame[name] = frame[name].where(~frame[name].map(is_missing), np.nan)
-            from exomir.progress import warn
-
             shown = ", ".join(f"line {n} {v!r}" for n, v in offending[:5])
-            warn(f"{path}: column {name!r} is mostly numeric but {len(offending)} rows are not ({shown}): kept as text")
+            log.warning(f"{path}: column {name!r} is mostly numeric but {len(offending)} rows are not ({shown}): kept as text")
             continue
         limits = [(line, text) for line, text in zip(rows.lines, frame[name])
                   if isinstance(text, str) and _CENSORED.match(text)]
@@ -216,10 +217,8 @@ def read_clinical(
         censored=censored,
     )
     if censored:
-        from exomir.progress import warn
-
         for name, text in table.censored_summary().items():
-            warn(f"{path}: column {name!r}: {text}")
+            log.warning(f"{path}: column {name!r}: {text}")
     return table
 
 
@@ -230,10 +229,8 @@ def _one_spelling(column: pd.Series, lines: list[int], path: Path, name: str) ->
     stripped = present.str.strip()
     changed = int((stripped != present).sum())
     if changed:
-        from exomir.progress import warn
-
-        warn(f"{path}: column {name!r}: spaces around {changed} label(s) removed "
-             f"({', '.join(repr(v) for v in dict.fromkeys(present[stripped != present]))})")
+        log.warning(f"{path}: column {name!r}: spaces around {changed} label(s) removed "
+                    f"({', '.join(repr(v) for v in dict.fromkeys(present[stripped != present]))})")
     out = column.copy()
     out[stripped.index] = stripped
     spellings: dict[str, list[str]] = {}
@@ -292,17 +289,15 @@ def join_clinical(
             column=clinical.sample_column,
             expected=f"the sample IDs of {expression_path}" if expression_path else "the expression sample IDs",
         )
-    from exomir.progress import warn
-
     if expression_only:
-        warn(
+        log.warning(
             f"{len(expression_only)} expression sample(s) have no row in {clinical.path}: "
             f"{_show(expression_only, 10)} (kept, clinical values missing)"
         )
     if clinical_only:
         lines = ", ".join(f"{s} (line {clinical.lines.get(s)})" for s in clinical_only[:10])
         more = f" and {len(clinical_only) - 10} more" if len(clinical_only) > 10 else ""
-        warn(f"{len(clinical_only)} clinical row(s) have no expression data and are left out: {lines}{more}")
+        log.warning(f"{len(clinical_only)} clinical row(s) have no expression data and are left out: {lines}{more}")
     obs = clinical.frame.reindex(samples)
     return obs, JoinReport(matched=matched, expression_only=expression_only, clinical_only=clinical_only)
 

@@ -24,6 +24,7 @@ Handling (all of it reported, nothing silently dropped):
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +38,8 @@ from exomir.io._qpcr_formats import FORMATS, WELL_COLUMNS, detect_format, parse
 from exomir.io._qpcr_merge import calibrate_plates, merge_replicates
 from exomir.io._qpcr_text import head_lines, read_lines
 from exomir.io.tables import ExpressionTable
-from exomir.progress import warn
+
+log = logging.getLogger(__name__)
 
 __all__ = ["QpcrData", "is_instrument_export", "detect_format", "read_qpcr", "FORMATS"]
 
@@ -169,7 +171,7 @@ def read_qpcr(
     not_measured, unmeasured = _not_measured(usable, cq)
     flagged = int(replicates["flags"].str.contains("high_sd", regex=False).sum())
     if flagged:
-        warn(f"{flagged} replicate group(s) have an SD above {sd_limit:g} cycles (see replicates 'high_sd')")
+        log.warning(f"{flagged} replicate group(s) have an SD above {sd_limit:g} cycles (see replicates 'high_sd')")
     fmt_name = formats[0] if len(set(formats)) == 1 else "mixed:" + ",".join(dict.fromkeys(formats))
     return QpcrData(
         cq=cq,
@@ -206,8 +208,8 @@ def _not_measured(wells: pd.DataFrame, cq: pd.DataFrame) -> tuple[pd.DataFrame, 
     unmeasured = pd.DataFrame(rows, columns=["plate", "target", "n_samples"])
     if len(unmeasured):
         shown = ", ".join(f"{r.target} on {r.plate}" for r in unmeasured.head(5).itertuples())
-        warn(f"{len(unmeasured)} target/plate pair(s) not run ({shown}{' …' if len(unmeasured) > 5 else ''}): "
-             "those samples are not measured for the target (missing, never non-detects)")
+        log.warning(f"{len(unmeasured)} target/plate pair(s) not run ({shown}{' …' if len(unmeasured) > 5 else ''}): "
+                    "those samples are not measured for the target (missing, never non-detects)")
     return mask, unmeasured
 
 
@@ -245,7 +247,7 @@ def _set_aside(wells: pd.DataFrame, lod: float, calibrators: Sequence[str]) -> l
         elif row.task == "ntc":
             if pd.notna(row.cq) and row.cq <= lod:
                 reason = f"no-template control amplified at Cq {row.cq:.2f}: possible contamination"
-                warn(f"{label}: {reason}")
+                log.warning(f"{label}: {reason}")
             else:
                 reason = "no-template control"
         elif row.task == "standard":

@@ -12,6 +12,7 @@ what was read and decided (paths, orientation, measure and why, non-detects, the
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+import logging
 from pathlib import Path
 
 import anndata as ad
@@ -26,7 +27,8 @@ from exomir.io.h5ad import read_h5ad
 from exomir.io.qpcr import is_instrument_export, qpcr_table
 from exomir.io.tables import MEASURE_CHOICES, ExpressionTable, read_table
 from exomir.io.tcga import is_tcga_table, read_tcga_lihc, tcga_level
-from exomir.progress import info, warn
+
+log = logging.getLogger(__name__)
 
 
 def read(
@@ -107,7 +109,7 @@ def read(
         for sample in report.expression_only:
             record_exclusion(adata, "sample clinical data", sample, "no row in the clinical table: clinical values missing")
     if no_group:
-        warn(f"{len(no_group)} sample(s) have no value in group column {group!r}: {', '.join(no_group[:10])}")
+        log.warning(f"{len(no_group)} sample(s) have no value in group column {group!r}: {', '.join(no_group[:10])}")
         for sample in no_group:
             record_exclusion(adata, "sample", sample, f"no value in group column {group!r}: left out of group comparisons")
     if group is not None:
@@ -117,8 +119,8 @@ def read(
         adata.uns["qpcr_replicates"] = replicates
     if annotate:
         warn_unresolved(adata)
-    info(table.report().splitlines()[0])
-    info(f"measure {table.measure}: {table.measure_reason}")
+    log.info(table.report().splitlines()[0])
+    log.info(f"measure {table.measure}: {table.measure_reason}")
     return adata
 
 

@@ -29,6 +29,7 @@ naming the file, line and column.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,8 @@ import pandas as pd
 from exomir.errors import InputError
 from exomir.io._names import mirna_fraction
 from exomir.io._text import DELIMITERS, MISSING_TOKENS, Rows, check_unique, read_rows
+
+log = logging.getLogger(__name__)
 
 MEASURE_CHOICES = ("auto", "counts", "cq", "log", "linear")
 ROWS = "miRNAs as rows"
@@ -352,10 +355,8 @@ def decide_measure(
             n_round = int((~whole).sum())
             out = frame.round(0)
             reason += f"; {n_round} values that were not whole numbers rounded to the nearest count"
-            from exomir.progress import warn
-
-            warn(f"{path or 'expression table'}: {n_round} count(s) are not whole numbers and were rounded to the "
-                 "nearest count (are these normalized values? then give --measure log or the raw counts)")
+            log.warning(f"{path or 'expression table'}: {n_round} count(s) are not whole numbers and were rounded to the "
+                        "nearest count (are these normalized values? then give --measure log or the raw counts)")
     elif measure == "cq":
         if negative:
             _raise_at(frame, lambda v: v < 0, "negative Cq value", "Cq values ≥ 0", path, locate)

@@ -18,6 +18,7 @@ uses the primary tumours, one per patient (:func:`prognosis_samples`).
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
@@ -31,7 +32,8 @@ from exomir.io._names import warn_unresolved
 from exomir.io._text import read_rows
 from exomir.io.clinical import read_clinical
 from exomir.io.tables import table_from_rows
-from exomir.progress import info, warn
+
+log = logging.getLogger(__name__)
 
 SAMPLE_TYPES = {
     "01": ("Primary Solid Tumor", "tumour"),
@@ -150,7 +152,7 @@ def read_tcga_lihc(
         source["patients_without_clinical"] = missing
         source["clinical_patients_without_samples"] = dropped_patients
         if missing:
-            warn(f"{len(missing)} TCGA patient(s) have no clinical row: {', '.join(missing[:10])}")
+            log.warning(f"{len(missing)} TCGA patient(s) have no clinical row: {', '.join(missing[:10])}")
     obs["patient"] = obs["patient"].astype(str)
 
     measure = "counts" if level == "counts" else "log"
@@ -169,7 +171,7 @@ def read_tcga_lihc(
         record_exclusion(adata, "clinical row", patient, "patient has no miRNA-seq sample")
     n_t = int((obs["tissue"] == "tumour").sum())
     n_n = int((obs["tissue"] == "normal").sum())
-    info(f"TCGA-LIHC: {adata.n_obs} samples ({n_t} tumour, {n_n} normal) × {adata.n_vars} precursors ({level})")
+    log.info(f"TCGA-LIHC: {adata.n_obs} samples ({n_t} tumour, {n_n} normal) × {adata.n_vars} precursors ({level})")
     return adata
 
 

@@ -7,6 +7,7 @@ what was excluded (non-human rows, names that do not resolve to one accession).
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -17,8 +18,9 @@ import pandas as pd
 from exomir.errors import InputError
 from exomir.kb.naming import candidate_mimats, resolve_names
 from exomir.kb.sources import file_sha256
-from exomir.progress import info, warn
 from exomir.refdata import download, local_source
+
+log = logging.getLogger(__name__)
 
 MIRTARBASE_URL = "https://mirtarbase.cuhk.edu.cn/~miRTarBase/miRTarBase_2022/cache/download/9.0/hsa_MTI.xlsx"
 MIRTARBASE_URL_RELEASE = "9.0"
@@ -121,8 +123,8 @@ def _mirtarbase_cached(path_text: str, _mtime: int, strong_only: bool, release: 
     grouped["name"] = grouped["mirna"].map(resolved["name"]).fillna("")
     unresolved = sorted(n for n in names if not resolved.loc[n, "mimat"])
     if unresolved:
-        warn(f"{path}: {len(unresolved)} miRTarBase miRNA name(s) do not resolve to one miRBase accession; their "
-             f"interactions are kept in the table but cannot be matched to query miRNAs: {', '.join(unresolved[:5])}{' …' if len(unresolved) > 5 else ''}")
+        log.warning(f"{path}: {len(unresolved)} miRTarBase miRNA name(s) do not resolve to one miRBase accession; their "
+                    f"interactions are kept in the table but cannot be matched to query miRNAs: {', '.join(unresolved[:5])}{' …' if len(unresolved) > 5 else ''}")
     grouped = grouped[["mirna", "mimat", "name", "gene", "entrez", "experiments", "support_type", "pmids", "mirtarbase_ids"]]
     provenance = {
         "database": "miRTarBase", "path": str(path), "sha256": file_sha256(path), "release": release,
@@ -130,7 +132,7 @@ def _mirtarbase_cached(path_text: str, _mtime: int, strong_only: bool, release: 
         "genes": int(grouped["gene"].nunique()), "strong_only": strong_only,
         "excluded": {k: v for k, v in excluded.items() if v}, "unresolved_mirnas": unresolved,
     }
-    info(f"miRTarBase {release}: {len(grouped)} interactions of {len(names)} miRNAs and {provenance['genes']} genes")
+    log.info(f"miRTarBase {release}: {len(grouped)} interactions of {len(names)} miRNAs and {provenance['genes']} genes")
     return ExternalTable(grouped, provenance)
 
 
@@ -179,8 +181,8 @@ def _hmdd_cached(path_text: str, _mtime: int, release: str) -> ExternalTable:
     frame["mimats"] = frame["mir"].str.strip().map(mapping).fillna("")
     unresolved = sorted(n for n, m in mapping.items() if not m)
     if unresolved:
-        warn(f"{path}: {len(unresolved)} HMDD miRNA name(s) match no human miRBase entry: "
-             f"{', '.join(unresolved[:5])}{' …' if len(unresolved) > 5 else ''}")
+        log.warning(f"{path}: {len(unresolved)} HMDD miRNA name(s) match no human miRBase entry: "
+                    f"{', '.join(unresolved[:5])}{' …' if len(unresolved) > 5 else ''}")
     provenance = {"database": "HMDD", "path": str(path), "sha256": file_sha256(path), "release": release,
                   "associations": len(frame), "mirnas": len(names), "unresolved_mirnas": unresolved}
     return ExternalTable(frame[["category", "mir", "disease", "pmid", "description", "evidence", "direction", "mimats"]], provenance)

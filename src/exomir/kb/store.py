@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -27,8 +28,9 @@ from exomir.kb.naming import candidate_mimats, name_key, resolve_names
 from exomir.kb.schema import EXPORT_COLUMNS, NOT_HGNC, EvidenceRecord
 from exomir.kb.sources import EvidenceSource, builtin_evidence_files, file_sha256, read_evidence
 from exomir.kb.vocab import coerce
-from exomir.progress import info, warn
 from exomir.refdata import cache_dir, configured, data_dir
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = "4"
 EVIDENCE_SUFFIXES = {".yaml", ".yml", ".csv", ".tsv"}
@@ -75,12 +77,12 @@ def _migrate_cached_lab_files(dest: Path) -> None:
             if file_sha256(target) == file_sha256(path):
                 path.unlink()
             else:
-                warn(f"lab evidence {path.name} exists both in {old} and {dest}; the cached copy is left in place, not used")
+                log.warning(f"lab evidence {path.name} exists both in {old} and {dest}; the cached copy is left in place, not used")
             continue
         with atomic_path(target) as tmp:
             shutil.copyfile(path, tmp)
         path.unlink()
-        info(f"moved lab evidence {path.name} from the cache to {dest}")
+        log.info(f"moved lab evidence {path.name} from the cache to {dest}")
 
 
 def _lab_files() -> list[Path]:
@@ -312,7 +314,7 @@ def _resolutions(sources: list[EvidenceSource]) -> dict[str, dict]:
 
 def build_store(files: Sequence[Path], db: Path, fp: str) -> None:
     """Validate ``files``, resolve names and write the SQLite store ``db`` (atomically)."""
-    info(f"building the knowledge base from {len(files)} evidence file(s)")
+    log.info(f"building the knowledge base from {len(files)} evidence file(s)")
     sources = [read_evidence(p) for p in files]
     _check_unique_ids(sources)
     resolved = _resolutions(sources)
@@ -320,7 +322,7 @@ def build_store(files: Sequence[Path], db: Path, fp: str) -> None:
         for r in s.records:
             res = resolved.get(r.id)
             if res is not None and not res["mimat"]:
-                warn(f"{s.provenance.path}: record {r.id}: {r.mirna!r} has no single miRBase accession ({res['resolution']}); kept under its written name")
+                log.warning(f"{s.provenance.path}: record {r.id}: {r.mirna!r} has no single miRBase accession ({res['resolution']}); kept under its written name")
     with atomic_path(db) as tmp:
         con = sqlite3.connect(tmp)
         try:

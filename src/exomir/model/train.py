@@ -15,6 +15,7 @@ left to statsmodels, which only warns: separated out-of-fold predictions lock no
 
 from __future__ import annotations
 
+import logging
 import re
 import warnings
 from collections.abc import Sequence
@@ -33,7 +34,9 @@ import exomir.model.canonical as canonical
 import exomir.model.content as content
 from exomir.model.preprocessing import fit_preprocessing
 from exomir.model.schema import Task
-from exomir.progress import info, steps, warn
+from exomir.progress import steps
+
+log = logging.getLogger(__name__)
 
 FORMAT = "exomir-locked-model"
 FORMAT_VERSION = 1
@@ -217,7 +220,7 @@ def train_model(
     if afp is not None:  # the AFP rules of the diagnostic panels
         afp_values, missing = read_afp(adata, sub.obs, afp, exclusion=f"no AFP value in {afp!r}: not used to train the model")
         if missing.any():
-            warn(f"{int(missing.sum())} sample(s) without an AFP value left out of training")
+            log.warning(f"{int(missing.sum())} sample(s) without an AFP value left out of training")
         X, forced, transforms = with_afp(X, afp_values, afp)
         X = X[~missing]
         y, y_labels = y[~missing], y_labels[~missing]
@@ -257,8 +260,8 @@ def train_model(
         performance=_performance(nested, outer_folds=outer_folds, inner_folds=inner_folds, repeats=repeats, seed=seed),
         training=_training(adata, y, y_labels, fit.separating),
     )
-    info(f"locked model: {len(records)} features, nested-CV AUC {nested.auc:.3f} "
-         f"({nested.auc_ci_low:.3f}–{nested.auc_ci_high:.3f})")  # fmt: skip
+    log.info(f"locked model: {len(records)} features, nested-CV AUC {nested.auc:.3f} "
+             f"({nested.auc_ci_low:.3f}–{nested.auc_ci_high:.3f})")  # fmt: skip
     return canonical.seal(body)
 
 
@@ -303,9 +306,9 @@ def _fit(X: pd.DataFrame, y: np.ndarray, case: str, *, penalty: str, forced: lis
                 "(more samples, or the difficult controls it is meant for)")  # fmt: skip
         a, b = fitted
         if separating:
-            warn(f"{len(separating)} candidate(s) alone separate {case} from the controls in training "
-                 f"({', '.join(separating[:5])}); recorded in the model (training.separating_features): "
-                 "expect optimistic accuracy")  # fmt: skip
+            log.warning(f"{len(separating)} candidate(s) alone separate {case} from the controls in training "
+                        f"({', '.join(separating[:5])}); recorded in the model (training.separating_features): "
+                        "expect optimistic accuracy")  # fmt: skip
         if not b > 0:
             raise ExomirError(f"the panel does not rank samples out of fold (recalibration slope {b:.3g} ≤ 0, "
                               f"cross-validated AUC {nested.auc:.3f}); no model was locked")  # fmt: skip

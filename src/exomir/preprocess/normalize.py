@@ -13,13 +13,15 @@ The step and its parameters are recorded in ``uns["exomir"]["steps"]``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+import logging
 
 import anndata as ad
 import numpy as np
 
 from exomir.cohort import measure_of, meta, record_exclusion, record_step
 from exomir.errors import InputError
-from exomir.progress import warn
+
+log = logging.getLogger(__name__)
 
 METHODS = ("auto", "none", "median_of_ratios", "cpm", "tmm", "global_mean", "reference", "spike")
 CQ_METHODS = ("global_mean", "reference", "spike")
@@ -172,7 +174,7 @@ def _counts(adata: ad.AnnData) -> np.ndarray:
     missing = np.isnan(counts)
     if missing.any():
         # an empty cell in a count table means no reads were assigned
-        warn(f"{int(missing.sum())} empty count cell(s) read as 0 reads for normalization")
+        log.warning(f"{int(missing.sum())} empty count cell(s) read as 0 reads for normalization")
         counts[missing] = 0.0
     if np.any(counts < 0):
         raise InputError("negative read counts cannot be normalized", expected="counts >= 0")

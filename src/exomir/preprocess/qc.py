@@ -28,6 +28,7 @@ fallback; ``miR-16`` matches ``hsa-miR-16-5p``, and ``miR-23a-3p`` matches an ar
 
 from __future__ import annotations
 
+import logging
 import re
 import warnings
 from collections.abc import Iterable
@@ -38,6 +39,8 @@ import pandas as pd
 from scipy import stats
 
 from exomir.cohort import measure_of, meta, record_step
+
+log = logging.getLogger(__name__)
 
 # miRNAs abundant in red blood cells whose serum/plasma level rises with hemolysis
 # (Kirschner et al. 2011 PLoS One; Pritchard et al. 2012 Cancer Prev Res; Blondal et al. 2013).
@@ -434,11 +437,10 @@ def drop_empty_mirnas(adata: ad.AnnData) -> ad.AnnData:
     if not empty.any():
         return adata
     from exomir.cohort import record_exclusion
-    from exomir.progress import info
 
     for name in adata.var_names[empty]:
         record_exclusion(adata, "mirna", str(name), f"{why}: not tested")
-    info(f"{int(empty.sum())} miRNA(s) with {why} left out (see exclusions)")
+    log.info(f"{int(empty.sum())} miRNA(s) with {why} left out (see exclusions)")
     return adata[:, ~empty].copy()
 
 

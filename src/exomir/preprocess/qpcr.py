@@ -19,6 +19,7 @@ Cohort-level functions take the Cohort (measure ``cq``; raw Cq stays in ``layers
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+import logging
 
 import anndata as ad
 import numpy as np
@@ -28,7 +29,8 @@ from exomir.cohort import meta, record_exclusion, record_step
 from exomir.errors import InputError
 from exomir.io._qpcr_merge import calibrate_plates as interplate_calibrate
 from exomir.preprocess.qc import DEFAULT_SPIKE_IN, control_columns, mirna_column
-from exomir.progress import warn
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "censor_nondetects",
@@ -248,7 +250,7 @@ def censor_nondetects(
             f"non-detected (Cq > {lod:g} or none) in {frac:.0%} of samples{detail} (limit {max_fraction:.0%} {where})",
         )
     if (~keep).any():
-        warn(f"{int((~keep).sum())} miRNA(s) excluded: non-detected in more than {max_fraction:.0%} {where}")
+        log.warning(f"{int((~keep).sum())} miRNA(s) excluded: non-detected in more than {max_fraction:.0%} {where}")
     mask = mask[:, keep]
     x = np.asarray(out.X, dtype=float).copy()
     raw = np.asarray(out.layers["cq"] if "cq" in out.layers else out.X, dtype=float)
@@ -361,7 +363,7 @@ def global_mean_dcq(
             expected="a lower min_fraction, a higher LOD, or reference miRNAs (reference_dcq)",
         )
     if used.sum() < min_mirnas:
-        warn(
+        log.warning(
             f"global mean built from only {int(used.sum())} commonly detected miRNA(s); "
             "reference miRNAs (geNorm/NormFinder) may normalize better for small panels"
         )
@@ -402,7 +404,7 @@ def reference_dcq(adata: ad.AnnData, references: Sequence[str], *, lod: float = 
     reference = x[:, idx].mean(axis=1)
     reference[undetected] = np.nan
     for sample in adata.obs_names[undetected]:
-        warn(f"sample {sample}: a reference miRNA is non-detected; its ΔCq values are missing")
+        log.warning(f"sample {sample}: a reference miRNA is non-detected; its ΔCq values are missing")
     _set_dcq(adata, delta_cq(x, reference))
     adata.obs["reference_cq"] = reference
     meta(adata)["normalization"] = f"reference miRNA ΔCq ({', '.join(columns)}); −ΔCq is log2 abundance"
@@ -426,7 +428,7 @@ def spike_in_dcq(adata: ad.AnnData, spike_in: str = DEFAULT_SPIKE_IN, *, lod: fl
     missing = nondetect_mask(adata, lod)[:, position]
     spike[missing] = np.nan
     for sample in adata.obs_names[missing]:
-        warn(f"sample {sample}: spike-in {column} not detected; its ΔCq values are missing")
+        log.warning(f"sample {sample}: spike-in {column} not detected; its ΔCq values are missing")
     keep = np.ones(adata.n_vars, dtype=bool)
     keep[position] = False
     out = adata[:, keep].copy()

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from exomir.progress import console, is_quiet
+from exomir.logs import console, is_quiet
 
 
 @contextlib.contextmanager

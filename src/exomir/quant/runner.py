@@ -46,6 +46,7 @@ identical to a local run.)
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import os
 import shutil
@@ -60,7 +61,7 @@ from exomir._version import __version__
 from exomir.atomic import atomic_open, staged_directory
 from exomir.errors import ExomirError, InputError, ReferenceDataError
 from exomir.logs import RunLog, run_log
-from exomir.progress import info, track, warn
+from exomir.progress import track
 from exomir.quant.fastq import CHUNK_READS
 from exomir.quant.kernel import code_lengths, decode_many
 from exomir.quant.mirgff import gff_header, gff_rows
@@ -69,6 +70,8 @@ from exomir.quant.reference import load_reference
 from exomir.quant.sample import LOW_MIRNA_SHARE, QuantOptions, SampleResult, quantify_file
 from exomir.quant.samples import SampleSpec, check_out, specs_from_paths
 from exomir.quant.store import UNASSIGNED_ID, store_for
+
+log = logging.getLogger(__name__)
 
 QC_COLUMNS = [
     "sample", "status", "error", "file", "reads_in", "adapter", "adapter_source", "adapter_in_sample", "no_adapter",
@@ -176,7 +179,7 @@ def quantify(
         try:
             rna_types = _rna_types(rna_source)  # fetched (or found) once, before any sample runs
         except ReferenceDataError as exc:
-            warn(f"no RNA-type composition in qc.csv: {exc}")
+            log.warning(f"no RNA-type composition in qc.csv: {exc}")
             rna_source, rna_types = False, None
         run = QuantRun(out)
 
@@ -197,7 +200,7 @@ def quantify(
             else:
                 pending.append((str(spec.fastq), spec.sample, sample_options))
         if run.reused:
-            info(f"reusing {len(run.reused)} finished sample(s) from {state}")
+            log.info(f"reusing {len(run.reused)} finished sample(s) from {state}")
 
         for name, status, payload in _execute(pending, source, jobs, threads, scheduler, chunk_reads, rna_source):
             if status == "ok":
@@ -205,21 +208,21 @@ def quantify(
                 run.results[name] = payload
             else:
                 run.failed[name] = payload
-                warn(f"sample {name} failed: {payload}")
+                log.warning(f"sample {name} failed: {payload}")
         for name, result in run.results.items():
             if result.qc.get("status") == "flagged":
                 run.flagged[name] = result.qc.get("error", "")
-                warn(f"sample {name} flagged: {run.flagged[name]}")
+                log.warning(f"sample {name} flagged: {run.flagged[name]}")
             elif result.qc.get("low_mirna_share"):
-                warn(f"sample {name}: miRNA share {result.qc.get('share_mirna', 0):.1%} of reads is below "
-                     f"{LOW_MIRNA_SHARE:.0%} (as miRTrace flags failed QC)")
+                log.warning(f"sample {name}: miRNA share {result.qc.get('share_mirna', 0):.1%} of reads is below "
+                            f"{LOW_MIRNA_SHARE:.0%} (as miRTrace flags failed QC)")
 
         if rna_types is not None:
             run.ncrna_like = rna_types.flag_mirnas(reference.mature)
         for name, result in run.results.items():
             qc = result.qc
-            info(f"{name}: {qc['reads_in']:,} reads, adapter {qc['adapter'] or '-'} ({qc['adapter_source']}), "
-                 f"{qc['assigned_mirna']:,} to miRNAs ({qc['fraction_assigned']:.1%} of kept)")
+            log.info(f"{name}: {qc['reads_in']:,} reads, adapter {qc['adapter'] or '-'} ({qc['adapter_source']}), "
+                     f"{qc['assigned_mirna']:,} to miRNAs ({qc['fraction_assigned']:.1%} of kept)")
         _write_outputs(run, specs, reference, options, log)
     return run
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import logging
 import os
 import re
 import shutil
@@ -19,6 +20,8 @@ import tempfile
 from pathlib import Path
 
 from exomir.errors import InputError
+
+log = logging.getLogger(__name__)
 
 CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 TIMEOUT = 300  # seconds for the whole page
@@ -89,8 +92,6 @@ def _svg_of(url: str) -> str:
 
 def export_figures(report: str | Path, folder: str | Path) -> dict[str, Path]:
     """Write every figure of ``report`` to ``folder/NAME.svg``; returns the paths by name."""
-    from exomir.progress import info
-
     svgs = figure_svgs(Path(report))
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -99,5 +100,5 @@ def export_figures(report: str | Path, folder: str | Path) -> dict[str, Path]:
         path = folder / f"{name}.svg"
         path.write_text(svg, encoding="utf-8", newline="")
         written[name] = path
-    info(f"figures: {len(written)} SVG files")
+    log.info(f"figures: {len(written)} SVG files")
     return written

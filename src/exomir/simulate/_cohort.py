@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import anndata as ad
+import logging
 import numpy as np
 import pandas as pd
 from scipy import special
 
 from exomir.cohort import build_cohort, meta
 from exomir.errors import ReferenceDataError
-from exomir.progress import warn
 import exomir.simulate._effects as fx
 from exomir.simulate._names import WELL_KNOWN_MIRNAS
+
+log = logging.getLogger(__name__)
 
 MEASURES = ("counts", "cq")
 
@@ -207,7 +209,7 @@ def _build(frame: pd.DataFrame, measure: str, obs: pd.DataFrame, seed: int, anno
         return build_cohort(frame, measure, obs=obs, source=source, annotate=annotate)
     except ReferenceDataError as exc:
         # the names are real miRBase 22 names; without miRBase at hand they are simply not annotated
-        warn(f"miRNA names left unannotated: {exc}")
+        log.warning(f"miRNA names left unannotated: {exc}")
         return build_cohort(frame, measure, obs=obs, source=source, annotate=False)
 
 
@@ -222,7 +224,7 @@ def _choose_names(n_mirnas: int, rng: np.random.Generator) -> list[str]:
         return [name for name in known if name in keep]
     extra = [name for name in _mirbase_names() if name not in set(known)]
     if len(extra) < n_mirnas - len(known):
-        warn(f"miRBase is not available: simulating the {len(known)} built-in miRNAs instead of {n_mirnas}")
+        log.warning(f"miRBase is not available: simulating the {len(known)} built-in miRNAs instead of {n_mirnas}")
         return known
     chosen = set(rng.choice(extra, size=n_mirnas - len(known), replace=False))
     return known + [name for name in extra if name in chosen]

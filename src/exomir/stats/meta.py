@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+import logging
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,8 @@ from scipy import stats
 from statsmodels.stats.meta_analysis import combine_effects
 
 from exomir.errors import InputError
+
+log = logging.getLogger(__name__)
 
 MEASURES = ("log_hr", "auc", "log_dor", "generic")
 
@@ -154,10 +157,8 @@ def random_effects(yi: Sequence[float], vi: Sequence[float], *, method: str = "R
     ok = np.isfinite(y_all) & np.isfinite(v_all) & (v_all > 0)
     excluded = [names[i] for i in np.flatnonzero(~ok)]
     if excluded:
-        from exomir.progress import warn
-
-        warn(f"meta-analysis: {len(excluded)} stud(y/ies) without a usable effect and variance "
-             f"left out: {', '.join(excluded)}")
+        log.warning(f"meta-analysis: {len(excluded)} stud(y/ies) without a usable effect and variance "
+                    f"left out: {', '.join(excluded)}")
     y, v = y_all[ok], v_all[ok]
     k = len(y)
     if k == 0:
@@ -175,9 +176,7 @@ def random_effects(yi: Sequence[float], vi: Sequence[float], *, method: str = "R
         if method == "REML":
             tau2, se_tau2, converged = _tau2_reml(y, v, tau2, tol, max_iter)
             if not converged:
-                from exomir.progress import warn
-
-                warn("meta-analysis: REML did not converge; tau² is the last iterate")
+                log.warning("meta-analysis: REML did not converge; tau² is the last iterate")
     if test not in ("z", "knha"):
         raise InputError(f"test must be 'z' or 'knha', not {test!r}")
     if k == 1:

@@ -28,6 +28,7 @@ fall as abundance rises (one cycle is one doubling at 100 % efficiency), so for 
 from __future__ import annotations
 
 from collections.abc import Sequence
+import logging
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,8 @@ from exomir.errors import InputError
 from exomir.preprocess.qc import drop_controls
 from exomir.stats._common import bh_adjust
 from exomir.stats.differential import moderated_t_test, run_deseq2, wilcoxon_test
+
+log = logging.getLogger(__name__)
 
 METHODS = ("auto", "deseq2", "moderated_t", "wilcoxon")
 COLUMNS = ["mirna", "mimat", "comparison", "log2fc", "pvalue", "padj", "method", "base_mean",
@@ -79,8 +82,6 @@ def differential_expression(adata, group: str, case: str, control: str | Sequenc
 
 def _one_comparison(adata, selection, covariates: list[str], method: str, measure: str,
                     layer: str | None) -> pd.DataFrame:
-    from exomir.progress import warn
-
     comparison, group = selection.name, selection.group
     in_case, use = selection.is_case, selection.rows.copy()
     cov = design_columns(adata.obs, covariates) if covariates else pd.DataFrame(index=adata.obs_names)
@@ -90,8 +91,8 @@ def _one_comparison(adata, selection, covariates: list[str], method: str, measur
             record_exclusion(adata, "sample", sample,
                              f"missing covariate ({', '.join(covariates)}) for {comparison}")
         if missing.any():
-            warn(f"differential {comparison}: {int(missing.sum())} sample(s) without "
-                 f"covariate values left out")
+            log.warning(f"differential {comparison}: {int(missing.sum())} sample(s) without "
+                        f"covariate values left out")
         use &= ~missing
     is_case = in_case[use]
     n_case, n_ctrl = int(is_case.sum()), int((~is_case).sum())
@@ -137,8 +138,6 @@ def _log_scaled(adata, layer: str | None) -> bool:
 
 
 def _deseq2(adata, use: np.ndarray, is_case: np.ndarray, cov: pd.DataFrame) -> pd.DataFrame:
-    from exomir.progress import info, warn
-
     if "counts" not in adata.layers:
         raise InputError("DESeq2 needs raw read counts in layers['counts']",
                          expected="a count table (measure 'counts')")
@@ -152,7 +151,7 @@ def _deseq2(adata, use: np.ndarray, is_case: np.ndarray, cov: pd.DataFrame) -> p
         raise InputError("read counts must not be negative", expected="counts >= 0")
     rounded = np.rint(counts)
     if not np.array_equal(rounded, counts):
-        warn("DESeq2: non-integer read counts rounded to the nearest integer")
+        log.warning("DESeq2: non-integer read counts rounded to the nearest integer")
     names = [f"m{j}" for j in range(counts.shape[1])]
     frame = pd.DataFrame(rounded.astype(np.int64), index=[f"s{i}" for i in range(len(rounded))],
                          columns=names)
@@ -167,7 +166,7 @@ def _deseq2(adata, use: np.ndarray, is_case: np.ndarray, cov: pd.DataFrame) -> p
         terms.append(f"c{k}")
     design = "~" + " + ".join([*terms, "group"])
     shown = " + ".join([*map(str, cov.columns), "group"])
-    info(f"DESeq2: {counts.shape[1]} miRNAs × {counts.shape[0]} samples, design ~ {shown}")
+    log.info(f"DESeq2: {counts.shape[1]} miRNAs × {counts.shape[0]} samples, design ~ {shown}")
     result = run_deseq2(frame, metadata, design, ["group", "case", "control"])
     result = result.reindex(names)
     return pd.DataFrame({

@@ -18,6 +18,7 @@ For a set S, with universe U, query genes Q (targets of the query miRNAs, within
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +26,9 @@ import pandas as pd
 from scipy import stats
 
 from exomir.errors import InputError
-from exomir.progress import warn
 from exomir.stats._common import bh_adjust
+
+log = logging.getLogger(__name__)
 
 COLUMNS = [
     "gene_set", "library", "set_size", "set_size_in_background", "overlap", "query_genes",
@@ -80,12 +82,12 @@ def _mimats(names: Iterable[str], role: str) -> tuple[dict[str, str], list[str]]
             excluded.append(row["input"])
             continue
         if len(found) > 1:
-            warn(f"{role} miRNA {row['input']!r} is ambiguous; all of {row['candidates']} are used")
+            log.warning(f"{role} miRNA {row['input']!r} is ambiguous; all of {row['candidates']} are used")
         for cand in row["candidates"].split(";") if len(found) > 1 else [f"{found[0]}:{row['name']}"]:
             mimat, _, name = cand.partition(":")
             out[mimat] = name or mimat
     if excluded:
-        warn(f"{len(excluded)} {role} miRNA name(s) match no miRBase accession and are left out: {', '.join(excluded)}")
+        log.warning(f"{len(excluded)} {role} miRNA name(s) match no miRBase accession and are left out: {', '.join(excluded)}")
     return out, excluded
 
 
@@ -131,7 +133,7 @@ def enrich_mirnas(
     query_genes = set(qpairs["gene"])
     no_targets = sorted(name for m, name in query.items() if m not in set(qpairs["mimat"]))
     if no_targets:
-        warn(f"{len(no_targets)} query miRNA(s) have no validated target in the background: {', '.join(no_targets)}")
+        log.warning(f"{len(no_targets)} query miRNA(s) have no validated target in the background: {', '.join(no_targets)}")
     big_n, n = len(universe), len(query_genes)
 
     names, libraries, sizes, big_k, overlaps = [], [], [], [], []

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
+import logging
 
 import anndata as ad
 import numpy as np
@@ -21,7 +22,7 @@ import pandas as pd
 from exomir.cohort import Selection, matrix_of, record_exclusion, record_step, sample_groups, select_groups
 from exomir.errors import InputError
 from exomir.preprocess.qc import drop_controls
-from exomir.progress import steps, warn
+from exomir.progress import steps
 from exomir.stats import roc
 from exomir.stats.panel import (
     DEFAULT_CS,
@@ -39,6 +40,8 @@ from exomir.stats.panel import (
     permutation_test,
     validated_threshold,
 )
+
+log = logging.getLogger(__name__)
 
 __all__ = ["PanelAnalysis", "PanelOptions", "panel_analysis", "read_afp", "with_afp"]
 
@@ -215,7 +218,7 @@ def _panel_data(adata: ad.AnnData, selection: Selection, afp: str | None, featur
         afp_values, missing = read_afp(adata, sub_obs, afp,
                                        exclusion=f"no usable AFP value; left out of panels {selection.name}")
         if missing.any():
-            warn(f"panels {selection.name}: {int(missing.sum())} samples without AFP left out of every model")
+            log.warning(f"panels {selection.name}: {int(missing.sum())} samples without AFP left out of every model")
         keep = ~missing
         mirnas, y, sub_obs, afp_values = mirnas[keep], y[keep], sub_obs[keep], afp_values[keep]
         groups = groups[keep] if groups is not None else None

@@ -4,6 +4,7 @@ with the arrays' numerics of :mod:`exomir.stats.roc` (conventions stated there).
 from __future__ import annotations
 
 from collections.abc import Sequence
+import logging
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,8 @@ from exomir.errors import InputError
 from exomir.preprocess.qc import drop_controls
 from exomir.stats._common import bh_adjust
 from exomir.stats.roc import DIRECTIONS, HIGHER, auc_table, bootstrap_ci
+
+log = logging.getLogger(__name__)
 
 __all__ = ["ROC_COLUMNS", "direction_prior", "expression_sign", "roc_screen"]
 
@@ -90,10 +93,8 @@ def roc_screen(
                                  f"{k} samples with a missing value left out of ROC {comparison}")  # fmt: skip
         n_with_missing = int((table["n_missing"] > 0).sum())
         if n_with_missing:
-            from exomir.progress import warn
-
-            warn(f"ROC {comparison}: {n_with_missing} miRNAs had missing values; those samples "
-                 "were left out marker by marker (column n_missing)")  # fmt: skip
+            log.warning(f"ROC {comparison}: {n_with_missing} miRNAs had missing values; those samples "
+                        "were left out marker by marker (column n_missing)")  # fmt: skip
         if afp is not None:
             frames.append(table)
             table = _afp_row(adata, afp, rows, y, comparison, afp_direction, conf_level, ci_method,
@@ -132,10 +133,8 @@ def _afp_row(adata, afp, rows, y, comparison, afp_direction, conf_level, ci_meth
     values = pd.to_numeric(raw, errors="coerce")
     unreadable = values.isna() & raw.notna() & (raw.astype("string").str.strip() != "")
     if unreadable.any():
-        from exomir.progress import warn
-
-        warn(f"AFP column {afp!r}: {int(unreadable.sum())} values are not numbers and were left out "
-             f"(e.g. {raw[unreadable].iloc[0]!r})")  # fmt: skip
+        log.warning(f"AFP column {afp!r}: {int(unreadable.sum())} values are not numbers and were left out "
+                    f"(e.g. {raw[unreadable].iloc[0]!r})")  # fmt: skip
     table = auc_table(pd.DataFrame({"AFP": values.to_numpy(dtype=np.float64)}), y, afp_direction,
                       conf_level=conf_level, sensitivity=sensitivity, specificity=specificity,
                       ci_method="delong" if ci_method == "bootstrap" else ci_method, seed=seed)  # fmt: skip

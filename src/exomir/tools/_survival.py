@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+import logging
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,8 @@ from exomir.errors import InputError
 from exomir.preprocess.qc import drop_controls
 from exomir.stats import survival as sv
 from exomir.stats._common import bh_adjust
+
+log = logging.getLogger(__name__)
 
 SCREEN_COLUMNS = [
     "mirna", "mimat", "endpoint", "hr", "hr_ci_low", "hr_ci_high", "pvalue", "padj",
@@ -120,7 +123,6 @@ def _time_event(adata, time, event) -> tuple[np.ndarray, np.ndarray, np.ndarray,
                          expected="1 = event, 0 = censored", **where(adata, adata.obs_names[i]))
     if not ok.all():
         from exomir.cohort import exclusions, record_exclusion
-        from exomir.progress import warn
 
         reason = f"no {tname}/{ename} value (survival)"
         known = exclusions(adata)
@@ -130,7 +132,7 @@ def _time_event(adata, time, event) -> tuple[np.ndarray, np.ndarray, np.ndarray,
         for sample in fresh:  # recorded once, however many survival functions run
             record_exclusion(adata, "sample", sample, reason)
         if fresh:
-            warn(f"survival: {len(missing)} sample(s) without {tname}/{ename} left out")
+            log.warning(f"survival: {len(missing)} sample(s) without {tname}/{ename} left out")
     if ok.sum() == 0:
         raise InputError(f"no sample has both {tname} and {ename}", column=tname)
     return t, e, ok, tname, ename
@@ -256,7 +258,7 @@ def survival_screen(adata, time, event, *, endpoint: str | None = None,
       miRNA (higher value = higher risk; below 0.5 when high expression is protective).
     """
     from exomir.cohort import record_exclusion
-    from exomir.progress import info, track
+    from exomir.progress import track
 
     t, e, ok, tname, ename = _time_event(adata, time, event)
     endpoint = endpoint or endpoint_name(tname, ename)
@@ -280,7 +282,7 @@ def survival_screen(adata, time, event, *, endpoint: str | None = None,
         record_exclusion(adata, "mirna", str(name),
                          f"detected in {frac:.0%} of the samples (< {min_detected:.0%}): not in the survival screen ({endpoint})")
     if rare.any():
-        info(f"survival ({endpoint}): {int(rare.sum())} rarely detected miRNA(s) not tested (see exclusions)")
+        log.info(f"survival ({endpoint}): {int(rare.sum())} rarely detected miRNA(s) not tested (see exclusions)")
     rows = []
     score_cache: dict[bytes, np.ndarray] = {}  # log-rank scores per set of samples used
     for j in track(np.flatnonzero(~rare), "survival screen", total=int((~rare).sum())):

@@ -13,9 +13,9 @@ This module assembles the app; the routes live in :mod:`exomir.web.routes`, one 
 from __future__ import annotations
 
 from fastapi import FastAPI
+import logging
 
 from exomir._version import __version__
-from exomir.progress import warn
 from exomir.web.error_answers import add_error_answers
 from exomir.web.limits import BodyLimit, SecurityHeaders
 from exomir.web.pages import Pages
@@ -29,6 +29,8 @@ from exomir.web.routes.static import add_static
 from exomir.web.settings import WebSettings
 from exomir.web.state import State
 
+log = logging.getLogger(__name__)
+
 DESCRIPTION = ("Exosomal miRNA evidence in hepatocellular carcinoma, transfer network, reports and locked-model "
                "scoring.")  # fmt: skip
 
@@ -38,7 +40,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     settings = settings or WebSettings.from_environment()
     state = State(settings)
     for refused in state.refused:
-        warn(f"model not offered for scoring: {refused.reason}")
+        log.warning(f"model not offered for scoring: {refused.reason}")
     app = FastAPI(
         title="exomir",
         version=__version__,
