@@ -91,12 +91,12 @@ def test_tcga_ambiguous_precursor_names_fold_into_two_lines_each(wide, capsys):
     counts = shared_path("tcga_lihc", "mirna_precursor_counts.csv.gz")
     shared_path("mirbase_v22")
     shared_path("targets", "mirtarbase_strong_evidence_human.csv")
-    from exomir.stats.enrich import enrich_mirnas
+    from exomir.tools import enrich
 
     names = pd.read_csv(counts, usecols=[0]).iloc[:, 0].astype(str).tolist()
     assert len(names) == 1046
     with logs.recording() as lines:
-        enrich_mirnas(names[:300], background_mirnas=names, gene_sets="kegg_2016")
+        enrich(names[:300], background_mirnas=names, gene_sets="kegg_2016")
     err = _err_lines(capsys)
     recorded = {role: sum(f"warning {role} miRNA '" in line and "is ambiguous" in line for line in lines)
                 for role in ("query", "background")}
