@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from exomir.errors import ExomirError, InputError
+from exomir.logs import staged_as
 
 try:  # locks held by a running writer on its staging folder; released by the kernel when it dies
     import fcntl
@@ -131,8 +132,6 @@ def staged_directory(out: str | Path) -> Iterator[Path]:
     (files the user put there, quantify's resume state) are carried over into the new folder.
     On failure the staging folder is removed and ``out`` is untouched.
     """
-    from exomir.logs import staged_as
-
     final = check_output_folder(out)
     clean_stale_staging(final)
     try:

@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 
 from exomir._version import __version__
+from exomir.errors import InputError
+from exomir.identity import resolve
 
 MEASURES = ("counts", "cq", "log")
 
@@ -80,8 +82,6 @@ def annotate_mirnas(adata: ad.AnnData, *, level: str = "auto") -> pd.DataFrame:
     Returns the resolution table; names that do not resolve are kept (never dropped) and listed
     in ``uns["exomir"]["unresolved"]``.
     """
-    from exomir.identity import resolve
-
     table = resolve(list(adata.var_names), level=level)
     table.index = adata.var_names
     for column in _VAR_COLUMNS:
@@ -97,8 +97,6 @@ def annotate_mirnas(adata: ad.AnnData, *, level: str = "auto") -> pd.DataFrame:
 def _refuse_double_names(table: pd.DataFrame, source: Mapping[str, Any]) -> None:
     """The same mature miRNA under two names (``hsa-let-7a-5p`` and ``MIMAT0000062``) would be
     tested twice and counted twice in the multiple-testing correction: an error naming both."""
-    from exomir.errors import InputError
-
     mature = table[table["status"].isin(["exact", "alias"]) & (table["mimat"].fillna("").astype(str) != "")]
     if "kind" in mature:
         mature = mature[mature["kind"].fillna("mature").astype(str).isin(["mature", ""])]
@@ -133,8 +131,6 @@ def sample_groups(adata: ad.AnnData, column: str | None = None) -> np.ndarray | 
     if column is None:
         return None
     if column not in adata.obs:
-        from exomir.errors import InputError
-
         raise InputError(f"no column {column!r} with the patient of each sample", column=column,
                          expected="one of " + ", ".join(repr(c) for c in adata.obs.columns[:20]))
     labels = adata.obs[column].astype("string")
@@ -199,8 +195,6 @@ def select_groups(data, group: str, case: str, control: str | Sequence[str] | No
     every other group (pooled, in sorted order). Unknown columns or groups, and a group that is
     both case and control, are refused with the groups there are.
     """
-    from exomir.errors import InputError
-
     obs = data.obs if hasattr(data, "obs") else data
     if group not in obs.columns:
         raise InputError(f"no group column {group!r}: the clinical table has no column {group!r}", column=group,
@@ -248,8 +242,6 @@ def control_list(control: str | Sequence) -> list:
 def matrix_of(adata: ad.AnnData, layer: str | None) -> np.ndarray:
     """The working matrix ``X`` (or a named layer) as a dense float array."""
     if layer is not None and layer not in adata.layers:
-        from exomir.errors import InputError
-
         raise InputError(f"no layer {layer!r} in the cohort", expected=f"one of {list(adata.layers)}")
     values = adata.X if layer is None else adata.layers[layer]
     if hasattr(values, "toarray"):

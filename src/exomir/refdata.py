@@ -24,6 +24,7 @@ import platformdirs
 import pooch
 
 from exomir.errors import ReferenceDataError
+from exomir.atomic import atomic_open
 
 
 def cache_dir() -> Path:
@@ -82,8 +83,6 @@ def read_config() -> dict[str, str]:
 
 def write_config(data: dict[str, str]) -> Path:
     """Write the ``[data]`` table (paths are TOML basic strings, escaped)."""
-    from exomir.atomic import atomic_open
-
     path = config_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = ["# Written by `exomir setup`: where exomir finds its reference data.",

@@ -18,6 +18,12 @@ from exomir.analysis.output import TABLE_NAMES, write_results
 from exomir.analysis.pipeline import run_analysis
 from exomir.errors import InputError
 from exomir.results import ANALYZE_OPTIONS, AnalysisResult, AnalysisSettings
+from exomir.analysis.params import analysis_params, params_text
+from exomir.atomic import staged_directory
+from exomir.io import read
+from exomir.logs import run_log
+from exomir.report.export import export_figures, find_chromium
+from exomir.tools import direction_prior
 
 __all__ = [
     "AnalysisResult",
@@ -60,11 +66,6 @@ def analyze(expression: str | Path | Sequence[str | Path], clinical: str | Path 
     """
     import time as _time
 
-    from exomir.analysis.params import analysis_params, params_text
-    from exomir.atomic import staged_directory
-    from exomir.io import read
-    from exomir.logs import run_log
-
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
         raise TypeError(f"analyze() got unexpected keyword argument(s) {', '.join(unknown)}")
@@ -72,8 +73,6 @@ def analyze(expression: str | Path | Sequence[str | Path], clinical: str | Path 
     options = {name: given.get(name, option.value) for name, option in OPTIONS.items()}
     started = _time.perf_counter()
     if options["figures"]:
-        from exomir.report.export import find_chromium
-
         find_chromium()  # before the work: say now, not after minutes, that the export cannot run
     settings = analysis_settings(options)
     endpoints = settings.survival
@@ -82,7 +81,7 @@ def analyze(expression: str | Path | Sequence[str | Path], clinical: str | Path 
     group = options["group"]
     load_group = group if group is not None else (None if (endpoints or settings.time) else "group")
     patient = settings.patient
-    with run_log(started) as log, staged_directory(out) as staging:
+    with run_log(started) as record, staged_directory(out) as staging:
         params = analysis_params(options)
         (staging / "params.json").write_text(params_text(params), encoding="utf-8", newline="")
         adata = read(expression, clinical, measure=settings.measure, sample_column=settings.sample_column,
@@ -94,10 +93,8 @@ def analyze(expression: str | Path | Sequence[str | Path], clinical: str | Path 
         result = run_analysis(adata, settings)
         written = write_results(result, staging)
         if options["figures"]:
-            from exomir.report.export import export_figures
-
             export_figures(written["report"], staging / "figures")
-        log.write(staging / "run.log")
+        record.write(staging / "run.log")
     return result
 
 
@@ -119,7 +116,6 @@ def analysis_settings(options: dict[str, Any]) -> AnalysisSettings:
         if permutations < 0:
             raise InputError(f"--permutations {permutations}: cannot be negative", expected="an integer ≥ 0")
         panel_options = {**panel_options, "permutations": permutations}
-    from exomir.tools import direction_prior
 
     direction_prior(options.get("direction", "auto"))  # a bad --direction is reported before the work
     values: dict[str, Any] = {}

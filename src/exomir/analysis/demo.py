@@ -6,6 +6,13 @@ from pathlib import Path
 
 from exomir.analysis.pipeline import run_analysis
 from exomir.results import AnalysisResult, AnalysisSettings
+from exomir.analysis.output import write_results
+from exomir.analysis.params import analysis_params, params_text
+from exomir.atomic import staged_directory
+from exomir.cohort import meta
+from exomir.io import read
+from exomir.logs import run_log
+from exomir.simulate import simulate_cohort, write_cohort
 
 # each control group alone, then all of them pooled (the "HCC vs controls" of the diagnostic studies)
 DEMO_CONTROLS = ("LC", "CHB", "Healthy", "LC+CHB+Healthy")
@@ -25,22 +32,13 @@ def demo_settings(seed: int = 0) -> AnalysisSettings:
 def run_demo(out: str | Path, *, n: int = 400, measure: str = "counts", n_mirnas: int = 300,
              seed: int = 0) -> AnalysisResult:
     """Write ``out/input/`` (the simulated files and planted truth) and the analysis of them into ``out``."""
-    from exomir.analysis.output import write_results
-    from exomir.atomic import staged_directory
-    from exomir.cohort import meta
-    from exomir.io import read
-    from exomir.simulate import simulate_cohort, write_cohort
-
     import time
-
-    from exomir.analysis.params import analysis_params, params_text
-    from exomir.logs import run_log
 
     started = time.perf_counter()
     out = Path(out)
     simulated = simulate_cohort(n, measure=measure, n_mirnas=n_mirnas, seed=seed)
     settings = demo_settings(seed)
-    with run_log(started) as log, staged_directory(out) as staging:
+    with run_log(started) as record, staged_directory(out) as staging:
         paths = write_cohort(simulated, f"{staging}/input/")
         adata = read(paths["expression"], paths["clinical"], group=settings.group,
                             numeric=[settings.afp, settings.time, settings.event])
@@ -53,7 +51,7 @@ def run_demo(out: str | Path, *, n: int = 400, measure: str = "counts", n_mirnas
         params = analysis_params(_analyze_options(settings, paths["expression"], paths["clinical"]))
         text = params_text(params).replace(str(Path(staging).resolve()), str(out.resolve()))
         (staging / "params.json").write_text(text, encoding="utf-8", newline="")
-        log.write(staging / "run.log")
+        record.write(staging / "run.log")
     return result
 
 

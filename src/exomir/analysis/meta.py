@@ -39,6 +39,11 @@ from exomir.errors import InputError
 from exomir.io._text import read_rows  # the plain-table parser (io/ is being reworked: one call site)
 from exomir.results import MetaAnalysis
 from exomir.stats.meta import MetaResult, auc_se_from_ci, effects_from_table, random_effects
+from exomir.atomic import staged_directory
+from exomir.identity import resolve
+from exomir.logs import run_log
+from exomir.report.forest import render_forest_page
+from exomir.stats._common import bh_adjust
 
 log = logging.getLogger(__name__)
 
@@ -360,8 +365,6 @@ def _guess_measure(path: Path) -> str:
 def match_mirnas(names: Iterable[str], *, mirbase=None) -> pd.DataFrame:
     """Key, display name and identity status of each distinct input name (by MIMAT accession when
     the name resolves to one mature miRNA, else by the name as written)."""
-    from exomir.identity import resolve
-
     distinct = list(dict.fromkeys(str(n) for n in names))
     resolved = resolve(distinct, mirbase=mirbase)
     rows = []
@@ -546,7 +549,6 @@ def _forest_rows(first: pd.Series, part: pd.DataFrame, res: MetaResult) -> pd.Da
 def _order_summary(summary: pd.DataFrame) -> pd.DataFrame:
     if summary.empty:
         return pd.DataFrame(columns=META_COLUMNS)
-    from exomir.stats._common import bh_adjust
 
     summary.insert(summary.columns.get_loc("pvalue") + 1, "padj", bh_adjust(summary["pvalue"].to_numpy(float)))
     summary = summary.sort_values(["pvalue", "mirna"], kind="mergesort", na_position="last")
@@ -570,8 +572,6 @@ def csv_text(frame: pd.DataFrame) -> str:
 
 def write_meta(analysis: MetaAnalysis, folder: str | Path) -> dict[str, Path]:
     """Write ``meta.csv``, ``forest.csv``, ``excluded.csv`` and ``forest.html`` into ``folder``."""
-    from exomir.report.forest import render_forest_page
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = {}
@@ -587,14 +587,11 @@ def write_meta(analysis: MetaAnalysis, folder: str | Path) -> dict[str, Path]:
 
 def run_meta(sources: Sequence[str | Path], out: str | Path, **options) -> MetaAnalysis:
     """:func:`meta_analyze` and :func:`write_meta` into ``out``, all or nothing, with ``run.log``."""
-    from exomir.atomic import staged_directory
-    from exomir.logs import run_log
-
-    with run_log() as log, staged_directory(out) as staging:
+    with run_log() as record, staged_directory(out) as staging:
         analysis = meta_analyze(sources, **options)
         write_meta(analysis, staging)
         log.info(f"meta-analysis of {len(analysis.summary)} miRNA(s) across {len(analysis.studies)} cohort(s) "
                  f"({analysis.measure}, {analysis.method}) → {out}")
-        log.write(staging / "run.log")
+        record.write(staging / "run.log")
     return analysis
 

@@ -11,6 +11,8 @@ from pathlib import Path
 from exomir.analysis.tables import to_csv_text
 from exomir.cohort import exclusions
 from exomir.results import AnalysisResult
+from exomir.io.h5ad import write_h5ad
+from exomir.report import render_report
 
 #: Tables in the order they are written; those not computed in a run are simply absent.
 TABLE_NAMES = ("differential", "roc", "survival", "qc", "evidence", "enrichment", "afp_cutoff", "panels",
@@ -19,9 +21,6 @@ TABLE_NAMES = ("differential", "roc", "survival", "qc", "evidence", "enrichment"
 
 def write_results(result: AnalysisResult, folder: str | Path) -> dict[str, Path]:
     """Write ``report.html``, ``cohort.h5ad`` and ``tables/*.csv`` into ``folder``; returns the paths."""
-    from exomir.io.h5ad import write_h5ad
-    from exomir.report import render_report
-
     folder = Path(folder)
     tables_dir = folder / "tables"
     tables_dir.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,14 @@ from exomir.cohort import measure_of, meta, record_exclusion, record_step
 from exomir.errors import InputError, ReferenceDataError
 from exomir.progress import steps
 from exomir.results import AnalysisResult, AnalysisSettings
+import exomir.analysis.prognosis as prognosis
+from exomir.io.tcga import prognosis_samples
+from exomir.kb import evidence_for
+from exomir.plotting.cohort_figures import roc_curves
+from exomir.preprocess.normalize import normalize
+from exomir.preprocess.qc import control_columns, drop_controls, drop_empty_mirnas, quality_control
+from exomir.preprocess.qpcr import censor_nondetects, nondetect_counts
+from exomir.tools import differential, direction_prior, enrich, panel, roc, where
 
 log = logging.getLogger(__name__)
 
@@ -129,8 +137,6 @@ def _diagnostic_tables(result: AnalysisResult, order: list[str], de_frames, roc_
 
 
 def _check_columns(adata: ad.AnnData, settings: AnalysisSettings) -> None:
-    from exomir.tools import where
-
     endpoint_columns = [(f"--survival {name}", c) for name, t, e in settings.endpoints() for c in (t, e)]
     for option, column in (("--afp", settings.afp), ("--time", settings.time), ("--event", settings.event),
                            ("--stage", settings.stage), ("--patient", settings.patient), *endpoint_columns,
@@ -152,8 +158,6 @@ def _check_columns(adata: ad.AnnData, settings: AnalysisSettings) -> None:
 
 
 def _quality_control(result: AnalysisResult) -> pd.DataFrame:
-    from exomir.preprocess.qc import quality_control
-
     table = quality_control(result.adata, lod=result.settings.nondetect_lod)
     flagged = table[table.get("flags", pd.Series("", index=table.index)).astype(str) != ""]
     if len(flagged):
@@ -163,27 +167,20 @@ def _quality_control(result: AnalysisResult) -> pd.DataFrame:
 
 
 def _normalize(result: AnalysisResult) -> None:
-    from exomir.preprocess.normalize import normalize
-
     adata = result.adata
     settings = result.settings
     if measure_of(adata) == "cq" and settings.normalization != "none":
-        from exomir.preprocess.qpcr import censor_nondetects, nondetect_counts
-
         groups = adata.obs[settings.group] if settings.group in adata.obs else None
         result.tables["nondetects"] = nondetect_counts(adata, settings.group, lod=settings.nondetect_lod)
         adata = censor_nondetects(adata, lod=settings.nondetect_lod, max_fraction=settings.nondetect_max_fraction,
                                   groups=groups)
     adata = normalize(adata, settings.normalization, references=settings.reference, spike_in=settings.spike_in)
-    from exomir.preprocess.qc import drop_empty_mirnas
 
     result.adata = drop_empty_mirnas(_without_controls(adata))
 
 
 def _without_controls(adata: ad.AnnData) -> ad.AnnData:
     """Spike-ins and small-RNA reference genes served QC and normalization; they are not biomarkers."""
-    from exomir.preprocess.qc import control_columns, drop_controls
-
     roles = control_columns(adata)
     if roles:
         log.info(f"{len(roles)} spike-in/control column(s) not tested: {', '.join(list(roles)[:5])}")
@@ -198,8 +195,6 @@ def _normalization_name(adata: ad.AnnData) -> str:
 
 
 def _differential(result: AnalysisResult, comparison: Comparison) -> pd.DataFrame:
-    from exomir.tools import differential
-
     table = differential(result.adata, comparison.group, comparison.case, [list(comparison.controls)],
                          covariates=tuple(result.settings.covariates))
     table = table.copy()
@@ -208,8 +203,6 @@ def _differential(result: AnalysisResult, comparison: Comparison) -> pd.DataFram
 
 
 def _roc(result: AnalysisResult, comparison: Comparison) -> pd.DataFrame:
-    from exomir.tools import direction_prior, roc
-
     table = roc(result.adata, comparison.group, comparison.case, [list(comparison.controls)], afp=result.settings.afp,
                 seed=result.settings.seed, direction=direction_prior(result.settings.direction)).copy()
     table["comparison"] = comparison.name
@@ -219,8 +212,6 @@ def _roc(result: AnalysisResult, comparison: Comparison) -> pd.DataFrame:
 def _panels(result: AnalysisResult, comparison: Comparison) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """Nested-CV penalized logistic panels (miRNAs alone, miRNAs + AFP, AFP alone) of ``exomir.tools.panel``:
     the summary and the results in the early-stage and AFP-negative subgroups."""
-    from exomir.tools import panel
-
     settings = result.settings
     if not settings.panels:
         return None
@@ -283,8 +274,6 @@ def _afp_cutoff(result: AnalysisResult) -> pd.DataFrame:
 
 def _roc_curves(result: AnalysisResult) -> None:
     """Curves of the best miRNAs of each comparison and of AFP, for the report."""
-    from exomir.plotting.cohort_figures import roc_curves
-
     roc = result.tables["roc"]
     for comparison in result.comparisons:
         table = roc[(roc["comparison"] == comparison.name)]
@@ -295,8 +284,6 @@ def _roc_curves(result: AnalysisResult) -> None:
 def _survival(result: AnalysisResult) -> None:
     """Every endpoint: the per-miRNA screen (unadjusted and adjusted), Kaplan-Meier curves of the
     best miRNAs, time-dependent ROC, the stage trend and the nested-CV prognostic panel."""
-    import exomir.analysis.prognosis as prognosis
-
     settings = result.settings
     subset = _survival_samples(result)
     frames, td_frames, panel_frames = [], [], []
@@ -338,8 +325,6 @@ def _survival_samples(result: AnalysisResult) -> ad.AnnData:
     """The patients of the prognosis analysis: the case group when there is a comparison (a control
     sample of the same patient, e.g. adjacent normal tissue, must not count twice); for TCGA
     without one, the primary tumours, one per patient; otherwise every sample."""
-    from exomir.io.tcga import prognosis_samples
-
     settings = result.settings
     adata = result.adata
     if result.comparisons:
@@ -363,8 +348,6 @@ def _survival_samples(result: AnalysisResult) -> ad.AnnData:
 
 
 def _evidence(result: AnalysisResult) -> pd.DataFrame | None:
-    from exomir.kb import evidence_for
-
     hits = _top_hits(result.tables["differential"], TOP_EVIDENCE)
     if hits.empty:
         _note(result, "knowledge-base evidence: no miRNA reached padj < 0.05")
@@ -377,8 +360,6 @@ def _evidence(result: AnalysisResult) -> pd.DataFrame | None:
 
 
 def _enrichment(result: AnalysisResult) -> pd.DataFrame | None:
-    from exomir.tools import enrich
-
     de = result.tables["differential"]
     background = [str(v) for v in result.adata.var_names]
     frames = []

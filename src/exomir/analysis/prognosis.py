@@ -12,6 +12,7 @@ import pandas as pd
 
 import exomir.tools as tools
 from exomir.stats import survival
+from exomir.errors import InputError
 
 #: default horizons of the time-dependent AUC: 1 and 3 years, in the unit of the time column
 _YEAR = {"days": 365.0, "weeks": 52.18, "months": 12.0, "years": 1.0}
@@ -67,8 +68,6 @@ def stage_trend(subset: ad.AnnData, settings) -> pd.DataFrame | None:
 
 def panel(subset: ad.AnnData, name: str, time: str, event: str, settings,
           note: Callable[[str], None]) -> pd.DataFrame | None:
-    from exomir.errors import InputError
-
     clinical = list(settings.adjust) or ([settings.stage] if settings.stage else [])
     try:
         table = tools.prognostic_panel(subset, time, event, clinical=clinical, seed=settings.seed,

@@ -70,7 +70,7 @@ def train(
 
     if not (math.isfinite(lod) and lod > 0):
         raise InputError(f"--lod {lod:g} is not a usable limit of detection", expected="a positive Cq, e.g. 35")
-    with run_log() as log:  # beside the model: MODEL.run.log (the model file is one file, not a folder)
+    with run_log() as record:  # beside the model: MODEL.run.log (the model file is one file, not a folder)
         numeric = [afp] if afp else []
         adata = read(cohort, clinical, group=group, numeric=numeric if clinical else (),
                      labels=[patient] if patient else ())
@@ -92,7 +92,7 @@ def train(
                  f"({perf['cv_auc_ci_low']:.3f}–{perf['cv_auc_ci_high']:.3f}); threshold {cut['probability_threshold']:.3f} "
                  f"(sensitivity {cut['sensitivity']:.2f}, specificity {cut['specificity']:.2f}); "
                  f"sha256 {content['checksum']['value'][:16]}…")  # fmt: skip
-        log.write(run_log_path(out))
+        record.write(run_log_path(out))
 
 
 @app.command()

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from exomir.cohort import meta
+from exomir.identity import parse_name
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +26,6 @@ _MIRNA = re.compile(
 
 
 def looks_like_mirna(label: str) -> bool:
-    from exomir.identity import parse_name
-
     label = label.strip().strip('"')
     if not label:
         return False
@@ -44,8 +44,6 @@ def mirna_fraction(labels: Sequence[str], limit: int = 400) -> float:
 
 def warn_unresolved(adata) -> list[str]:
     """Say which miRNA names did not resolve to miRBase (they stay in the Cohort as ``unknown``)."""
-    from exomir.cohort import meta
-
     unresolved = list(meta(adata).get("unresolved", []))
     if unresolved:
         log.warning(

@@ -35,6 +35,7 @@ import pandas as pd
 
 from exomir.errors import InputError
 from exomir.io._text import check_unique, is_missing, read_rows
+from exomir.cohort import is_id_column
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +164,6 @@ def read_clinical(
     numeric_columns: list[str] = []
     text_in_numeric: dict[str, list[tuple[int, str]]] = {}
     censored: dict[str, list[tuple[int, str]]] = {}
-    from exomir.cohort import is_id_column
 
     # identifiers (patient, subject, pair ...) are labels and pairing keys even when written as digits
     as_text = (set(text) | {c for c in frame.columns if is_id_column(c)}) - forced

@@ -22,6 +22,7 @@ import pandas as pd
 from exomir.errors import InputError
 from exomir.io._text import Rows, is_missing, read_text
 from exomir.io.tables import ExpressionTable, table_from_rows
+from exomir.io._text import open_text
 
 # Per-sample fields kept in obs (besides the characteristics), under these names.
 _SAMPLE_FIELDS = {
@@ -53,8 +54,6 @@ def is_series_matrix(path: str | Path) -> bool:
     if name.endswith("_series_matrix.txt") or name.endswith("_series_matrix.txt.gz"):
         return True
     try:
-        from exomir.io._text import open_text
-
         with open_text(path) as handle:
             for _ in range(20):
                 line = handle.readline()

@@ -38,6 +38,7 @@ from exomir.io._qpcr_formats import FORMATS, WELL_COLUMNS, detect_format, parse
 from exomir.io._qpcr_merge import calibrate_plates, merge_replicates
 from exomir.io._qpcr_text import head_lines, read_lines
 from exomir.io.tables import ExpressionTable
+from exomir.cohort import build_cohort, record_exclusion, record_step
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +73,6 @@ class QpcrData:
         ``obs["qc_high_sd_replicates"]`` counts each sample's flagged replicate groups, so that
         :func:`exomir.preprocess.qc.quality_control` can report them.
         """
-        from exomir.cohort import build_cohort, record_exclusion, record_step
-
         source = {"format": self.format, "files": list(self.files), "lod": self.lod}
         adata = build_cohort(self.cq, "cq", obs=obs, source=source, annotate=annotate)
         counts = self.flagged.groupby("sample").size()

@@ -32,6 +32,7 @@ from exomir.io._names import warn_unresolved
 from exomir.io._text import read_rows
 from exomir.io.clinical import read_clinical
 from exomir.io.tables import table_from_rows
+from exomir.io._text import open_text
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +56,6 @@ PRECURSOR_CAVEAT = (
 
 def is_tcga_table(path: str | Path) -> bool:
     """Whether an expression file has TCGA aliquot barcodes as its sample columns."""
-    from exomir.io._text import open_text
-
     try:
         with open_text(Path(path)) as handle:
             header = handle.readline()

@@ -15,6 +15,8 @@ import pandas as pd
 
 from exomir.errors import InputError
 from exomir.kb.vocab import parse_comparison
+from exomir.kb.naming import candidate_mimats, resolve_names
+from exomir.kb.store import load_store
 
 COLUMNS = [
     "mirna", "mimat", "comparison", "observed_direction", "literature_direction", "literature_basis",
@@ -62,8 +64,6 @@ def _literature(records: pd.DataFrame, comparison: str | None) -> tuple[str, str
 
 def evidence_for(differential: pd.DataFrame, *, kb=None) -> pd.DataFrame:
     """Knowledge-base evidence for each row of a differential table (one row out per row in)."""
-    from exomir.kb.store import load_store
-
     if "mirna" not in differential.columns and "mimat" not in differential.columns:
         raise InputError("the differential table needs a 'mirna' or 'mimat' column")
     kb = kb or load_store()
@@ -78,8 +78,6 @@ def evidence_for(differential: pd.DataFrame, *, kb=None) -> pd.DataFrame:
     unnamed = sorted({str(h.get("mirna")) for _, h in differential.iterrows() if not _mimat_of(h) and h.get("mirna")})
     by_name = {}
     if unnamed:
-        from exomir.kb.naming import candidate_mimats, resolve_names
-
         by_name = {row["input"]: candidate_mimats(row) for _, row in resolve_names(unnamed).iterrows()}
     rows = []
     for _, hit in differential.iterrows():

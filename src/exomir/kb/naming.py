@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 
 import pandas as pd
+from exomir.identity import resolve
 
 
 def resolve_names(names: Iterable[str]) -> pd.DataFrame:
@@ -14,8 +15,6 @@ def resolve_names(names: Iterable[str]) -> pd.DataFrame:
     Returns the identity table (``input, mimat, name, status, candidates, note``), one row per
     input in input order.
     """
-    from exomir.identity import resolve  # imported late: loading miRBase is only needed here
-
     names = list(names)
     if not names:
         return pd.DataFrame(columns=["input", "mimat", "name", "status", "candidates", "note"])

@@ -29,6 +29,8 @@ from exomir.kb.schema import EXPORT_COLUMNS, NOT_HGNC, EvidenceRecord
 from exomir.kb.sources import EvidenceSource, builtin_evidence_files, file_sha256, read_evidence
 from exomir.kb.vocab import coerce
 from exomir.refdata import cache_dir, configured, data_dir
+from exomir.kb.conflicts import find_conflicts
+from exomir.kb.network import build_network
 
 log = logging.getLogger(__name__)
 
@@ -472,13 +474,9 @@ class KnowledgeBase:
 
     # -- derived views ------------------------------------------------------------------------
     def conflicts(self) -> pd.DataFrame:
-        from exomir.kb.conflicts import find_conflicts
-
         return find_conflicts(self.table())
 
     def network(self, **filters):
-        from exomir.kb.network import build_network
-
         return build_network(self.table(), **filters)
 
     def to_json(self) -> str:

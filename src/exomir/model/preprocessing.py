@@ -24,6 +24,8 @@ import pandas as pd
 
 from exomir.cohort import matrix_of, measure_of
 from exomir.errors import InputError
+from exomir.preprocess.normalize import median_of_ratios
+from exomir.preprocess.qpcr import censor_nondetects, delta_cq, global_mean_dcq, nondetect_floor, place_nondetects_below, tie_nondetects_below
 
 MIN_REFERENCE_FRACTION = 0.5  # a new sample needs at least half the normalization references
 DEFAULT_LOD = 35.0
@@ -98,8 +100,6 @@ def fit_preprocessing(adata: ad.AnnData, *, lod: float = DEFAULT_LOD,
 
 
 def _fit_counts(adata: ad.AnnData, key: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
-    from exomir.preprocess.normalize import median_of_ratios
-
     counts = _raw(adata, "counts")
     counts[np.isnan(counts)] = 0.0  # an empty count cell means no reads (as normalize reads it)
     factors, kind = median_of_ratios(counts)
@@ -140,8 +140,6 @@ def _factors_raw(counts: np.ndarray, log_geomeans: np.ndarray) -> np.ndarray:
 
 
 def _fit_cq(adata: ad.AnnData, key: pd.DataFrame, lod: float, groups) -> tuple[dict, pd.DataFrame]:
-    from exomir.preprocess.qpcr import censor_nondetects, global_mean_dcq, nondetect_floor, place_nondetects_below
-
     kept = censor_nondetects(adata, lod=lod, max_fraction=NONDETECT_MAX_FRACTION, rule="censor", groups=groups)
     global_mean_dcq(kept, lod=lod)
     floor = nondetect_floor(kept.obs["global_mean_cq"].to_numpy(dtype=float), lod)
@@ -242,7 +240,6 @@ def _apply_cq(record, raw, ref_cols, feature_cols):
         notes.append(f"global mean over {n_ref - lost} of {n_ref} reference miRNAs" if lost else "")
     block = np.where(ref_detected, raw[:, ref_cols], np.nan)
     means = np.nanmean(block, axis=1)
-    from exomir.preprocess.qpcr import delta_cq, tie_nondetects_below
 
     nondetect = ~detected[:, feature_cols]
     if record.get("nondetect_floor") is not None:

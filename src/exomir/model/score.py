@@ -17,6 +17,11 @@ import pandas as pd
 from exomir.errors import InputError
 from exomir.model.locked import LockedModel, load_model
 from exomir.model.preprocessing import apply_preprocessing, match_columns
+from exomir.atomic import atomic_open
+from exomir.cohort import matrix_of, measure_of
+from exomir.errors import ExomirError
+from exomir.io import read
+from exomir.preprocess.qc import quality_control
 
 RESULT_COLUMNS = ["sample", "probability", "class", "threshold", "linear_predictor", "probability_uncalibrated",
                   "hemolysis", "n_warnings", "qc_warnings", "imputed_share"]  # fmt: skip
@@ -65,8 +70,6 @@ def score_cohort(model: LockedModel, adata: ad.AnnData, *, measure_given: str = 
     A sample whose share of panel features filled in by a missing-value rule (an empty count
     cell read as 0 reads, a missing value replaced by the training median) is above
     ``max_imputed_share`` gets no probability and the class ``"not called"``."""
-    from exomir.cohort import measure_of
-
     measure = measure_of(adata)
     if measure != model.measure:
         raise InputError(
@@ -154,7 +157,6 @@ def _missing_cells(adata: ad.AnnData, measure: str, columns: list[str]) -> np.nd
     model's rule). Cq non-detects are measurements (below the LOD) and are not counted here."""
     if measure != "counts" or not columns:
         return np.zeros(adata.n_obs)
-    from exomir.cohort import matrix_of
 
     raw = matrix_of(adata, "counts" if "counts" in adata.layers else None)
     position = {str(c): j for j, c in enumerate(adata.var_names)}
@@ -168,9 +170,6 @@ def _label(feature: dict) -> str:
 
 def _hemolysis(adata: ad.AnnData, notes: dict[str, list[str]]) -> list[str]:
     """Hemolysis category per sample from the QC hemolysis index (unknown when its miRNAs are absent)."""
-    from exomir.errors import ExomirError
-    from exomir.preprocess.qc import quality_control
-
     try:
         qc = quality_control(adata.copy())
     except (ExomirError, ValueError) as exc:
@@ -201,8 +200,6 @@ def score_files(
 ) -> pd.DataFrame:
     """Read a table (and clinical data) with exomir's readers and score it with a model file
     (refusing more than ``max_samples`` samples before any is scored)."""
-    from exomir.io import read
-
     locked = model if isinstance(model, LockedModel) else load_model(model)
     numeric = [f["column"] for f in locked.features if f["kind"] == "clinical"]
     if numeric and clinical is None:
@@ -243,8 +240,6 @@ def scores_csv_text(scores: pd.DataFrame) -> str:
 
 def write_scores(scores: pd.DataFrame, path: str | Path) -> Path:
     """Write the scores CSV (atomically)."""
-    from exomir.atomic import atomic_open
-
     with atomic_open(path, "w") as handle:
         handle.write(scores_csv_text(scores))
     return Path(path)

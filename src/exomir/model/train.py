@@ -35,6 +35,13 @@ import exomir.model.content as content
 from exomir.model.preprocessing import fit_preprocessing
 from exomir.model.schema import Task
 from exomir.progress import steps
+from exomir.cohort import sample_groups
+from exomir.model.preprocessing import feature_key
+from exomir.preprocess.qc import control_columns
+from exomir.stats import _roc_core as core, panel as sp, roc
+from exomir.stats.panel import apply_transforms, validated_threshold
+from exomir.stats.roc import wilson_interval
+from exomir.tools import read_afp, with_afp
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +79,6 @@ def _candidates(values: pd.DataFrame, key: pd.DataFrame) -> list[str]:
 
 def _without_controls(adata: ad.AnnData, candidates: list[str]) -> list[str]:
     """Spike-ins and small-RNA controls (U6, RNU48, ...) normalize; they are never panel features."""
-    from exomir.preprocess.qc import control_columns
-
     roles = control_columns(adata)
     for column in candidates:
         if column in roles:
@@ -133,8 +138,6 @@ def _platt(y: np.ndarray, lp: np.ndarray) -> tuple[float, float] | None:
 
 def _separating_features(X: pd.DataFrame, y: np.ndarray) -> list[str]:
     """Candidate columns that alone separate cases from controls in the training samples."""
-    from exomir.stats import _roc_core as core
-
     values = X.to_numpy(dtype=np.float64).T
     auc = core.placements(values, y).auc
     return [str(c) for c, a in zip(X.columns, auc, strict=True) if a in (0.0, 1.0)]
@@ -144,8 +147,6 @@ def _held_out_recalibration(y: np.ndarray, lp: np.ndarray, fold_of: np.ndarray) 
     """Calibration after a recalibration fitted without the samples it is judged on: for each
     repeat and outer fold, Platt scaling on the other folds' out-of-fold linear predictors is
     applied to this fold. Returns :func:`calibration` of those probabilities (mean over repeats)."""
-    from exomir.stats import panel as sp
-
     results = []
     for lp_r, folds in zip(np.atleast_2d(lp), np.atleast_2d(fold_of), strict=True):
         prob = np.full(y.size, np.nan)
@@ -199,12 +200,9 @@ def train_model(
     The cross-validated AUC comes from a nested CV of the whole procedure; the model stored is
     the same procedure fitted once on all samples.
     """
-    from exomir.tools import read_afp, with_afp
-
     rows, chosen = _labels(adata, group, case, controls)
     sub = adata[rows].copy()
     prep, values = fit_preprocessing(sub, lod=lod, groups=sub.obs[group])  # group-aware detection, as analyze
-    from exomir.model.preprocessing import feature_key
 
     key = feature_key(sub)
     candidates = _without_controls(adata, _candidates(values, key))
@@ -230,7 +228,6 @@ def train_model(
     tuning = {"max_features": tuple(int(k) for k in max_features)}
     if Cs is not None:
         tuning["Cs"] = tuple(float(c) for c in Cs)
-    from exomir.cohort import sample_groups
 
     groups = sample_groups(sub)  # uns groups_column: one patient's samples stay in one outer fold
     if groups is not None:
@@ -282,9 +279,6 @@ class _Fit:
 def _fit(X: pd.DataFrame, y: np.ndarray, case: str, *, penalty: str, forced: list[str], transforms: dict[str, str],
          outer_folds: int, inner_folds: int, repeats: int, seed: int, groups, tuning: dict) -> _Fit:
     """Nested CV, final fit, recalibration and thresholds; refuses what cannot be locked."""
-    from exomir.stats import panel as sp
-    from exomir.stats import roc
-
     with steps("train locked model", 3) as advance:
         nested = sp.nested_cv(X, y, name="locked_model", penalty=penalty, forced=forced, transforms=transforms,
                               outer_folds=outer_folds, inner_folds=inner_folds, repeats=repeats, seed=seed,
@@ -345,8 +339,6 @@ def _panel(panel, features: list[content.Feature]) -> content.Panel:
 
 def _calibration(y: np.ndarray, fit: _Fit) -> content.Calibration:
     """The Platt recalibration, with the calibration before it and after it on held-out folds."""
-    from exomir.stats import panel as sp
-
     nested = fit.nested
     return content.Calibration(
         method="logistic recalibration (Platt) of the nested-CV out-of-fold linear predictors",
@@ -393,8 +385,6 @@ def _training(adata: ad.AnnData, y: np.ndarray, y_labels: np.ndarray, separating
 
 
 def _feature_records(panel, X: pd.DataFrame, key: pd.DataFrame, afp: str | None) -> list[content.Feature]:
-    from exomir.stats.panel import apply_transforms
-
     by_column = key.set_index("column")
     out = []
     for name in panel.nonzero_features:
@@ -429,9 +419,6 @@ _CRITERIA = {"youden": ("youden", None), "fixed_sensitivity": ("sensitivity_90",
 
 def _held_out_thresholds(nested, y: np.ndarray) -> dict[str, dict]:
     """Per criterion: the rates of a cut-off chosen on the other outer folds, applied to each fold."""
-    from exomir.stats import _roc_core as core
-    from exomir.stats.panel import validated_threshold
-
     picks = {"youden": core.youden_index,
              "fixed_sensitivity": lambda c: core.fixed_sensitivity_index(c, SENSITIVITY_TARGET),
              "fixed_specificity": lambda c: core.fixed_specificity_index(c, SPECIFICITY_TARGET)}  # fmt: skip
@@ -446,8 +433,6 @@ def _count(value: float):
 def _threshold_records(cuts: pd.DataFrame, held_out: dict[str, dict]) -> list[content.Threshold]:
     """The locked cut-offs (chosen on all recalibrated out-of-fold probabilities) with validated
     rates (cut-off chosen without the fold judged) and the apparent ones beside them."""
-    from exomir.stats.roc import wilson_interval
-
     out = []
     for _, row in cuts.iterrows():
         if not np.isfinite(row.get("threshold", np.nan)):

@@ -20,6 +20,7 @@ import numpy as np
 
 from exomir.cohort import measure_of, meta, record_exclusion, record_step
 from exomir.errors import InputError
+from exomir.preprocess.qpcr import global_mean_dcq, place_nondetects_below, reference_dcq, spike_in_dcq
 
 log = logging.getLogger(__name__)
 
@@ -182,8 +183,6 @@ def _counts(adata: ad.AnnData) -> np.ndarray:
 
 
 def _global_mean(adata: ad.AnnData, *, requested: str) -> ad.AnnData:
-    from exomir.preprocess.qpcr import global_mean_dcq, place_nondetects_below
-
     steps = [step.get("step") for step in meta(adata).get("steps", [])]
     if "censor_nondetects" not in steps:
         # ΔCq starts from the Cq values; after the non-detect rules X already holds the censored Cq
@@ -202,8 +201,6 @@ def _global_mean(adata: ad.AnnData, *, requested: str) -> ad.AnnData:
 
 def _against_controls(adata: ad.AnnData, method: str, *, references: Sequence[str], spike_in: str | None) -> ad.AnnData:
     """ΔCq against chosen reference miRNAs or a spike-in, as −ΔCq (higher = more, as on every scale)."""
-    from exomir.preprocess.qpcr import place_nondetects_below, reference_dcq, spike_in_dcq
-
     measure = measure_of(adata)
     if measure != "cq":
         raise InputError(f"normalization {method!r} is for Cq values, but the values are {measure}",

@@ -39,6 +39,7 @@ import pandas as pd
 from scipy import stats
 
 from exomir.cohort import measure_of, meta, record_step
+from exomir.cohort import record_exclusion
 
 log = logging.getLogger(__name__)
 
@@ -407,8 +408,6 @@ def drop_controls(adata: ad.AnnData) -> ad.AnnData:
     Returns ``adata`` itself when it holds no control. Otherwise the returned Cohort shares
     ``adata.uns``, so exclusions and steps recorded on it later land in the caller's provenance.
     """
-    from exomir.cohort import meta, record_exclusion
-
     roles = control_columns(adata)
     if not roles:
         return adata
@@ -436,7 +435,6 @@ def drop_empty_mirnas(adata: ad.AnnData) -> ad.AnnData:
             why = "no value in any sample"
     if not empty.any():
         return adata
-    from exomir.cohort import record_exclusion
 
     for name in adata.var_names[empty]:
         record_exclusion(adata, "mirna", str(name), f"{why}: not tested")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from exomir.quant.limits import MAX_3P, MAX_5P, SEED_K
+from exomir.identity import load_mirbase
 
 
 @dataclass(frozen=True)
@@ -117,8 +118,6 @@ class MirnaReference:
 def load_reference(source: str | None = None) -> MirnaReference:
     """The human miRNA reference of the miRBase release given by ``source`` (folder), else the
     identity layer's default (``EXOMIR_MIRBASE`` or download). Cached per process."""
-    from exomir.identity import load_mirbase  # the identity layer owns miRBase releases
-
     mb = load_mirbase(source)
     reference = MirnaReference.from_tables(mb.mature, mb.hairpin, mb.products, release=str(mb.release))
     # the indexes are a few hundred thousand long-lived objects: keep them out of every later

@@ -35,6 +35,8 @@ import numpy as np
 
 import exomir.refdata as refdata
 from exomir.quant.kernel import _LUT, code_lengths
+from exomir.quant.adapters import KITS
+from exomir.quant.kernel import encode
 
 K = 16
 CLASSES = ("rrna", "trna", "other_ncrna", "artifact")
@@ -120,7 +122,6 @@ class RnaTypes:
         """miRBase matures whose sequence lies in a tRNA, rRNA or other ncRNA reference (by the
         same 16-mer rule): such "miRNAs" are often fragments of those RNAs."""
         names = sorted(mature)
-        from exomir.quant.kernel import encode
 
         ok = [n for n in names if set(mature[n]) <= set("ACGT") and len(mature[n]) <= 31]
         kinds = self.classify(np.array([encode(mature[n]) for n in ok], dtype=np.uint64))
@@ -247,7 +248,6 @@ def load_rna_types(source: str | Path | None = None) -> RnaTypes:
                 seqs = read_fasta(path)
             by_class[cls] = seqs
             sources[cls] = url
-        from exomir.quant.adapters import KITS
 
         by_class["artifact"] = [k.adapter for k in KITS if len(set(k.adapter)) > 1]
     types = RnaTypes.from_sequences(by_class, sources)

@@ -70,6 +70,8 @@ from exomir.quant.reference import load_reference
 from exomir.quant.sample import LOW_MIRNA_SHARE, QuantOptions, SampleResult, quantify_file
 from exomir.quant.samples import SampleSpec, check_out, specs_from_paths
 from exomir.quant.store import UNASSIGNED_ID, store_for
+from exomir.quant.report import write_report
+from exomir.quant.rnatypes import load_rna_types
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +135,6 @@ def _run_one(path: str, sample: str, options: QuantOptions, mirbase: str | None,
 def _rna_types(source):
     if source is False:
         return None
-    from exomir.quant.rnatypes import load_rna_types
 
     return load_rna_types(source)
 
@@ -170,7 +171,7 @@ def quantify(
                              path=spec.fastq)
         seen[spec.sample] = spec.fastq
     out = check_out(out)
-    with run_log() as log:  # OUT/run.log: every message of the run
+    with run_log() as record:  # OUT/run.log: every message of the run
         state = out / ".samples"
         state.mkdir(parents=True, exist_ok=True)
         source = str(mirbase) if mirbase is not None else None
@@ -223,7 +224,7 @@ def quantify(
             qc = result.qc
             log.info(f"{name}: {qc['reads_in']:,} reads, adapter {qc['adapter'] or '-'} ({qc['adapter_source']}), "
                      f"{qc['assigned_mirna']:,} to miRNAs ({qc['fraction_assigned']:.1%} of kept)")
-        _write_outputs(run, specs, reference, options, log)
+        _write_outputs(run, specs, reference, options, record)
     return run
 
 
@@ -316,7 +317,7 @@ def qc_table(run: QuantRun, specs: list[SampleSpec]) -> pd.DataFrame:
     return qc
 
 
-def _write_outputs(run: QuantRun, specs: list[SampleSpec], reference, options: QuantOptions, log: RunLog) -> None:
+def _write_outputs(run: QuantRun, specs: list[SampleSpec], reference, options: QuantOptions, record: RunLog) -> None:
     names = [s.sample for s in specs]
     ok = [s for s in names if s in run.results and s not in run.flagged]
     qc = qc_table(run, specs)
@@ -329,7 +330,6 @@ def _write_outputs(run: QuantRun, specs: list[SampleSpec], reference, options: Q
         index=pd.Index(hp_names, name="hairpin"), columns=ok,
     )
     run.counts = counts
-    from exomir.quant.report import write_report
 
     with staged_directory(run.out) as stage:
         with atomic_open(stage / "qc.csv") as fh:
@@ -344,7 +344,7 @@ def _write_outputs(run: QuantRun, specs: list[SampleSpec], reference, options: Q
                 hairpin.to_csv(fh, float_format="%.6g", lineterminator="\n")
             _write_gff(stage / "isomirs.gff3", run, ok, reference, options)
             _write_ncrna_like(stage / "ncrna_like_mirnas.csv", run, exact)
-        log.write(stage / "run.log")
+        record.write(stage / "run.log")
     if not ok:
         # nothing to count: drop tables of an earlier run so they cannot be mistaken for this one
         for stale in ("counts.csv", "counts_exact.csv", "hairpin_counts.csv", "isomirs.gff3", "ncrna_like_mirnas.csv"):

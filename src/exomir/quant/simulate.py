@@ -21,6 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from exomir.quant.reference import MirnaReference
+from exomir.quant.adapters import AdapterTrimmer
+from exomir.quant.kernel import encode
+from exomir.quant.sample import QuantOptions, _classify
+from exomir.quant.store import AssignmentStore
 
 TRUSEQ = "TGGAATTCTCGGGTGCCAAGG"
 ILLUMINA_3P = "AGATCGGAAGAGCACACGTCTGAACTCCAGTCAC"
@@ -228,11 +232,6 @@ def evaluate_assignment(path: str | Path, reference: MirnaReference, options=Non
     ``quantify`` does. ``correct`` sums the share its true miRNA received (miRNA reads);
     ``spurious`` counts the non-miRNA reads given to any miRNA."""
     import dnaio
-
-    from exomir.quant.adapters import AdapterTrimmer
-    from exomir.quant.kernel import encode
-    from exomir.quant.sample import QuantOptions, _classify
-    from exomir.quant.store import AssignmentStore
 
     options = options or QuantOptions()
     trimmer = AdapterTrimmer(TRUSEQ if options.adapter == "auto" else options.adapter,

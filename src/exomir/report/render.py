@@ -19,6 +19,10 @@ import exomir.plotting.figures as figures
 from exomir.plotting.cohort_figures import km_time_label
 from exomir.plotting.diagnostic import delong_lines, label
 from exomir.results import AnalysisResult, AnalysisSettings
+from exomir.kb.links import reference_html
+from exomir.kb.vocab import labels_of
+from exomir.preprocess.qc import hemolysis_warnings, is_hemolysis_sensitive
+from exomir.tools import time_unit
 
 PACKAGES = ("numpy", "scipy", "pandas", "anndata", "pydeseq2", "lifelines", "statsmodels", "scikit-learn", "plotly")
 TOP_TABLE = 10
@@ -194,8 +198,6 @@ def _qc_context(qc: pd.DataFrame | None, adata, settings: AnalysisSettings) -> d
 
 
 def _survival_context(result: AnalysisResult) -> dict[str, Any] | None:
-    from exomir.tools import time_unit
-
     table = result.tables.get("survival")
     if table is None:
         return None
@@ -283,7 +285,6 @@ def _evidence_table(evidence: pd.DataFrame | None, de: pd.DataFrame, roc: pd.Dat
         table = table.drop(columns=[c for c in ("log2fc", "padj") if c in table.columns]).merge(stats, on=keys, how="left")
         auc = roc[keys + ["auc"]].drop_duplicates(keys)
         table = table.merge(auc, on=keys, how="left")
-    from exomir.kb.vocab import labels_of
 
     for column in ("parental_cells", "recipient_cells", "pathways", "hallmarks", "clinical_roles"):
         if column in table:  # people read labels ("HCC cells"); the CSV keeps the codes
@@ -298,7 +299,6 @@ def _evidence_table(evidence: pd.DataFrame | None, de: pd.DataFrame, roc: pd.Dat
     preferred = ["mirna", "comparison", "log2fc", "padj", "auc", "literature", "cells", "mechanism", "clinical_roles",
                  "references"]
     if "references" in table:  # PMIDs and DOIs as links (kb.links formats them for the report and the web app)
-        from exomir.kb.links import reference_html
 
         table["references"] = [Markup(reference_html(row, text_key="references")) for _, row in table.iterrows()]
     columns = [c for c in preferred if c in table.columns and table[c].map(_text).ne("").any()] or None
@@ -522,15 +522,11 @@ def _afp_line(roc_part, cutoff_table, name, settings: AnalysisSettings) -> dict[
 
 
 def _hemolysis_sensitive_set(de: pd.DataFrame) -> frozenset[str]:
-    from exomir.preprocess.qc import is_hemolysis_sensitive
-
     names = de["mirna"].astype(str).unique() if len(de) else []
     return frozenset(n for n in names if is_hemolysis_sensitive(n))
 
 
 def _hemolysis_warnings(top_mirnas: list[str], qc) -> list[str]:
-    from exomir.preprocess.qc import hemolysis_warnings
-
     return hemolysis_warnings(top_mirnas, qc)
 
 

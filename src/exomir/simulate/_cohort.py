@@ -12,6 +12,7 @@ from exomir.cohort import build_cohort, meta
 from exomir.errors import ReferenceDataError
 import exomir.simulate._effects as fx
 from exomir.simulate._names import WELL_KNOWN_MIRNAS
+from exomir.identity import load_mirbase
 
 log = logging.getLogger(__name__)
 
@@ -233,8 +234,6 @@ def _choose_names(n_mirnas: int, rng: np.random.Generator) -> list[str]:
 def _mirbase_names() -> list[str]:
     """Human mature miRNA names of miRBase (in accession order), or [] when miRBase is not at hand."""
     try:
-        from exomir.identity import load_mirbase
-
         mature = load_mirbase().mature
     except Exception:  # noqa: BLE001 - any failure means: fall back to the built-in list
         return []

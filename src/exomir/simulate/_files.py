@@ -12,6 +12,7 @@ import pandas as pd
 
 from exomir.atomic import atomic_open
 from exomir.cohort import measure_of, meta
+from exomir.io.h5ad import write_h5ad
 
 CLINICAL_FORMATS = {"age": "{:.0f}", "afp_ng_ml": "{:.2f}", "dfs_months": "{:.2f}", "dfs_event": "{:.0f}"}
 
@@ -52,8 +53,6 @@ def write_cohort(adata: ad.AnnData, out: str | Path, *, h5ad: bool = False) -> d
         json.dump(meta(adata).get("planted", {}), handle, indent=2, sort_keys=True)
         handle.write("\n")
     if h5ad:
-        from exomir.io.h5ad import write_h5ad
-
         write_h5ad(adata, paths["h5ad"])
     return paths
 

@@ -25,6 +25,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from exomir.stats import _roc_core as core
+from exomir.errors import InputError
 
 PENALTIES = ("l1", "l2", "elasticnet", "none")
 DEFAULT_CS = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
@@ -267,8 +268,6 @@ class FittedPanel:
     def linear_predictor(self, frame: pd.DataFrame) -> np.ndarray:
         missing = [f for f in self.features if f not in frame.columns]
         if missing:
-            from exomir.errors import InputError
-
             raise InputError(f"panel {self.name!r} needs columns that are absent: {missing}",
                              expected="the panel's features")  # fmt: skip
         values = apply_transforms(frame[self.features], self.transforms)

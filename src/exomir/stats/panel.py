@@ -36,6 +36,7 @@ from exomir.stats import roc
 from exomir.stats._panel_cv import corrected_t_pvalue, cv_auc_interval, permutation_pvalue, validated_threshold
 from exomir.stats._panel_metrics import calibration, decision_curve, idi, net_benefit, nri
 from exomir.stats._panel_model import DEFAULT_CS, DEFAULT_MAX_FEATURES, PENALTIES, FittedPanel, apply_transforms
+from exomir.progress import track
 
 __all__ = [
     "DEFAULT_CS",
@@ -169,8 +170,6 @@ def nested_cv(
     the samples of one group in the same outer fold, so a patient is never both trained on and tested.
     """
     from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
-
-    from exomir.progress import track
 
     X, y, forced = _check(X, y, forced, penalty)
     smaller = int(min(y.sum(), (~y).sum()))

@@ -27,6 +27,9 @@ from scipy import stats
 
 from exomir.errors import InputError
 from exomir.stats._common import bh_adjust
+from exomir.kb.external import ExternalTable, load_mirtarbase
+from exomir.kb.genesets import GeneSet, load_gene_sets
+from exomir.kb.naming import candidate_mimats, resolve_names
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +45,6 @@ def hypergeometric_sf(k: np.ndarray, big_n: int, big_k: np.ndarray, n: int) -> n
 
 
 def _target_pairs(targets) -> tuple[pd.DataFrame, dict]:
-    from exomir.kb.external import ExternalTable, load_mirtarbase
-
     if targets is None or isinstance(targets, (str, Path)):
         table = load_mirtarbase(targets)
         return table.table, table.provenance
@@ -58,8 +59,6 @@ def _target_pairs(targets) -> tuple[pd.DataFrame, dict]:
 
 
 def _gene_sets(gene_sets) -> tuple[dict, dict]:
-    from exomir.kb.genesets import GeneSet, load_gene_sets
-
     if gene_sets is None or isinstance(gene_sets, (str, Path)):
         return load_gene_sets(gene_sets or "kegg_2016")
     if isinstance(gene_sets, Mapping):
@@ -71,8 +70,6 @@ def _gene_sets(gene_sets) -> tuple[dict, dict]:
 
 def _mimats(names: Iterable[str], role: str) -> tuple[dict[str, str], list[str]]:
     """accession → canonical name for ``names``; names that resolve to nothing are reported."""
-    from exomir.kb.naming import candidate_mimats, resolve_names
-
     table = resolve_names(list(dict.fromkeys(names)))
     out: dict[str, str] = {}
     excluded: list[str] = []

@@ -30,6 +30,8 @@ from exomir.errors import InputError
 from exomir.preprocess.qc import drop_controls
 from exomir.stats import survival as sv
 from exomir.stats._common import bh_adjust
+from exomir.cohort import exclusions, meta, record_exclusion
+from exomir.progress import track
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +77,6 @@ def time_unit(column: str, unit: str | None = None) -> str:
 
 def where(adata, sample) -> dict:
     """File and line of a sample's clinical row (for messages), as far as the Cohort knows them."""
-    from exomir.cohort import meta
-
     info = meta(adata)
     lines = info.get("clinical_lines") or {}
     out = {"path": info.get("source", {}).get("clinical") or None, "record": str(sample)}
@@ -122,8 +122,6 @@ def _time_event(adata, time, event) -> tuple[np.ndarray, np.ndarray, np.ndarray,
         raise InputError(f"event value {e[i]:g} is neither 0 nor 1", column=ename,
                          expected="1 = event, 0 = censored", **where(adata, adata.obs_names[i]))
     if not ok.all():
-        from exomir.cohort import exclusions, record_exclusion
-
         reason = f"no {tname}/{ename} value (survival)"
         known = exclusions(adata)
         already = set(known.loc[known["reason"] == reason, "item"])
@@ -211,8 +209,6 @@ def detected_fraction(adata) -> np.ndarray:
     """Share of samples in which each miRNA was detected, from the values as measured: a read
     (counts, or reads per million), a Cq (qPCR: non-detects are missing), or, for log values,
     a value above the miRNA's floor when several samples share that floor (log2(x + 1) of 0)."""
-    from exomir.cohort import meta
-
     measure = meta(adata).get("measure")
     if measure == "counts" and "counts" in adata.layers:
         return (np.nan_to_num(matrix_of(adata, "counts")) > 0).mean(axis=0)
@@ -257,9 +253,6 @@ def survival_screen(adata, time, event, *, endpoint: str | None = None,
     * ``auc_t<time>`` for each of ``auc_times``: cumulative/dynamic time-dependent AUC of the
       miRNA (higher value = higher risk; below 0.5 when high expression is protective).
     """
-    from exomir.cohort import record_exclusion
-    from exomir.progress import track
-
     t, e, ok, tname, ename = _time_event(adata, time, event)
     endpoint = endpoint or endpoint_name(tname, ename)
     unit = time_unit(tname, unit)

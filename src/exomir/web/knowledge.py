@@ -14,6 +14,11 @@ from markupsafe import Markup
 from exomir.kb.links import reference_html
 from exomir.kb.links import reference_links as citation_links  # noqa: F401  (the templates' "links" filter)
 from exomir.kb.network import KINDS
+from exomir.identity import load_mirbase, resolver_for
+from exomir.kb import load_mirtarbase
+from exomir.kb.external import hmdd_for, load_hmdd
+from exomir.kb.store import gene_symbol
+from exomir.refdata import local_source
 
 RECORD_FIELDS = ["id", "mirna", "name", "mimat", "marker_type", "direction", "comparison", "parental_cell",
                  "parental_detail", "recipient_cell", "recipient_detail", "target", "regulates", "pathway",
@@ -60,7 +65,6 @@ def search(kb, q: str | None = None, **filters) -> pd.DataFrame:
         ids |= set(kb.search(q)["id"])
     except Exception:  # noqa: BLE001 - a query that is not a miRNA name is still searched as text
         pass
-    from exomir.kb.store import gene_symbol
 
     symbol = gene_symbol(q)
     needle = q.lower()
@@ -123,15 +127,11 @@ def neighbourhood(graph: nx.DiGraph, names: list[str]) -> dict:
 
 @lru_cache(maxsize=1)
 def _mirtarbase(path: str):
-    from exomir.kb import load_mirtarbase
-
     return load_mirtarbase(path)
 
 
 def validated_targets(mimats: list[str]) -> dict:
     """miRTarBase targets of the accessions when a local copy is configured (never downloaded here)."""
-    from exomir.refdata import local_source
-
     path = local_source(None, "EXOMIR_MIRTARBASE")
     if path is None:
         return {"available": False, "note": "miRTarBase not configured on this server (EXOMIR_MIRTARBASE)", "genes": []}
@@ -145,25 +145,19 @@ def validated_targets(mimats: list[str]) -> dict:
 
 def _mirbase():
     """The configured miRBase release (never downloaded by the web app), or None."""
-    from exomir.refdata import local_source
-
     folder = local_source(None, "EXOMIR_MIRBASE")
     if folder is None:
         return None
-    from exomir.identity import load_mirbase
 
     return load_mirbase(folder)
 
 
 def hmdd_view(mimats: list[str]) -> dict:
     """HMDD miRNA–disease associations of the accessions: HCC rows in full, other diseases counted."""
-    from exomir.refdata import local_source
-
     path = local_source(None, "EXOMIR_HMDD")
     if path is None or _mirbase() is None:
         return {"available": False, "note": "HMDD not configured on this server", "hcc": [], "n_total": 0,
                 "other_diseases": []}  # fmt: skip
-    from exomir.kb.external import hmdd_for, load_hmdd
 
     table = load_hmdd(path)
     rows = pd.concat([hmdd_for(table, m, disease=None) for m in mimats]).drop_duplicates() if mimats else table.table.iloc[:0]
@@ -183,7 +177,6 @@ def identity_view(name: str) -> dict:
     if mirbase is None:
         return {"names": [], "why": f"the knowledge base holds no evidence about {name!r} (and miRBase is not "
                                     "configured on this server, so the name cannot be checked)"}  # fmt: skip
-    from exomir.identity import resolver_for
 
     hit = resolver_for(mirbase).resolve_one(name)
     if hit.status not in ("exact", "alias") or not hit.mimat.startswith("MIMAT") or not hit.name.startswith("hsa-"):

@@ -19,6 +19,8 @@ import pandas as pd
 
 from exomir.errors import InputError
 from exomir.model import LockedModel, load_model
+from exomir.model import score_files
+from exomir.model.score import TooManySamples, scores_csv_text
 
 ALLOWED_SUFFIXES = (".csv", ".tsv", ".txt")
 MODEL_FILE_LIMIT = 4 * 1024 * 1024
@@ -129,9 +131,6 @@ def check_limits(data: bytes, *, max_bytes: int, max_lines: int, max_columns: in
 def score_upload(model: LockedModel, expression: bytes, expression_name: str | None, clinical: bytes | None,
                  clinical_name: str | None, *, max_samples: int) -> pd.DataFrame:
     """Write the upload into a private temporary folder under server-chosen names and score it."""
-    from exomir.model import score_files
-    from exomir.model.score import TooManySamples
-
     with tempfile.TemporaryDirectory(prefix="exomir-upload-") as folder:
         expr_path = Path(folder) / f"expression{safe_suffix(expression_name)}"
         expr_path.write_bytes(expression)
@@ -163,8 +162,6 @@ def without_flags(text: str) -> str:
 
 def scores_csv(scores: pd.DataFrame) -> bytes:
     """The download of the scoring page: the same bytes ``exomir score`` writes."""
-    from exomir.model.score import scores_csv_text
-
     return scores_csv_text(scores).encode("utf-8")
 
 
