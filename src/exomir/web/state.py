@@ -9,6 +9,8 @@ from exomir.web.reports import scan_reports
 from exomir.web.scoring import ResultStore, find_models
 from exomir.web.settings import WebSettings
 from exomir.web.views import ViewCache
+from exomir.kb import load_store
+from exomir.plotting.network import render_html
 
 
 class State:
@@ -29,8 +31,6 @@ class State:
     def kb(self):
         with self._lock:
             if self._kb is None:
-                from exomir.kb import load_store
-
                 self._kb = load_store(self.settings.evidence)
             return self._kb
 
@@ -43,8 +43,6 @@ class State:
     def network_html(self) -> str:
         with self._lock:
             if self._network_html is None:
-                from exomir.plotting.network import render_html
-
                 self._network_html = render_html(self.graph(), self.kb().table())
             return self._network_html
 

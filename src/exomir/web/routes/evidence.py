@@ -14,6 +14,7 @@ from exomir.web.access import token_required
 from exomir.web.schemas import EvidenceReceipt, EvidenceSubmission, Problem
 from exomir.web.scoring import without_flags
 from exomir.web.state import State
+from exomir.kb import import_lab_file, read_evidence
 
 
 def _in_api_words(message: str, path: Path, name: str) -> str:
@@ -32,8 +33,6 @@ def router(state: State) -> APIRouter:
                  responses={403: {"model": Problem}, 422: {"model": Problem}})  # fmt: skip
     def api_add_evidence(submission: EvidenceSubmission) -> dict:
         """Add a lab's own evidence records (needs the server's EXOMIR_API_TOKEN as a bearer token)."""
-        from exomir.kb import import_lab_file, read_evidence
-
         with tempfile.TemporaryDirectory(prefix="exomir-evidence-") as folder:
             path = Path(folder) / f"{submission.name}.yaml"
             path.write_text(yaml.safe_dump({"provenance": {"name": submission.name}, "records": submission.records},

@@ -13,6 +13,7 @@ import exomir.web.knowledge as knowledge
 from exomir.web.pages import Pages
 from exomir.web.schemas import ERRORS, MirnaEntry, MirnaView, SearchResult
 from exomir.web.state import State
+from exomir.kb import build_network, cytoscape_json
 
 
 def _code(member) -> str | None:
@@ -74,8 +75,6 @@ def _api(routes: APIRouter, state: State) -> None:
     @routes.get("/api/network", response_model=dict[str, Any], responses=ERRORS, tags=["knowledge base"])
     def api_network(hallmark: Hallmark | None = None, cell: Cell | None = None) -> dict:
         """The transfer network as Cytoscape JSON (optionally only one hallmark or cell type)."""
-        from exomir.kb import build_network, cytoscape_json
-
         def compute():
             if hallmark or cell:
                 return cytoscape_json(build_network(state.kb().table(), hallmark=_code(hallmark), cell=_code(cell)))
