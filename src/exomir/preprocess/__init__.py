@@ -7,31 +7,7 @@
   −ΔCq is the log2 abundance.
 * :mod:`exomir.preprocess.reference_genes`: geNorm and NormFinder.
 * :mod:`exomir.preprocess.normalize`: the ``normalize(adata, method)`` entry point of ``analyze``.
+
+The verbs are gathered under short names in :mod:`exomir.pp` (``ex.pp.qc``, ``ex.pp.normalize``,
+...); this package imports none of its modules, so that a reader of one loads only that one.
 """
-
-from exomir.preprocess.qc import HEMOLYSIS_SENSITIVE, hemolysis_warnings, quality_control
-from exomir.preprocess.qpcr import (
-    censor_nondetects,
-    delta_delta_cq,
-    efficiency_correct,
-    global_mean_dcq,
-    log2_abundance,
-    reference_dcq,
-    spike_in_dcq,
-)
-from exomir.preprocess.reference_genes import genorm, normfinder
-
-__all__ = [
-    "HEMOLYSIS_SENSITIVE",
-    "censor_nondetects",
-    "delta_delta_cq",
-    "efficiency_correct",
-    "genorm",
-    "global_mean_dcq",
-    "hemolysis_warnings",
-    "log2_abundance",
-    "normfinder",
-    "quality_control",
-    "reference_dcq",
-    "spike_in_dcq",
-]
