@@ -35,6 +35,16 @@ def _isolated_cache(tmp_path_factory):
     yield
 
 
+@pytest.fixture(autouse=True)
+def _warnings_fold_within_one_test():
+    """Each test is a run of its own: warnings folded at its end are said there, so that the next
+    test's first warning of the same kind is shown, not counted into "more like the one above"."""
+    yield
+    from exomir.logs import flush
+
+    flush()
+
+
 def shared_path(*parts: str) -> Path:
     """A file of ../shared/data, or skip the test (with the reason) when it is absent."""
     path = SHARED_DATA.joinpath(*parts)
