@@ -141,21 +141,13 @@ def sample_groups(adata: ad.AnnData, column: str | None = None) -> np.ndarray | 
 # ---- which samples are case, which are control ---------------------------------------------
 
 
-@dataclass(frozen=True, eq=False)
-class Selection:
-    """``case`` against the (possibly pooled) ``controls`` of the ``obs`` column ``group``.
-
-    ``is_case`` and ``is_control`` are masks over every sample of the Cohort it was made from;
-    ``rows`` the samples compared and ``y`` their labels (True = case). Nothing is written into
-    ``obs``: pooled controls are a mask, not a column.
-    """
+@dataclass(frozen=True)
+class Arms:
+    """``case`` against the (possibly pooled) ``controls`` of the ``obs`` column ``group``."""
 
     group: str
     case: str
     controls: tuple[str, ...]
-    is_case: np.ndarray
-    is_control: np.ndarray
-    index: pd.Index
 
     @property
     def control(self) -> str:
@@ -169,6 +161,33 @@ class Selection:
     @property
     def pooled(self) -> bool:
         return len(self.controls) > 1
+
+
+@dataclass(frozen=True)
+class Comparison(Arms):
+    """A planned comparison: its arms, and the samples they pick in any Cohort."""
+
+    def select(self, data: ad.AnnData | pd.DataFrame) -> Selection:
+        """The case and control samples of a Cohort (or its ``obs``)."""
+        return select_groups(data, self.group, self.case, list(self.controls))
+
+    def labels(self, obs: pd.DataFrame) -> pd.Series:
+        """``case`` / ``control`` / missing per sample."""
+        return self.select(obs).labels()
+
+
+@dataclass(frozen=True, eq=False)
+class Selection(Arms):
+    """The samples of one Cohort that :class:`Arms` picks.
+
+    ``is_case`` and ``is_control`` are masks over every sample of the Cohort it was made from;
+    ``rows`` the samples compared and ``y`` their labels (True = case). Nothing is written into
+    ``obs``: pooled controls are a mask, not a column.
+    """
+
+    is_case: np.ndarray
+    is_control: np.ndarray
+    index: pd.Index
 
     @property
     def rows(self) -> np.ndarray:

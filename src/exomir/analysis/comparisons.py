@@ -8,41 +8,10 @@ every step that runs a comparison.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
-import anndata as ad
 import pandas as pd
 
-from exomir.cohort import Selection, select_groups
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """``case`` against the (possibly pooled) ``controls`` of one group column."""
-
-    group: str
-    case: str
-    controls: tuple[str, ...]
-
-    @property
-    def control(self) -> str:
-        return "+".join(self.controls)
-
-    @property
-    def name(self) -> str:
-        return f"{self.case}_vs_{self.control}"
-
-    @property
-    def pooled(self) -> bool:
-        return len(self.controls) > 1
-
-    def select(self, data: ad.AnnData | pd.DataFrame) -> Selection:
-        """The case and control samples of a Cohort (or its ``obs``)."""
-        return select_groups(data, self.group, self.case, list(self.controls))
-
-    def labels(self, obs: pd.DataFrame) -> pd.Series:
-        """``case`` / ``control`` / missing per sample."""
-        return self.select(obs).labels()
+from exomir.cohort import Comparison, select_groups
 
 
 def split_values(values: Iterable[str] | str | None) -> list[str]:
