@@ -1,7 +1,7 @@
 """The read kernel: FASTQ bytes in, 2-bit codes of the kept inserts out (numba, no GIL).
 
 One call handles a block of complete FASTQ records. For each read it repeats what
-:class:`~exomir.quant.adapters.AdapterTrimmer` and ``sample._classify`` do in Python (exact
+:class:`~exomir.quant.adapters.AdapterTrimmer` and ``scan.classify_insert`` do in Python (exact
 adapter, then the two 10-nt probes with substitutions only, then cutadapt's aligner), except the
 last step: a read whose adapter could only be found by cutadapt's aligner is handed back to
 Python by its offsets ("fallback"). Whether cutadapt *could* find an alignment is decided soundly

@@ -33,7 +33,7 @@ from exomir.quant.adapters import KITS, AdapterChoice, AdapterTrimmer, detect_ad
 from exomir.quant.fastq import CHUNK_READS, check_start, collapse_chunks, sample_name
 from exomir.quant.kernel import MAX_CODE_LENGTH, code_lengths, decode_many, encode
 from exomir.quant.reference import MirnaReference
-from exomir.quant.scan import KernelDeclined, ScanResult, merge_rows, open_blocks, scan_file, usable
+from exomir.quant.scan import KernelDeclined, ScanResult, classify_insert, merge_rows, open_blocks, scan_file, usable
 from exomir.quant.store import AssignmentStore
 
 RESULT_VERSION = 3  # bump when what a saved sample holds changes: older results are recomputed
@@ -153,9 +153,9 @@ class _Tally:
             if outcome is None:
                 if trim is not None:
                     cut = trim(raw)
-                    outcome = (0, "", "") if cut is None else _classify(cut[0], cut[1], lo, hi, four_n, use_umi, umi_len)
+                    outcome = (0, "", "") if cut is None else classify_insert(cut[0], cut[1], lo, hi, four_n, use_umi, umi_len)
                 else:  # already trimmed input
-                    outcome = _classify(raw, "", lo, hi, four_n, False, 0)
+                    outcome = classify_insert(raw, "", lo, hi, four_n, False, 0)
                 if n > 1 and len(cache) < _CACHE_LIMIT:
                     cache[raw] = outcome
             code = outcome[0]
@@ -247,22 +247,6 @@ def quantify_reads(
             tally.add(chunk)
     return _finish(tally.scanned(), store or AssignmentStore(reference), choice, use_umi, sample=sample, path=path,
                    rna_types=rna_types)
-
-
-def _classify(insert: str, after: str, lo: int, hi: int, four_n: bool, use_umi: bool, umi_len: int):
-    if not insert:
-        return (1, "", "")
-    if four_n:
-        insert = insert[4:-4] if len(insert) > 8 else ""
-    length = len(insert)
-    if length < lo:
-        return (2, "", "")
-    if length > hi:
-        return (3, insert, "")  # kept for its RNA type only
-    if "N" in insert:
-        return (5, "", "")
-    umi = after[:umi_len] if use_umi and len(after) >= umi_len else ""
-    return (4, insert, umi)
 
 
 def _molecules(scan: ScanResult) -> tuple[np.ndarray, np.ndarray, int]:

@@ -213,18 +213,16 @@ def scan_file(path: Path, choice: AdapterChoice, options, use_umi: bool, umi_len
 
 def _python_reads(left: Counter, choice: AdapterChoice, options, p: _Params, result: ScanResult) -> None:
     """Reads the kernel left over, trimmed and classified by the Python route."""
-    from exomir.quant.sample import _classify
-
     trimmer = AdapterTrimmer(choice.sequence, options.max_error_rate, options.min_overlap)
     kept: list[tuple[str, str, int]] = []
     longs: list[tuple[str, int]] = []
     for (raw, why), n in left.items():
         if p.trim:
             cut = trimmer.align(raw) if why == kernel.FALLBACK_ALIGN else trimmer.trim(raw)
-            outcome = (0, "", "") if cut is None else _classify(cut[0], cut[1], p.lo, p.hi, p.four_n, p.use_umi,
-                                                                 p.umi_len)
+            outcome = (0, "", "") if cut is None else classify_insert(cut[0], cut[1], p.lo, p.hi, p.four_n,
+                                                                      p.use_umi, p.umi_len)
         else:
-            outcome = _classify(raw, "", p.lo, p.hi, p.four_n, False, 0)
+            outcome = classify_insert(raw, "", p.lo, p.hi, p.four_n, False, 0)
         code, insert, umi = outcome
         result.tally[code] += n
         if code == 3 and not set(insert[:kernel.MAX_CODE_LENGTH]) - _ACGT:
@@ -251,3 +249,20 @@ def _python_reads(left: Counter, choice: AdapterChoice, options, p: _Params, res
             umis = np.concatenate([result.umis, umis])
         result.codes, result.counts, result.umis = merge_rows(np.concatenate([result.codes, codes]),
                                                               np.concatenate([result.counts, counts]), umis)
+
+
+def classify_insert(insert: str, after: str, lo: int, hi: int, four_n: bool, use_umi: bool, umi_len: int):
+    """Outcome of one trimmed read in Python, as the kernel decides it: (code, insert, UMI)."""
+    if not insert:
+        return (1, "", "")
+    if four_n:
+        insert = insert[4:-4] if len(insert) > 8 else ""
+    length = len(insert)
+    if length < lo:
+        return (2, "", "")
+    if length > hi:
+        return (3, insert, "")  # kept for its RNA type only
+    if "N" in insert:
+        return (5, "", "")
+    umi = after[:umi_len] if use_umi and len(after) >= umi_len else ""
+    return (4, insert, umi)

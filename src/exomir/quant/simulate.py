@@ -23,7 +23,8 @@ import numpy as np
 from exomir.quant.reference import MirnaReference
 from exomir.quant.adapters import AdapterTrimmer
 from exomir.quant.kernel import encode
-from exomir.quant.sample import QuantOptions, _classify
+from exomir.quant.sample import QuantOptions
+from exomir.quant.scan import classify_insert
 from exomir.quant.store import AssignmentStore
 
 TRUSEQ = "TGGAATTCTCGGGTGCCAAGG"
@@ -244,7 +245,7 @@ def evaluate_assignment(path: str | Path, reference: MirnaReference, options=Non
     for raw in {raw for raw, _ in pairs}:
         cut = trimmer.trim(raw)
         if cut is not None:
-            code, insert, _ = _classify(cut[0], cut[1], options.min_length, options.max_length, options.trim_4n,
+            code, insert, _ = classify_insert(cut[0], cut[1], options.min_length, options.max_length, options.trim_4n,
                                         False, 0)
             if code == 4 and not set(insert) - set("ACGT"):
                 inserts[raw] = insert
