@@ -10,7 +10,7 @@ import pytest
 
 from exomir.cohort import build_cohort, exclusions, meta
 from exomir.errors import InputError
-from exomir.io._qpcr_merge import calibrate_plates
+from exomir.io.qpcr_merge import calibrate_plates
 from exomir.preprocess.qpcr import (
     censor_nondetects,
     ddcq,

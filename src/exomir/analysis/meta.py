@@ -36,14 +36,14 @@ import numpy as np
 import pandas as pd
 
 from exomir.errors import InputError
-from exomir.io._text import read_rows  # the plain-table parser (io/ is being reworked: one call site)
+from exomir.io.text import read_rows  # the plain-table parser
 from exomir.results import MetaAnalysis
 from exomir.stats.meta import MetaResult, auc_se_from_ci, effects_from_table, random_effects
 from exomir.atomic import staged_directory
 from exomir.identity import resolve
 from exomir.logs import run_log
 from exomir.report.forest import render_forest_page
-from exomir.stats._common import bh_adjust
+from exomir.stats.common import bh_adjust
 
 log = logging.getLogger(__name__)
 

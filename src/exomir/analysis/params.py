@@ -21,7 +21,7 @@ from typing import Any
 
 from exomir._version import __version__
 from exomir.errors import InputError
-from exomir.io._text import check_input_file
+from exomir.io.text import check_input_file
 from exomir.results import ANALYZE_OPTIONS
 
 log = logging.getLogger(__name__)

@@ -136,7 +136,7 @@ def demo(
 def _simulation_options(measure: str, quiet: bool, n: int, n_mirnas: int) -> None:
     """Shared by simulate and demo: the simulator draws counts or Cq values, for at least 8 samples
     per group and every miRNA with a planted effect."""
-    from exomir.simulate._cohort import MIN_MIRNAS, MIN_SAMPLES
+    from exomir.simulate import MIN_MIRNAS, MIN_SAMPLES
 
     if quiet:
         set_quiet(True)

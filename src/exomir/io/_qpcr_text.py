@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from exomir.errors import InputError
-from exomir.io._text import decode_text
+from exomir.io.text import decode_text
 
 # Values that mean "no amplification" in the exports we read (compared lower-case, stripped).
 NONDETECT_TOKENS = frozenset(

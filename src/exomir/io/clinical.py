@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from exomir.errors import InputError
-from exomir.io._text import check_unique, is_missing, read_rows
+from exomir.io.text import check_unique, is_missing, read_rows
 from exomir.cohort import is_id_column
 
 log = logging.getLogger(__name__)

@@ -20,9 +20,9 @@ from typing import Any
 import pandas as pd
 
 from exomir.errors import InputError
-from exomir.io._text import Rows, is_missing, read_text
+from exomir.io.text import Rows, is_missing, read_text
 from exomir.io.tables import ExpressionTable, table_from_rows
-from exomir.io._text import open_text
+from exomir.io.text import open_text
 
 # Per-sample fields kept in obs (besides the characteristics), under these names.
 _SAMPLE_FIELDS = {

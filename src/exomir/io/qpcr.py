@@ -35,7 +35,7 @@ import pandas as pd
 
 from exomir.errors import InputError
 from exomir.io._qpcr_formats import FORMATS, WELL_COLUMNS, detect_format, parse
-from exomir.io._qpcr_merge import calibrate_plates, merge_replicates
+from exomir.io.qpcr_merge import calibrate_plates, merge_replicates
 from exomir.io._qpcr_text import head_lines, read_lines
 from exomir.io.tables import ExpressionTable
 from exomir.cohort import build_cohort, record_exclusion, record_step

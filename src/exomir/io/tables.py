@@ -40,7 +40,7 @@ import pandas as pd
 
 from exomir.errors import InputError
 from exomir.io._names import mirna_fraction
-from exomir.io._text import DELIMITERS, MISSING_TOKENS, Rows, check_unique, read_rows
+from exomir.io.text import DELIMITERS, MISSING_TOKENS, Rows, check_unique, read_rows
 
 log = logging.getLogger(__name__)
 

@@ -29,10 +29,10 @@ import pandas as pd
 from exomir.cohort import build_cohort, meta, record_exclusion
 from exomir.errors import InputError
 from exomir.io._names import warn_unresolved
-from exomir.io._text import read_rows
+from exomir.io.text import read_rows
 from exomir.io.clinical import read_clinical
 from exomir.io.tables import table_from_rows
-from exomir.io._text import open_text
+from exomir.io.text import open_text
 
 log = logging.getLogger(__name__)
 

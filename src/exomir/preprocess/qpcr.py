@@ -27,7 +27,7 @@ import pandas as pd
 
 from exomir.cohort import meta, record_exclusion, record_step
 from exomir.errors import InputError
-from exomir.io._qpcr_merge import calibrate_plates as interplate_calibrate
+from exomir.io.qpcr_merge import calibrate_plates as interplate_calibrate
 from exomir.preprocess.qc import DEFAULT_SPIKE_IN, control_columns, mirna_column
 
 log = logging.getLogger(__name__)

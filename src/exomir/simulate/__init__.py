@@ -10,11 +10,11 @@ be checked against the truth. ``write_cohort`` writes the expression and clinica
 
 from __future__ import annotations
 
-from exomir.simulate._cohort import simulate_cohort
+from exomir.simulate._cohort import MIN_MIRNAS, MIN_SAMPLES, simulate_cohort
 from exomir.simulate._files import write_cohort
 from exomir.simulate._names import WELL_KNOWN_MIRNAS
 
-__all__ = ["simulate_cohort", "write_cohort", "WELL_KNOWN_MIRNAS", "planted"]
+__all__ = ["MIN_MIRNAS", "MIN_SAMPLES", "simulate_cohort", "write_cohort", "WELL_KNOWN_MIRNAS", "planted"]
 
 
 def planted(adata) -> dict:

@@ -37,7 +37,7 @@ from exomir.cohort import (control_list, design_columns, expression_sign, matrix
                            record_exclusion, record_step, select_groups)
 from exomir.errors import InputError
 from exomir.preprocess.qc import drop_controls
-from exomir.stats._common import bh_adjust
+from exomir.stats.common import bh_adjust
 from exomir.stats.differential import moderated_t_test, run_deseq2, wilcoxon_test
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ import pandas as pd
 from scipy import stats
 
 from exomir.errors import InputError
-from exomir.stats._common import bh_adjust
+from exomir.stats.common import bh_adjust
 from exomir.kb.external import ExternalTable, load_mirtarbase
 from exomir.kb.genesets import GeneSet, load_gene_sets
 from exomir.kb.naming import candidate_mimats, resolve_names

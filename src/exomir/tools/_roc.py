@@ -12,7 +12,7 @@ import pandas as pd
 from exomir.cohort import control_list, expression_sign, matrix_of, record_exclusion, record_step, select_groups
 from exomir.errors import InputError
 from exomir.preprocess.qc import drop_controls
-from exomir.stats._common import bh_adjust
+from exomir.stats.common import bh_adjust
 from exomir.stats.roc import DIRECTIONS, HIGHER, auc_table, bootstrap_ci
 
 log = logging.getLogger(__name__)

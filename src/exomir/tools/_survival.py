@@ -29,7 +29,7 @@ from exomir.cohort import design_columns, matrix_of, mimat_of
 from exomir.errors import InputError
 from exomir.preprocess.qc import drop_controls
 from exomir.stats import survival as sv
-from exomir.stats._common import bh_adjust
+from exomir.stats.common import bh_adjust
 from exomir.cohort import exclusions, meta, record_exclusion
 from exomir.progress import track
 

@@ -18,7 +18,7 @@ from scipy import stats
 from exomir.cohort import matrix_of, mimat_of
 from exomir.errors import InputError
 from exomir.preprocess.qc import drop_controls
-from exomir.stats._common import bh_adjust
+from exomir.stats.common import bh_adjust
 from exomir.tools._survival import detected_fraction
 
 TREND_COLUMNS = ["mirna", "mimat", "stage_column", "n", "n_stages", "spearman_rho", "pvalue", "padj",
