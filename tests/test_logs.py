@@ -43,8 +43,8 @@ def test_warnings_of_one_kind_in_a_row_are_the_first_and_a_count(wide, capsys):
     log.info("enrichment done")
     log.warning("sample S1 failed: file not found")
     log.warning("sample S2 failed: not a FASTQ file")  # other words: another kind, shown
-    log.warning("%d reads of %s are too short", 10, "S1")
-    log.warning("%d reads of %s are too short", 12, "S2")  # the same format string: folded
+    for reads, sample in ((10, "S1"), (12, "S2")):
+        log.warning("%d reads of %s are too short", reads, sample)  # the same format string: folded
     assert _err_lines(capsys) == [
         "warning: query miRNA 'hsa-mir-0' is ambiguous; all of MIMAT0000000:a;MIMAT0000001:b are used",
         "warning: 4 more like the one above",
@@ -160,10 +160,19 @@ def test_quiet_cli_prints_no_status_lines(tmp_path):
     assert "expression: " in loud.output and quiet.output == ""
 
 
-def test_the_same_warning_from_a_later_call_is_said_again(wide, capsys, monkeypatch):
+def test_the_same_warning_from_another_call_is_said_again(wide, capsys):
+    """Only a loop folds: the same warning said from another place (the next file read, a notebook
+    cell, another test) is shown in full."""
     log = logging.getLogger("exomir.test_logs")
-    monkeypatch.setattr(logs, "FOLD_SECONDS", -1.0)  # every message as if it came long after the last
-    log.warning("no hairpin sequences in /data/plate1: precursor names will not resolve")
-    log.warning("no hairpin sequences in /data/plate2: precursor names will not resolve")
+
+    def read(folder):
+        log.warning(f"no hairpin sequences in {folder}: precursor names will not resolve")
+
+    read("/data/plate1")
+    read("/data/plate2")
+    for folder in ("/data/plate3", "/data/plate4"):
+        read(folder)
     assert _err_lines(capsys) == ["warning: no hairpin sequences in /data/plate1: precursor names will not resolve",
-                                  "warning: no hairpin sequences in /data/plate2: precursor names will not resolve"]
+                                  "warning: no hairpin sequences in /data/plate2: precursor names will not resolve",
+                                  "warning: no hairpin sequences in /data/plate3: precursor names will not resolve",
+                                  "warning: 1 more like the one above"]

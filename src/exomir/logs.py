@@ -5,9 +5,9 @@ logger gets, when this module is imported, one console handler (rich's ``RichHan
 
 * info lines as they are, warnings after ``warning:``, errors after ``error:`` (or their own label);
 * quiet (``exomir -q``, :func:`set_quiet`) shows warnings and errors only;
-* a run of warnings of one kind (the same text but for quoted names and numbers, such as one
-  warning per ambiguous miRNA name, each within a second of the last) is shown as its first
-  warning and one line with the count of the others; ``run.log`` keeps every one of them.
+* a run of warnings of one kind (the same text but for quoted names and numbers, said one after
+  the other from the same calls, such as one warning per ambiguous miRNA name of a loop) is shown
+  as its first warning and one line with the count of the others; ``run.log`` keeps every one.
 
 The ``exomir`` logger does not pass its records on to the root logger, so a program that sets up
 logging of its own sees each message once; attach a handler to ``logging.getLogger("exomir")`` to
@@ -65,15 +65,24 @@ _VARYING = re.compile(r"'[^']*'|\"[^\"]*\"|\S*\d\S*")
 
 
 def kind_of(record: logging.LogRecord) -> tuple:
-    """Warnings of one kind share this key: the logger, and the message's words without the
-    names and numbers that change (the format string itself when the call passed arguments)."""
+    """Warnings of one kind share this key: the logger, the message's words without the names and
+    numbers that change (the format string itself when the call passed arguments), and the calls
+    that led to it. A loop says the same warning from the same calls again and again; the same
+    warning from another call (the next test, a notebook cell, another function) is said in full."""
     text = record.msg if record.args else record.getMessage()
-    return record.name, record.levelno, _VARYING.sub("…", str(text))
+    return record.name, record.levelno, _VARYING.sub("…", str(text)), _calls()
 
 
-# A run of warnings comes from one loop, a message after the other; the same warning from a later
-# call (a notebook cell, the next file) is said again in full.
-FOLD_SECONDS = 1.0
+def _calls() -> tuple:
+    """Where the message was said from: every frame's file and line, logging's own left out."""
+    frame, out = sys._getframe(1), []
+    while frame is not None:
+        code = frame.f_code
+        if code.co_filename not in (logging.__file__, __file__):
+            out.append((code.co_filename, frame.f_lineno))
+        frame = frame.f_back
+    return tuple(out)
+
 
 _LABELS = {logging.WARNING: ("warning", "yellow"), logging.ERROR: ("error", "red"), logging.CRITICAL: ("error", "red")}
 
@@ -87,7 +96,6 @@ class ConsoleHandler(RichHandler):
                          markup=False, highlighter=NullHighlighter(), keywords=[], rich_tracebacks=False)
         self._kind: tuple | None = None  # the kind of the last warning shown
         self._folded = 0  # warnings of that kind since, not shown
-        self._last = 0.0  # when the last message came
         self.addFilter(lambda record: not getattr(record, "on_bar", False))  # a live progress bar shows it
 
     def render(self, *, record, traceback, message_renderable):
@@ -102,9 +110,7 @@ class ConsoleHandler(RichHandler):
 
     def emit(self, record: logging.LogRecord) -> None:
         kind = kind_of(record) if record.levelno == logging.WARNING else None
-        in_a_row = record.created - self._last <= FOLD_SECONDS
-        self._last = record.created
-        if kind is not None and kind == self._kind and in_a_row:
+        if kind is not None and kind == self._kind:
             self._folded += 1
             return
         self._show_folded()
