@@ -127,3 +127,43 @@ def test_long_inserts_match_the_python_route(tmp_path, options):
                      np.empty(n, np.uint64), np.empty(n, np.uint64), fallback, np.zeros(6, np.int64),
                      np.empty(n, np.uint64))
     assert out[1] == n and (fallback[:out[3], 2] == FALLBACK_ALIGN).sum() < 0.6 * fast.tally[3]
+
+
+def _adapter_reads(rng, adapter: bytes, count: int):
+    """Reads holding adapter pieces with substitutions, insertions and deletions, and some N."""
+    bases = np.frombuffer(b"ACGT", dtype=np.uint8)
+    for _ in range(count):
+        tail = bytearray(adapter if rng.random() < 0.6 else adapter[: rng.integers(0, len(adapter) + 1)])
+        for _ in range(rng.integers(0, 5)):
+            i = int(rng.integers(0, len(tail) + 1))
+            op = rng.integers(3)
+            if op == 0 and i < len(tail):
+                tail[i] = bases[rng.integers(4)]
+            elif op == 1:
+                tail.insert(i, bases[rng.integers(4)])
+            elif i < len(tail):
+                del tail[i]
+        read = bytearray(rng.choice(bases, rng.integers(0, 50)).tobytes()) + tail + rng.choice(bases, 10).tobytes()
+        read = read[: rng.integers(0, 75)]
+        if read and rng.random() < 0.05:
+            read[rng.integers(len(read))] = ord("N")
+        yield np.frombuffer(b"xx" + bytes(read) + b"\n", dtype=np.uint8)
+
+
+@pytest.mark.parametrize("adapter", [b"TGGAATTCTCGGGTGCCAAGG", b"AACTGTAGGCACCATCAAT", b"CTGTAGGC", b"A" * 20,
+                                     b"ACGT" * 16, b"TGCA" * 18])
+def test_fast_adapter_searches_agree_with_the_plain_ones(adapter):
+    from exomir.quant.kernel import _find, _find_whole, _may_align, _may_align_any, _skip_table
+
+    rng = np.random.default_rng(len(adapter))
+    pat = np.frombuffer(adapter, dtype=np.uint8).copy()
+    skip = _skip_table(pat)
+    accepted = 0
+    for buf in _adapter_reads(rng, adapter, 6000):
+        a, b = 2, len(buf) - 1
+        assert _find_whole(buf, a, b, pat, skip) == _find(buf, a, b, pat, 0, len(pat))
+        for rate in (0.0, 0.1, 0.2):
+            plain = _may_align(buf, a, b, pat, rate, b - a + 1)
+            assert _may_align_any(buf, a, b, pat, rate) == plain, (bytes(buf), rate)
+            accepted += plain
+    assert 2000 < accepted < 16000  # both answers occur often

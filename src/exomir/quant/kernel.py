@@ -5,9 +5,10 @@ One call handles a block of complete FASTQ records. For each read it repeats wha
 adapter, then the two 10-nt probes with substitutions only, then cutadapt's aligner), except the
 last step: a read whose adapter could only be found by cutadapt's aligner is handed back to
 Python by its offsets ("fallback"). Whether cutadapt *could* find an alignment is decided soundly
-by an edit-distance pass (:func:`_may_align`, a superset of cutadapt's acceptance); a read with
-no such alignment can only carry an error-free partial adapter at its 3′ end (fewer than 10
-adapter bases at cutadapt's 10 % error rate), which is checked here directly.
+by an edit-distance pass (:func:`_may_align`, bit-parallel in :func:`_may_align_any`; a superset
+of cutadapt's acceptance); a read with no such alignment can only carry an error-free partial
+adapter at its 3′ end (fewer than 10 adapter bases at cutadapt's 10 % error rate), which is
+checked here directly. The whole adapter is looked for first (Horspool), as most reads hold it.
 
 A kept insert of ``n`` ≤ 31 nt becomes the code ``1 << 2n | bits`` (A=0, C=1, G=2, T=3, first
 base most significant): codes of one length sort like their sequences, and the length is
@@ -154,6 +155,35 @@ def _find(buf, a, b, pat, p0, p1):
 
 
 @njit(nogil=True, cache=True)
+def _skip_table(pat):
+    """Horspool's shift for each byte: how far the pattern may move when it ends on that byte."""
+    k = pat.shape[0]
+    skip = np.full(256, k, dtype=np.int64)
+    for t in range(k - 1):
+        skip[pat[t]] = k - 1 - t
+    return skip
+
+
+@njit(nogil=True, cache=True)
+def _find_whole(buf, a, b, pat, skip):
+    """First index i (relative to a) where the whole ``pat`` occurs in buf[a:b], else -1
+    (Horspool: compare from the pattern's end, shift by the byte under it)."""
+    k = pat.shape[0]
+    last = pat[k - 1]
+    i = a
+    while i + k <= b:
+        c = buf[i + k - 1]
+        if c == last:
+            j = k - 2
+            while j >= 0 and buf[i + j] == pat[j]:
+                j -= 1
+            if j < 0:
+                return i - a
+        i += skip[c]
+    return -1
+
+
+@njit(nogil=True, cache=True)
 def _probe_code(adapter, off):
     code = 0
     for t in range(10):
@@ -197,28 +227,17 @@ def _first_probes(buf, a, b, lut, code0, code1):
 
 
 @njit(nogil=True, cache=True)
-def _trim(buf, a, b, adapter, rate, min_overlap, lut, code0, code1, long_from):
+def _trim(buf, a, b, adapter, rate, min_overlap, lut, code0, code1, long_from, skip):
     """(cut, after_start, state): state 0 = no adapter, 1 = cut found, 2 = needs cutadapt,
     3 = too long whatever cutadapt's aligner chooses (``long_from``: the first cut that makes
     an insert too long with the same first 31 nt, -1 = never)."""
     la = adapter.shape[0]
     n = b - a
     if code0 >= 0:
-        j0, j1 = _first_probes(buf, a, b, lut, code0, code1)
-        i = -1
-        if j0 >= 0 and j0 + la <= n:  # the first whole adapter starts at a probe-0 hit, if any
-            i = j0
-            for t in range(10, la):
-                if buf[a + j0 + t] != adapter[t]:
-                    i = -1
-                    break
-            if i < 0:
-                i = _find(buf, a + j0 + 1, b, adapter, 0, la)
-                if i >= 0:
-                    i += j0 + 1
+        i = _find_whole(buf, a, b, adapter, skip)  # most reads hold the whole adapter
         if i >= 0:
             return a + i, a + i + la, 1
-        found = (j0, j1)
+        found = _first_probes(buf, a, b, lut, code0, code1)
     else:  # an adapter shorter than 10 nt: plain search, no probes
         i = _find(buf, a, b, adapter, 0, la)
         if i >= 0:
@@ -239,7 +258,7 @@ def _trim(buf, a, b, adapter, rate, min_overlap, lut, code0, code1, long_from):
             if mm <= int(rate * overlap):
                 return a + start, a + start + overlap, 1
     # cutadapt's aligner could still match with errors: look for such an alignment first
-    if _may_align(buf, a, b, adapter, rate, n + 1):
+    if _may_align_any(buf, a, b, adapter, rate):
         # it surely matches (an error-free partial adapter ends the read) and no match it may
         # choose starts before long_from: the read is too long, whichever it chooses
         if 0 <= long_from < n and _end_partial(buf, a, b, adapter, rate, min_overlap, False) >= 0 \
@@ -321,6 +340,67 @@ def _may_align(buf, a, b, adapter, rate, limit):
 
 
 @njit(nogil=True, cache=True)
+def _may_align_any(buf, a, b, adapter, rate):
+    """``_may_align`` with no limit on where the alignment starts, bit-parallel (Myers 1999):
+    one machine word holds a whole column of the edit-distance matrix as +1/-1 steps, so a read
+    base costs a dozen word operations instead of one pass over the adapter. Same pigeonhole
+    and same acceptance as ``_may_align``; adapters longer than 64 nt take the scalar pass."""
+    la = adapter.shape[0]
+    if la > 64:
+        return _may_align(buf, a, b, adapter, rate, b - a + 1)
+    full_limit = int(rate * la) + 1
+    check_full = int(rate * la) >= 1
+    if check_full and la // 5 >= full_limit + 1:  # the pigeonhole applies
+        check_full = False
+        for k in range(full_limit + 1):
+            p = _find(buf, a, b, adapter, 5 * k, 5 * k + 5)
+            if p >= 0 and a + p - 5 * k + la - full_limit <= b:
+                check_full = True
+                break
+    start = a if check_full else max(a, b - la - full_limit)
+    peq = np.zeros(4, dtype=np.uint64)  # adapter positions holding A, C, G, T
+    for i in range(la):
+        c = adapter[i]
+        v = 0 if c == 65 else 1 if c == 67 else 2 if c == 71 else 3 if c == 84 else 4
+        if v < 4:
+            peq[v] |= np.uint64(1) << np.uint64(i)
+    full = np.uint64(0xFFFFFFFFFFFFFFFF) if la == 64 else (np.uint64(1) << np.uint64(la)) - np.uint64(1)
+    top = np.uint64(1) << np.uint64(la - 1)
+    pv = full  # vertical steps of the first column (D[i] = i): all +1
+    mv = np.uint64(0)
+    score = la
+    for j in range(start, b):
+        c = buf[j]
+        v = 0 if c == 65 else 1 if c == 67 else 2 if c == 71 else 3 if c == 84 else 4
+        eq = peq[v] if v < 4 else np.uint64(0)  # N or another byte matches no adapter base
+        xv = eq | mv
+        xh = ((((eq & pv) + pv) & full) ^ pv) | eq
+        ph = mv | (~(xh | pv) & full)
+        mh = pv & xh
+        if ph & top:
+            score += 1
+        elif mh & top:
+            score -= 1
+        ph = (ph << np.uint64(1)) & full  # the top row stays 0: the alignment may start anywhere
+        mh = (mh << np.uint64(1)) & full
+        pv = mh | (~(xv | ph) & full)
+        mv = ph & xv
+        if check_full and score <= full_limit:
+            return True
+    d = 0
+    for i in range(1, la + 1):  # prefixes ending at the read end, where errors are allowed
+        bit = np.uint64(1) << np.uint64(i - 1)
+        if pv & bit:
+            d += 1
+        elif mv & bit:
+            d -= 1
+        e = int(rate * i)
+        if e >= 1 and d <= e + 1:
+            return True
+    return False
+
+
+@njit(nogil=True, cache=True)
 def _pack(buf, a, b, lut):
     """(code, kind): kind 0 = packed, 1 = holds N, 2 = another byte."""
     code = np.uint64(1)
@@ -361,6 +441,7 @@ def scan_block(buf, adapter, trim, rate, min_overlap, lo, hi, four_n, use_umi, u
     code1 = _probe_code(adapter, 10) if la >= 20 else -1
     # a cut at or after this read offset leaves an insert too long, typed by the same first 31 nt
     long_from = max(MAX_CODE_LENGTH, hi + 1) + (8 if four_n else 0)
+    skip = _skip_table(adapter)
     pos = 0
     reads = 0
     kept = 0
@@ -382,7 +463,7 @@ def scan_block(buf, adapter, trim, rate, min_overlap, lo, hi, four_n, use_umi, u
         reads += 1
         # trimming
         if trim:
-            cut, after, state = _trim(buf, s0, s1, adapter, rate, min_overlap, lut, code0, code1, long_from)
+            cut, after, state = _trim(buf, s0, s1, adapter, rate, min_overlap, lut, code0, code1, long_from, skip)
             if state == 3:
                 tally[TOO_LONG] += 1
                 i0 = s0 + 4 if four_n else s0
@@ -520,20 +601,15 @@ def sort_count(codes):
     return count_sorted(c)
 
 
-@njit(nogil=True, cache=True)
-def merge_counts(values, counts):
-    """Sum the counts of equal values (values in any order)."""
-    order = np.argsort(values, kind="mergesort")
-    n = values.shape[0]
-    out_v = np.empty(n, dtype=np.uint64)
-    out_c = np.empty(n, dtype=np.int64)
-    k = -1
-    for j in range(n):
-        i = order[j]
-        if k < 0 or values[i] != out_v[k]:
-            k += 1
-            out_v[k] = values[i]
-            out_c[k] = counts[i]
-        else:
-            out_c[k] += counts[i]
-    return out_v[:k + 1].copy(), out_c[:k + 1].copy()
+def merge_counts(values: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sum the counts of equal values (values in any order; sorted out).
+
+    numpy's stable sort finds the sorted runs that blocks arrive as, and frees the GIL."""
+    order = np.argsort(values, kind="stable")
+    v, c = values[order], counts[order]
+    if not len(v):
+        return v.astype(np.uint64), c.astype(np.int64)
+    start = np.ones(len(v), dtype=bool)
+    start[1:] = v[1:] != v[:-1]
+    idx = np.flatnonzero(start)
+    return v[idx], np.add.reduceat(c, idx)

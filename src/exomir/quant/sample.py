@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import itertools
 import json
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
@@ -393,16 +394,19 @@ def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.2f}"
 
 
-def _first_reads(path: Path, limit: int = _DETECT_READS) -> Counter[str]:
-    """The first ``limit`` read sequences (for adapter detection), collapsed."""
+def _first_reads(blocks, limit: int = _DETECT_READS) -> tuple[list, Counter[str]]:
+    """The first ``limit`` read sequences (for adapter detection), collapsed, and the blocks
+    they were read from (the scan starts with them: nothing is decompressed twice)."""
     sample: Counter[str] = Counter()
-    for block in open_blocks(path):
+    head = []
+    for block in blocks:
+        head.append(block)
         lines = block.tobytes().split(b"\n")
         seqs = lines[1::4][: limit - sample.total()]
         sample.update(s.decode("latin-1") for s in seqs)
         if sample.total() >= limit:
             break
-    return sample
+    return head, sample
 
 
 def quantify_file(
@@ -421,10 +425,12 @@ def quantify_file(
     collapsed = check_start(path)
     if not collapsed and _kernel_format(path):
         try:
-            first = _first_reads(path)
+            blocks = open_blocks(path)
+            head, first = _first_reads(blocks)
             choice = _choose_adapter(options, first) if first else AdapterChoice("", "none")
             use_umi, umi_len = _use_umi(options, choice)
-            scanned = (scan_file(path, choice, options, use_umi, umi_len, threads=workers, progress=progress)
+            scanned = (scan_file(path, choice, options, use_umi, umi_len, threads=workers, progress=progress,
+                                 blocks=itertools.chain(head, blocks))
                        if usable(choice, options, umi_len) else None)
         except KernelDeclined:
             scanned = None

@@ -52,7 +52,9 @@ class ScanResult:
 
 
 def open_blocks(path: Path):
-    """Yield decompressed byte blocks of ``path`` (gzip or plain) that end on a record boundary."""
+    """Yield decompressed byte blocks of ``path`` (gzip or plain) that end on a record boundary.
+
+    Each block is read straight into its own buffer, behind the part record it continues."""
     with open(path, "rb") as raw:
         gz = raw.read(2) == b"\x1f\x8b"
     if gz:
@@ -64,20 +66,19 @@ def open_blocks(path: Path):
     carry = b""
     with handle:
         while True:
+            buf = bytearray(len(carry) + BLOCK_BYTES)
+            buf[: len(carry)] = carry
             try:
-                data = handle.read(BLOCK_BYTES)
+                got = handle.readinto(memoryview(buf)[len(carry):])
             except (EOFError, zlib.error, OSError) as exc:  # dnaio's route names the record
                 raise KernelDeclined(str(exc)) from exc
-            if not data:
+            if not got:
                 break
-            block = carry + data
-            arr = np.frombuffer(block, dtype=np.uint8)
+            arr = np.frombuffer(buf, dtype=np.uint8, count=len(carry) + got)
             cut = kernel.record_cut(arr)
-            if cut == 0:
-                carry = block
-                continue
-            carry = block[cut:]
-            yield arr[:cut]
+            carry = arr[cut:].tobytes()
+            if cut:
+                yield arr[:cut]
     if carry:
         if not carry.endswith(b"\n"):
             carry += b"\n"
@@ -104,12 +105,22 @@ def usable(choice: AdapterChoice, options, umi_len: int) -> bool:
     return not (set(choice.sequence) - set("ACGT"))
 
 
+_buffers = threading.local()
+
+
+def _outputs(n_records: int):
+    """The kernel's output arrays, kept per thread and reused from block to block: fresh ones
+    (tens of MB a block at the worst-case record count) cost more in page faults than the scan."""
+    found = getattr(_buffers, "arrays", None)
+    if found is None or len(found[0]) < n_records:
+        found = _buffers.arrays = (np.empty(n_records, dtype=np.uint64), np.empty(n_records, dtype=np.uint64),
+                                   np.empty((n_records, 3), dtype=np.int64), np.empty(n_records, dtype=np.uint64))
+    return found
+
+
 def _scan(block: np.ndarray, p: _Params):
-    n_records = max(1, len(block) // 8)
-    codes = np.empty(n_records, dtype=np.uint64)
-    umis = np.empty(n_records, dtype=np.uint64)
-    fallback = np.empty((n_records, 3), dtype=np.int64)
-    long_codes = np.empty(n_records, dtype=np.uint64)
+    n_records = max(1, len(block) // 8)  # the shortest record ("@\nA\n+\nI\n") has 8 bytes
+    codes, umis, fallback, long_codes = _outputs(n_records)
     tally = np.zeros(6, dtype=np.int64)
     status, reads, kept, nfb, nlong = kernel.scan_block(
         block, p.adapter, p.trim, p.rate, p.min_overlap, p.lo, p.hi, p.four_n, p.use_umi,
@@ -119,9 +130,8 @@ def _scan(block: np.ndarray, p: _Params):
     left: Counter = Counter()  # (read, reason) -> reads, one entry per distinct read
     if nfb:
         rows, counts = kernel.group_ranges(block, fallback[:nfb])
-        raw = block.tobytes()
         for (a, b, why), n in zip(fallback[rows].tolist(), counts.tolist()):
-            left[(raw[a:b].decode("latin-1"), why)] = n
+            left[(block[a:b].tobytes().decode("latin-1"), why)] = n
     longs = kernel.sort_count(long_codes[:nlong])
     if p.use_umi:
         pair_codes, pair_umis, pair_counts = _distinct_pairs(codes[:kept], umis[:kept])
@@ -164,41 +174,43 @@ def merge_rows(codes: np.ndarray, counts: np.ndarray, umis: np.ndarray | None = 
 
 
 def scan_file(path: Path, choice: AdapterChoice, options, use_umi: bool, umi_len: int, *, threads: int = 2,
-              progress: Callable[[int], None] | None = None) -> ScanResult:
-    """Scan a FASTQ file with the kernel (see the module doc). Raises KernelDeclined."""
+              progress: Callable[[int], None] | None = None, blocks=None) -> ScanResult:
+    """Scan a FASTQ file with the kernel (see the module doc). Raises KernelDeclined.
+
+    ``blocks``: the file's blocks when already opened (:func:`open_blocks`), e.g. after the
+    first ones were read for adapter detection."""
     p = _Params(choice, options, use_umi, umi_len)
     tally = np.zeros(6, dtype=np.int64)
     parts_codes, parts_counts, parts_umis = [], [], []
     pending_size = 0
-    left: Counter = Counter()  # (read, fallback reason) -> reads
+    leftover = _Leftover(choice, options, p)
     long_parts: list = []
-    lock = threading.Lock()
 
     def collect(result) -> None:
+        # in the calling thread only, while the pool scans the next blocks
         nonlocal pending_size, parts_codes, parts_counts, parts_umis
         t, codes, counts, umis, fb, reads, longs = result
-        with lock:
-            tally[:] += t
-            long_parts.append(longs)
-            left.update(fb)
-            parts_codes.append(codes)
-            parts_counts.append(counts)
-            if umis is not None:
-                parts_umis.append(umis)
-            pending_size += len(codes)
-            if pending_size > _MERGE_EVERY:
-                c, n, u = _merge(parts_codes, parts_counts, parts_umis, p.use_umi)
-                parts_codes, parts_counts = [c], [n]
-                parts_umis = [u] if u is not None else []
-                pending_size = len(c)
+        tally[:] += t
+        long_parts.append(longs)
+        leftover.add(fb)
+        parts_codes.append(codes)
+        parts_counts.append(counts)
+        if umis is not None:
+            parts_umis.append(umis)
+        pending_size += len(codes)
+        if pending_size > _MERGE_EVERY:
+            c, n, u = _merge(parts_codes, parts_counts, parts_umis, p.use_umi)
+            parts_codes, parts_counts = [c], [n]
+            parts_umis = [u] if u is not None else []
+            pending_size = len(c)
         if progress is not None:
             progress(reads)
 
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         inflight: deque = deque()
-        for block in open_blocks(path):
+        for block in open_blocks(path) if blocks is None else blocks:
             inflight.append(pool.submit(_scan, block, p))
-            while len(inflight) > 2 * max(1, threads):
+            while len(inflight) > 2 * max(1, threads) or (inflight and inflight[0].done()):
                 collect(inflight.popleft().result())
         while inflight:
             collect(inflight.popleft().result())
@@ -206,49 +218,65 @@ def scan_file(path: Path, choice: AdapterChoice, options, use_umi: bool, umi_len
     result = ScanResult(tally, codes, counts, umis)
     result.long_codes, result.long_counts, _ = _merge([c for c, _ in long_parts], [n for _, n in long_parts], [],
                                                       False)
-    if left:
-        _python_reads(left, choice, options, p, result)
+    leftover.finish(result)
     return result
 
 
-def _python_reads(left: Counter, choice: AdapterChoice, options, p: _Params, result: ScanResult) -> None:
-    """Reads the kernel left over, trimmed and classified by the Python route."""
-    trimmer = AdapterTrimmer(choice.sequence, options.max_error_rate, options.min_overlap)
-    kept: list[tuple[str, str, int]] = []
-    longs: list[tuple[str, int]] = []
-    for (raw, why), n in left.items():
-        if p.trim:
-            cut = trimmer.align(raw) if why == kernel.FALLBACK_ALIGN else trimmer.trim(raw)
-            outcome = (0, "", "") if cut is None else classify_insert(cut[0], cut[1], p.lo, p.hi, p.four_n,
-                                                                      p.use_umi, p.umi_len)
-        else:
-            outcome = classify_insert(raw, "", p.lo, p.hi, p.four_n, False, 0)
-        code, insert, umi = outcome
-        result.tally[code] += n
-        if code == 3 and not set(insert[:kernel.MAX_CODE_LENGTH]) - _ACGT:
-            longs.append((insert[:kernel.MAX_CODE_LENGTH], n))
-        elif code == 4:
-            if set(insert) - _ACGT:
-                result.odd[insert] += n
-            elif p.use_umi and umi and set(umi) - _ACGT:
-                result.odd_umi.append((kernel.encode(insert), umi, n))
+class _Leftover:
+    """Reads the kernel left over, trimmed and classified by the Python route as their blocks
+    come back (so the work overlaps the scan), added to the result once at the end."""
+
+    def __init__(self, choice: AdapterChoice, options, p: _Params) -> None:
+        self.p = p
+        self.trimmer = AdapterTrimmer(choice.sequence, options.max_error_rate, options.min_overlap)
+        self.tally = np.zeros(6, dtype=np.int64)
+        self.kept: list[tuple[str, str, int]] = []
+        self.longs: list[tuple[str, int]] = []
+        self.odd: Counter = Counter()
+        self.odd_umi: list = []
+
+    def add(self, left: Counter) -> None:
+        """``left``: (read, fallback reason) -> reads."""
+        p = self.p
+        for (raw, why), n in left.items():
+            if p.trim:
+                cut = self.trimmer.align(raw) if why == kernel.FALLBACK_ALIGN else self.trimmer.trim(raw)
+                outcome = (0, "", "") if cut is None else classify_insert(cut[0], cut[1], p.lo, p.hi, p.four_n,
+                                                                          p.use_umi, p.umi_len)
             else:
-                kept.append((insert, umi if p.use_umi else "", n))
-    if longs:
-        result.long_codes, result.long_counts, _ = merge_rows(
-            np.concatenate([result.long_codes, kernel.encode_many([q for q, _ in longs])]),
-            np.concatenate([result.long_counts, np.array([n for _, n in longs], dtype=np.int64)]))
-    if kept:
-        codes = kernel.encode_many([q for q, _, _ in kept])
-        counts = np.array([n for _, _, n in kept], dtype=np.int64)
-        umis = None
-        if p.use_umi:
-            umis = np.zeros(len(kept), dtype=np.uint64)
-            with_umi = [i for i, (_, u, _) in enumerate(kept) if u]
-            umis[with_umi] = kernel.encode_many([kept[i][1] for i in with_umi])
-            umis = np.concatenate([result.umis, umis])
-        result.codes, result.counts, result.umis = merge_rows(np.concatenate([result.codes, codes]),
-                                                              np.concatenate([result.counts, counts]), umis)
+                outcome = classify_insert(raw, "", p.lo, p.hi, p.four_n, False, 0)
+            code, insert, umi = outcome
+            self.tally[code] += n
+            if code == 3 and not set(insert[:kernel.MAX_CODE_LENGTH]) - _ACGT:
+                self.longs.append((insert[:kernel.MAX_CODE_LENGTH], n))
+            elif code == 4:
+                if set(insert) - _ACGT:
+                    self.odd[insert] += n
+                elif p.use_umi and umi and set(umi) - _ACGT:
+                    self.odd_umi.append((kernel.encode(insert), umi, n))
+                else:
+                    self.kept.append((insert, umi if p.use_umi else "", n))
+
+    def finish(self, result: ScanResult) -> None:
+        p, kept, longs = self.p, self.kept, self.longs
+        result.tally += self.tally
+        result.odd.update(self.odd)
+        result.odd_umi.extend(self.odd_umi)
+        if longs:
+            result.long_codes, result.long_counts, _ = merge_rows(
+                np.concatenate([result.long_codes, kernel.encode_many([q for q, _ in longs])]),
+                np.concatenate([result.long_counts, np.array([n for _, n in longs], dtype=np.int64)]))
+        if kept:
+            codes = kernel.encode_many([q for q, _, _ in kept])
+            counts = np.array([n for _, _, n in kept], dtype=np.int64)
+            umis = None
+            if p.use_umi:
+                umis = np.zeros(len(kept), dtype=np.uint64)
+                with_umi = [i for i, (_, u, _) in enumerate(kept) if u]
+                umis[with_umi] = kernel.encode_many([kept[i][1] for i in with_umi])
+                umis = np.concatenate([result.umis, umis])
+            result.codes, result.counts, result.umis = merge_rows(np.concatenate([result.codes, codes]),
+                                                                  np.concatenate([result.counts, counts]), umis)
 
 
 def classify_insert(insert: str, after: str, lo: int, hi: int, four_n: bool, use_umi: bool, umi_len: int):
