@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+import numpy as np
 from cutadapt.adapters import BackAdapter
 
 
@@ -65,14 +66,12 @@ class AdapterChoice:
 
 
 def _weighted_find(sample: Counter[str], probe: str) -> tuple[int, float]:
-    hits = 0
-    pos_sum = 0
-    for seq, n in sample.items():
-        i = seq.find(probe)
-        if i >= 0:
-            hits += n
-            pos_sum += i * n
-    return hits, (pos_sum / hits if hits else float("inf"))
+    """Reads holding ``probe`` and the mean position of its first occurrence in them."""
+    pos = np.fromiter((seq.find(probe) for seq in sample), dtype=np.int64, count=len(sample))
+    counts = np.fromiter(sample.values(), dtype=np.int64, count=len(sample))
+    found = pos >= 0
+    hits = int(counts[found].sum())
+    return hits, (int((pos[found] * counts[found]).sum()) / hits if hits else float("inf"))
 
 
 def detect_adapter(sample: Counter[str]) -> AdapterChoice:

@@ -13,6 +13,8 @@ start as ``assign`` orders its hits.
 
 from __future__ import annotations
 
+import os
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +28,7 @@ from exomir.quant.reference import MirnaReference
 _PLACE_SHIFT = 16  # a place is hairpin id << 16 | start (hairpins are far shorter than 65,536 nt)
 _CANDIDATES = 4096  # candidate places one insert may gather (more: that insert is left to assign())
 _ACGT = frozenset("ACGT")
+_SPLIT_FROM = 4_000  # inserts from which placing them on two threads pays
 
 
 @dataclass(frozen=True)
@@ -101,8 +104,30 @@ class CompiledReference:
         self.kmer_off = np.searchsorted(kc[o], np.arange(4 ** SEED_K + 1)).astype(np.int64)
 
     def place(self, codes: np.ndarray) -> Placements:
-        """The placements ``assign`` gives each insert code (codes of up to 31 nt)."""
+        """The placements ``assign`` gives each insert code (codes of up to 31 nt).
+
+        Thousands of inserts are placed in two halves on two threads (the engine holds no GIL)."""
         codes = np.ascontiguousarray(codes, dtype=np.uint64)
+        half = len(codes) // 2
+        if len(codes) < _SPLIT_FROM or (os.cpu_count() or 1) < 2:
+            return self._place(codes)
+        parts: list = [None, None]
+
+        def run(k: int, part: np.ndarray) -> None:
+            parts[k] = self._place(part)
+
+        other = threading.Thread(target=run, args=(1, codes[half:]))
+        other.start()
+        run(0, codes[:half])
+        other.join()
+        a, b = parts
+        rows = a.offsets[-1]
+        return Placements(np.concatenate([a.offsets, b.offsets[1:] + rows]),
+                          *(np.concatenate([getattr(a, f), getattr(b, f)])
+                            for f in ("hairpin", "start", "end", "snv_pos", "snv_base", "added", "arm")),
+                          np.concatenate([a.overflow, b.overflow + half]))  # fmt: skip
+
+    def _place(self, codes: np.ndarray) -> Placements:
         n = len(codes)
         cap = max(64, 8 * n)
         lengths = code_lengths(codes).astype(np.int64)

@@ -401,9 +401,11 @@ def _first_reads(blocks, limit: int = _DETECT_READS) -> tuple[list, Counter[str]
     head = []
     for block in blocks:
         head.append(block)
-        lines = block.tobytes().split(b"\n")
-        seqs = lines[1::4][: limit - sample.total()]
-        sample.update(s.decode("latin-1") for s in seqs)
+        ends = np.flatnonzero(block == 10)  # a block holds whole records: line 4k + 1 is a sequence
+        starts, stops = ends[0::4] + 1, ends[1::4]
+        take = min(len(stops), limit - sample.total())
+        raw = block.tobytes()
+        sample.update(raw[a:b].decode("latin-1") for a, b in zip(starts[:take].tolist(), stops[:take].tolist()))
         if sample.total() >= limit:
             break
     return head, sample
