@@ -66,15 +66,15 @@ def open_blocks(path: Path):
     carry = b""
     with handle:
         while True:
-            buf = bytearray(len(carry) + BLOCK_BYTES)
-            buf[: len(carry)] = carry
+            buf = np.empty(len(carry) + BLOCK_BYTES, dtype=np.uint8)  # not zeroed: it is read over
+            buf[: len(carry)] = np.frombuffer(carry, dtype=np.uint8)
             try:
                 got = handle.readinto(memoryview(buf)[len(carry):])
             except (EOFError, zlib.error, OSError) as exc:  # dnaio's route names the record
                 raise KernelDeclined(str(exc)) from exc
             if not got:
                 break
-            arr = np.frombuffer(buf, dtype=np.uint8, count=len(carry) + got)
+            arr = buf[: len(carry) + got]
             cut = kernel.record_cut(arr)
             carry = arr[cut:].tobytes()
             if cut:
