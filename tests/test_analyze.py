@@ -135,6 +135,7 @@ def test_report_is_self_contained(run):
     assert "median-of-ratios" in html and "PyDESeq2" in html
     survival_section = html[html.index('id="survival"'):html.index('id="evidence"')]
     assert "maxstat_cutpoint" in survival_section and 'id="fig-hr-forest"' in survival_section
+    assert ">C-index (apparent)</th>" in survival_section  # judged on the data the Cox model was fitted to
     # the evidence beside the hits speaks in labels (miR-21 is sent by HCC cells), not vocabulary codes
     evidence = html[html.index('id="evidence"'):html.index('id="enrichment"')]
     assert "HCC cells" in evidence and "hcc_cell" not in evidence
@@ -226,7 +227,7 @@ def test_demo_command(tmp_path):
     params = json.loads((out / "params.json").read_text())
     assert params["options"]["expression"] == [str((out / "input" / "expression.csv").resolve())]
     assert params["options"]["panel_options"] == {"inner_folds": 3, "permutations": 19, "permutation_max_n": 400,
-                                                  "Cs": [0.1, 1.0], "max_features": [5, 10]}
+                                                  "bootstraps": 19, "Cs": [0.1, 1.0], "max_features": [5, 10]}
     assert "analyze: survival (DFS)" in (out / "run.log").read_text()
     roc = _table(out, "roc")
     assert set(roc["comparison"]) == {"HCC_vs_LC", "HCC_vs_CHB", "HCC_vs_Healthy", POOLED}

@@ -29,7 +29,7 @@ def report(tmp_path_factory) -> tuple[Path, object]:
     _require_browser()
     adata = simulate_cohort(160, seed=2, n_mirnas=60)
     result = run_analysis(adata, controls=("LC",), afp="afp_ng_ml",
-                          panel_options={"inner_folds": 3, "outer_folds": 5, "permutations": 9, "Cs": (0.1, 1.0),
+                          panel_options={"inner_folds": 3, "outer_folds": 5, "permutations": 9, "bootstraps": 9, "Cs": (0.1, 1.0),
                                          "max_features": (4, 8)})
     path = tmp_path_factory.mktemp("report") / "report.html"
     path.write_text(render_report(result), encoding="utf-8")

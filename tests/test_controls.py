@@ -74,7 +74,8 @@ def array_run(tmp_path_factory):
     out = folder / "out"
     result = analyze(expression, clinical, out, measure="cq", case="HCC", controls="LC", afp="afp", seed=1,
                      control_rnas=["LabRef-7"],
-                     panel_options={"outer_folds": 3, "inner_folds": 3, "permutations": 0, "max_features": (3,)})
+                     panel_options={"outer_folds": 3, "inner_folds": 3, "permutations": 0, "bootstraps": 0,
+                                    "max_features": (3,)})
     return result, out
 
 

@@ -227,7 +227,8 @@ def _cohort(seed=3):
 def test_panel_analysis_against_afp_with_subgroups():
     adata = _cohort()
     res = panel_tools.panel_analysis(adata, "group", "HCC", "LC", afp="afp", stage="stage", penalty="l1",
-                               permutations=4, repeats=2, inner_folds=3, seed=2, Cs=(0.1, 1.0), max_features=(3, 6))  # fmt: skip
+                               permutations=4, bootstraps=4, repeats=2, inner_folds=3, seed=2, Cs=(0.1, 1.0),
+                               max_features=(3, 6))  # fmt: skip
     s = res.summary.set_index("mirna")
     assert list(s.index) == ["mirna_panel", "mirna_afp_panel", "AFP"]
     assert list(res.summary.columns[:12]) == ["mirna", "comparison", "n_case", "n_control", "auc", "auc_ci_low",
@@ -250,6 +251,9 @@ def test_panel_analysis_against_afp_with_subgroups():
     # permutation p of the panel against chance; apparent figures named so
     assert (s["n_permutations"] == 4).all() and s.loc["mirna_afp_panel", "pvalue"] == pytest.approx(0.2)
     assert s["pvalue_method"].str.startswith("permutation").all()
+    # the interval: bootstrap of the whole nested CV, around the reported AUC
+    assert (s["n_bootstraps"] == 4).all() and s["ci_method"].str.startswith("bootstrap of the whole nested CV").all()
+    assert ((s["auc_ci_low"] < s["auc"]) & (s["auc"] < s["auc_ci_high"])).all()
     assert (s["auc_apparent"] >= s["auc"] - 0.02).all()
     assert s["threshold_estimate"].str.startswith("validated").all()
     # validated calibration, net benefit and NRI/IDI are columns of the summary (panels.csv)
@@ -284,3 +288,48 @@ def test_panel_analysis_rejects_bad_input():
         panel_tools.panel_analysis(adata, "group", "HCC", "LC", afp="afp_level")
     with pytest.raises(InputError, match="penalty"):
         panel.nested_cv(pd.DataFrame(np.zeros((10, 2))), np.r_[np.ones(5), np.zeros(5)], penalty="ridge")
+
+
+def test_bootstrap_interval_divides_the_draws_variance_by_the_measured_ratio():
+    from exomir.stats.panel import bootstrap_cv_interval
+
+    low, high, se, method = bootstrap_cv_interval(0.7, np.array([0.6, 0.7, 0.8, np.nan]))
+    assert se == pytest.approx(np.sqrt(0.01 / 2.2))  # var 0.01 of the three finite draws, over the ratio
+    assert (low, high) == pytest.approx((0.7 - 1.959964 * se, 0.7 + 1.959964 * se))
+    assert method == "bootstrap of the whole nested CV (3 draws, variance / 2.2)"
+    assert bootstrap_cv_interval(0.98, np.array([0.9, 1.0, 1.0]))[1] == 1.0  # clipped to [0, 1]
+    assert np.isnan(bootstrap_cv_interval(0.7, np.array([0.6]))[0])
+
+
+def test_bootstrap_draws_keep_each_samples_copies_in_one_fold(monkeypatch):
+    from exomir.stats import panel
+
+    rng = np.random.default_rng(5)
+    x = pd.DataFrame(rng.standard_normal((40, 6)), columns=[f"m{i}" for i in range(6)])
+    y = np.arange(40) < 18
+    x.loc[y, "m0"] += 1.5
+    seen = []
+    real = panel.nested_cv
+
+    def spy(X, labels, **kw):
+        seen.append((X.to_numpy(), np.asarray(labels), np.asarray(kw["groups"])))
+        return real(X, labels, **kw)
+
+    monkeypatch.setattr(panel, "nested_cv", spy)
+    options = dict(penalty="l2", Cs=(1.0,), max_features=(3,), inner_folds=3, outer_folds=4)
+    first = panel.bootstrap_aucs(x, y, n_boot=6, seed=3, **options)
+    assert len(seen) == 6 and np.isfinite(first).all() and (first > 0.5).mean() >= 5 / 6
+    for values, labels, groups in seen:
+        assert labels.sum() == 18 and labels.size == 40  # each class keeps its size
+        for g in np.unique(groups):  # a group is the copies of one sample
+            rows = values[groups == g]
+            assert (rows == rows[0]).all()
+        assert len(np.unique(groups)) < 40  # draws with replacement repeat samples
+    again = panel.bootstrap_aucs(x, y, n_boot=6, seed=3, **options)
+    assert np.array_equal(first, again)  # seeded
+    # whole patients are drawn when samples are grouped
+    seen.clear()
+    patients = np.repeat(np.arange(20), 2)
+    panel.bootstrap_aucs(x, np.repeat(np.arange(20) < 9, 2), n_boot=2, seed=3, groups=patients, **options)
+    for _, labels, groups in seen:
+        assert all((groups == g).sum() % 2 == 0 for g in np.unique(groups))

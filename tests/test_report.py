@@ -232,7 +232,7 @@ def with_panels():
     """A small cohort with AFP and panels (light tuning): the headline figures come from it."""
     adata = simulate_cohort(120, seed=4, n_mirnas=40)
     return run_analysis(adata, controls=("LC",), afp="afp_ng_ml",
-                        panel_options={"inner_folds": 3, "outer_folds": 3, "permutations": 0, "Cs": (0.1, 1.0),
+                        panel_options={"inner_folds": 3, "outer_folds": 3, "permutations": 0, "bootstraps": 5, "Cs": (0.1, 1.0),
                                        "max_features": (4,)})
 
 
@@ -288,6 +288,14 @@ def test_report_holds_the_headline_figures_tables_script_and_downloads(with_pane
     assert '"toImageButtonOptions": {"format": "svg"' in html
     assert "Plotly.downloadImage" in html and "Download CSV" in html  # our script, inline
     assert not re.search(r'<script[^>]+src=', html) and not re.search(r'<link[^>]+href="http', html)  # offline
+    # what is apparent is named so: a single miRNA's Youden cut-off and its figures (chosen on the
+    # samples they are judged on); the panels' interval method is stated
+    roc_head = re.search(r'data-name="roc-HCC_vs_LC".*?</thead>', html, re.S)
+    assert roc_head, "no ROC table for HCC_vs_LC"
+    roc_head = roc_head.group(0)
+    for label in ("Youden cut-off (apparent)", "sensitivity (apparent)", "specificity (apparent)"):
+        assert f">{label}</th>" in roc_head
+    assert "intervals: bootstrap of the whole nested CV (5 draws, variance / 2.2)" in html
 
 
 def test_meta_analysis_forest_log_axis_shows_real_values():

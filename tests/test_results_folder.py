@@ -158,11 +158,11 @@ def test_folds_for_a_small_cohort(tmp_path, mirbase_dir):
     keep.to_csv(small, index=False)
     plates = [EXAMPLES / "plate1.txt", EXAMPLES / "plate2.txt"]
     result = analyze(plates, small, tmp_path / "a", controls="LC", afp="afp_ng_ml", calibrator="IPC",
-                     panel_options={"permutations": 0})
+                     panel_options={"permutations": 0, "bootstraps": 0})
     note = next(n for n in result.notes if n.startswith("panels HCC_vs_LC: not fitted"))
     assert note.endswith("use --folds 2 or fewer")
     result = analyze(plates, small, tmp_path / "b", controls="LC", afp="afp_ng_ml", calibrator="IPC", folds=2,
-                     panel_options={"permutations": 0})
+                     panel_options={"permutations": 0, "bootstraps": 0})
     assert "panels" in result.tables and set(result.tables["panels"]["mirna"]) == {"mirna_panel", "mirna_afp_panel",
                                                                                      "AFP"}
     params = json.loads((tmp_path / "b" / "params.json").read_text())

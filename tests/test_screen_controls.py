@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from exomir.cohort import build_cohort, exclusions, meta
+from exomir.errors import InputError
 from exomir.preprocess.qc import CONTROL_EXCLUSION, REFERENCE_ROLE, SPIKE_IN_ROLE, USER_ROLE, drop_controls
 from exomir.tools._differential import differential_expression
 from exomir.tools._panel import panel_analysis
@@ -110,12 +111,16 @@ def test_roc_screen_never_ranks_a_control():
 def test_panel_analysis_never_uses_a_control():
     adata = _cohort()
     result = panel_analysis(adata, "group", "HCC", "LC", outer_folds=3, inner_folds=3, permutations=0,
-                            max_features=(3,), seed=2)
+                            bootstraps=0, max_features=(3,), seed=2)
     used = set()
     for panel in result.panels.values():
         used |= set(panel.candidates)
     assert used and used <= set(MIRNAS)
     _assert_recorded_once(adata)
+    control = next(str(v) for v in adata.var_names if str(v) not in MIRNAS)
+    with pytest.raises(InputError, match=r"are control RNAs .*never enter a panel"):
+        panel_analysis(adata, "group", "HCC", "LC", features=[MIRNAS[0], control], outer_folds=3, inner_folds=3,
+                       permutations=0, bootstraps=0, max_features=(3,), seed=2)  # fmt: skip
 
 
 def test_survival_screen_never_tests_a_control():

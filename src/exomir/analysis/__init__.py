@@ -60,7 +60,7 @@ def analyze(expression: str | Path | Sequence[str | Path], clinical: str | Path 
     writes every report figure as SVG into ``out/figures`` (needs Chromium). ``direction`` gives
     the ROC direction in advance (``higher_in_case``, ``lower_in_case`` or a CSV of mirna,direction;
     default ``auto``: from the data). ``permutations`` sets the label permutations of each panel's
-    permutation test. Every results folder
+    permutation test, ``bootstraps`` the bootstrap draws behind each panel's AUC interval. Every results folder
     holds ``params.json`` (these options, versions and input checksums: ``exomir analyze
     --params`` re-runs it) and ``run.log``.
     """
@@ -104,18 +104,20 @@ OPTIONS = {option.name: option for option in ANALYZE_OPTIONS}
 
 def analysis_settings(options: dict[str, Any]) -> AnalysisSettings:
     """The AnalysisSettings of ``analyze``'s options: each option sets the field ANALYZE_OPTIONS
-    names (repeatable and comma-separated values become tuples); ``folds`` and ``permutations``
-    go into the panels' options."""
+    names (repeatable and comma-separated values become tuples); ``folds``, ``permutations`` and
+    ``bootstraps`` go into the panels' options."""
     panel_options = dict(options.get("panel_options") or {})
-    folds, permutations = options.get("folds"), options.get("permutations")
+    folds = options.get("folds")
     if folds is not None:
         if folds < 2:
             raise InputError(f"--folds {folds}: cross-validation needs at least 2 folds", expected="an integer ≥ 2")
         panel_options = {**panel_options, "outer_folds": folds, "inner_folds": folds}
-    if permutations is not None:
-        if permutations < 0:
-            raise InputError(f"--permutations {permutations}: cannot be negative", expected="an integer ≥ 0")
-        panel_options = {**panel_options, "permutations": permutations}
+    for name in ("permutations", "bootstraps"):
+        count = options.get(name)
+        if count is not None:
+            if count < 0:
+                raise InputError(f"--{name} {count}: cannot be negative", expected="an integer ≥ 0")
+            panel_options = {**panel_options, name: count}
 
     direction_prior(options.get("direction", "auto"))  # a bad --direction is reported before the work
     values: dict[str, Any] = {}

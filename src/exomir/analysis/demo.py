@@ -17,9 +17,10 @@ from exomir.simulate import simulate_cohort, write_cohort
 # each control group alone, then all of them pooled (the "HCC vs controls" of the diagnostic studies)
 DEMO_CONTROLS = ("LC", "CHB", "Healthy", "LC+CHB+Healthy")
 # lighter panel tuning than the default so that the whole demo stays within a few minutes on a laptop
-# (a permutation test of 19 relabellings on a smaller tuning grid: the report shows its p-value)
-DEMO_PANEL_OPTIONS = {"inner_folds": 3, "permutations": 19, "permutation_max_n": 400, "Cs": (0.1, 1.0),
-                      "max_features": (5, 10)}
+# (a permutation test of 19 relabellings and 19 bootstrap draws on a smaller tuning grid: the report
+# shows the p-value and the interval)
+DEMO_PANEL_OPTIONS = {"inner_folds": 3, "permutations": 19, "permutation_max_n": 400, "bootstraps": 19,
+                      "Cs": (0.1, 1.0), "max_features": (5, 10)}
 
 
 def demo_settings(seed: int = 0) -> AnalysisSettings:

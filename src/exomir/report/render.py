@@ -77,7 +77,7 @@ def build_context(result: AnalysisResult) -> dict[str, Any]:
                                          f"roc-{_anchor(name)}")) if result.roc_curves.get(name) else None,
             "roc_table": _html_table(_roc_rows(roc_part), ["mirna", "auc", "95% CI", "direction", "threshold",
                                                           "sensitivity", "specificity"], flagged=flagged_names,
-                                     max_rows=TOP_TABLE + 1, name=f"roc-{name}"),
+                                     max_rows=TOP_TABLE + 1, name=f"roc-{name}", labels=APPARENT_ROC_LABELS),
             "best": _best(roc_part[roc_part["mirna"].isin(set(map(str, adata.var_names)))]),
             "afp": _afp_line(roc_part, tables.get("afp_cutoff"), name, settings),
             "headline": _headline(getattr(result, "panel_analyses", {}).get(name), entry_title(comparison), name),
@@ -237,7 +237,8 @@ def _survival_context(result: AnalysisResult) -> dict[str, Any] | None:
                              ["endpoint", "mirna", "hr", "hr_ci_low", "hr_ci_high", "pvalue", "padj", "hr_adj",
                               "hr_adj_ci_low", "hr_adj_ci_high", "pvalue_adj", "adjusted_for", "c_index",
                               "cutpoint", "logrank_p", "maxstat_cutpoint", "maxstat_p", "n", "events", "note"],
-                             max_rows=TOP_TABLE * max(1, len(endpoints)), name="survival"),
+                             max_rows=TOP_TABLE * max(1, len(endpoints)), name="survival",
+                             labels={"c_index": "C-index (apparent)"}),
         "forest": None,
         "km": kms,
         "extra": extra,
@@ -331,11 +332,12 @@ def _literature(row: pd.Series) -> str:
 
 
 def _panel_p_methods(panels: pd.DataFrame) -> str:
-    """The methods behind the panels' p-values (a column of panels.csv, too long for the table)."""
-    if "pvalue_method" not in panels:
-        return ""
-    methods = sorted({str(m) for m in panels["pvalue_method"].dropna() if str(m)})
-    return "; p-values: " + "; ".join(methods) if methods else ""
+    """The methods behind the panels' intervals and p-values (columns of panels.csv, too long for the table)."""
+    text = ""
+    for column, what in (("ci_method", "intervals"), ("pvalue_method", "p-values")):
+        methods = sorted({str(m) for m in panels[column].dropna() if str(m)}) if column in panels else []
+        text += f"; {what}: " + "; ".join(methods) if methods else ""
+    return text
 
 
 def _panel_rows(panels: pd.DataFrame) -> pd.DataFrame:
@@ -431,8 +433,8 @@ def _methods(result: AnalysisResult) -> list[tuple[str, str]]:
         items.append(("panels", "elastic-net logistic regression of miRNAs (with and without log10 AFP) and of AFP alone; "
                       "miRNA selection and tuning inside nested stratified cross-validation "
                       + (f"({settings.panel_options})" if settings.panel_options else "")
-                      + "; AUC = mean of the held-out folds' AUCs (mean and SD over CV repeats) with the corrected "
-                        "repeated-CV t interval (Nadeau-Bengio; coverage checked by simulation), permutation p of the "
+                      + "; AUC = mean of the held-out folds' AUCs (mean and SD over CV repeats) with its 95% interval "
+                        "(coverage checked by simulation), permutation p of the "
                         "whole nested procedure against chance, sensitivity/specificity of a cut-off chosen on the "
                         "other folds, out-of-fold calibration, net benefit, NRI/IDI and paired DeLong test against AFP"
                       + _panel_p_methods(result.tables["panels"])))
@@ -565,6 +567,9 @@ HEADER_LABELS = {
     "hemolysis_log2_ratio": "hemolysis log2 ratio", "calibration_slope": "calibration slope",
     "calibration_intercept": "calibration intercept", "brier": "Brier score",
 }
+#: a single miRNA's cut-off is chosen on the samples it is then judged on: its figures are apparent
+APPARENT_ROC_LABELS = {"threshold": "Youden cut-off (apparent)", "sensitivity": "sensitivity (apparent)",
+                       "specificity": "specificity (apparent)"}
 _WORDS = {"auc": "AUC", "afp": "AFP", "ci": "CI", "hr": "HR", "p": "p", "n": "n", "adj": "adjusted", "pvalue": "p",
           "padj": "adjusted p", "dca": "DCA", "nri": "NRI", "idi": "IDI", "cq": "Cq", "mirna": "miRNA"}
 
@@ -579,10 +584,13 @@ def header_label(column: str) -> str:
 
 
 def _html_table(frame: pd.DataFrame | None, columns: list[str] | None, *, max_rows: int = 50,
-                flagged: frozenset[str] = frozenset(), name: str = "table", embed_rows: int = 500) -> Markup | None:
+                flagged: frozenset[str] = frozenset(), name: str = "table", embed_rows: int = 500,
+                labels: dict[str, str] | None = None) -> Markup | None:
     """An HTML table the reader can sort (click a header), filter (the search box) and download
     as CSV (what the filter shows, in the order shown); the first ``max_rows`` rows are shown and
-    up to ``embed_rows`` are in the page, so that the filter finds any of them."""
+    up to ``embed_rows`` are in the page, so that the filter finds any of them. ``labels`` names
+    this table's headers where they differ from the usual ones (e.g. a figure that is apparent here)."""
+    labels = labels or {}
     if frame is None:
         return None
     if columns is not None:
@@ -591,7 +599,7 @@ def _html_table(frame: pd.DataFrame | None, columns: list[str] | None, *, max_ro
     if frame.empty:
         return Markup('<p class="muted">none</p>')
     embedded = frame.head(embed_rows)
-    head = "".join(f'<th data-col="{escape(str(c))}" title="{escape(str(c))}">{escape(header_label(str(c)))}</th>'
+    head = "".join(f'<th data-col="{escape(str(c))}" title="{escape(str(c))}">{escape(labels.get(str(c)) or header_label(str(c)))}</th>'
                    for c in embedded.columns)
     body = []
     for i, (_, row) in enumerate(embedded.iterrows()):

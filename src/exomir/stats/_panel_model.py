@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -160,13 +160,14 @@ def _tuning_rows(y: np.ndarray, seed: int, limit: int) -> np.ndarray:
 
 def tune(
     values: np.ndarray, y: np.ndarray, *, penalty: str, n_forced: int, inner_folds: int, seed: int,
-    max_tune_samples: int = MAX_TUNE_SAMPLES, **grid_options,
+    max_tune_samples: int = MAX_TUNE_SAMPLES, groups: np.ndarray | None = None, **grid_options,
 ) -> Tuned:  # fmt: skip
     """Choose k, C (and the elastic-net mixing) by stratified inner CV on AUC, then refit.
 
     Equivalent to a grid search over the whole pipeline, but each inner training set is
     imputed and its candidates ranked once and reused for every grid point. With more than
     ``max_tune_samples`` samples the grid search uses a stratified subsample of that size.
+    ``groups`` (a patient, or the copies of one sample in a bootstrap draw) stay in one inner fold.
     """
     params = grid(penalty, values.shape[1] - n_forced, **grid_options)
     combos = _combos(params)
@@ -175,9 +176,13 @@ def tune(
         warnings.simplefilter("always", ConvergenceWarning)
         if len(combos) > 1:
             scores = np.zeros((inner_folds, len(combos)))
-            inner = StratifiedKFold(inner_folds, shuffle=True, random_state=seed)
             rows = _tuning_rows(y, seed, max_tune_samples)
-            for f, (tr, va) in enumerate(inner.split(values[rows], y[rows])):
+            if groups is None:
+                splits = StratifiedKFold(inner_folds, shuffle=True, random_state=seed).split(values[rows], y[rows])
+            else:
+                splits = StratifiedGroupKFold(inner_folds, shuffle=True, random_state=seed).split(
+                    values[rows], y[rows], np.asarray(groups)[rows])
+            for f, (tr, va) in enumerate(splits):
                 tr, va = rows[tr], rows[va]
                 imputer = SimpleImputer(strategy="median", keep_empty_features=True).fit(values[tr])
                 xt, xv = imputer.transform(values[tr]), imputer.transform(values[va])

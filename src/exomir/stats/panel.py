@@ -6,10 +6,11 @@ the miRNA, miRNA + AFP and AFP models and judging them is :func:`exomir.tools.pa
   miRNAs, elastic-net mixing) happen only inside the training folds of a nested, stratified,
   seeded cross-validation.
 * The AUC is the mean of the held-out folds' AUCs (each fold judged by a model that never saw
-  it), reported per repeat (mean and spread). Its interval is the corrected repeated-CV t
-  interval (Nadeau & Bengio 2003) whose coverage was checked by simulation at n = 40–400 under
-  the null and under an effect (``benchmarks/bench_panel_coverage.py``). A label-permutation
-  test of the whole nested procedure gives the p-value of "the panel does better than chance".
+  it), reported per repeat (mean and spread). Its interval comes from a bootstrap of the whole
+  nested procedure (:func:`bootstrap_aucs`, scaled as ``_panel_cv`` explains), whose coverage was
+  checked by simulation at n = 40–400 under the null and under an effect
+  (``benchmarks/bench_panel_coverage.py``). A label-permutation test of the whole nested
+  procedure gives the p-value of "the panel does better than chance".
 * Out-of-fold probabilities give the validated calibration (slope, intercept), Brier score,
   decision curves, NRI and IDI against AFP alone, the sensitivity and specificity of a cut-off
   chosen on the other folds, and results in the early-stage and AFP-negative subgroups.
@@ -33,7 +34,13 @@ from exomir.errors import InputError
 from exomir.stats import _panel_model as pm
 from exomir.stats import _roc_core as core
 from exomir.stats import roc
-from exomir.stats._panel_cv import corrected_t_pvalue, cv_auc_interval, permutation_pvalue, validated_threshold
+from exomir.stats._panel_cv import (
+    bootstrap_cv_interval,
+    corrected_t_pvalue,
+    cv_auc_interval,
+    permutation_pvalue,
+    validated_threshold,
+)
 from exomir.stats._panel_metrics import calibration, decision_curve, idi, net_benefit, nri
 from exomir.stats._panel_model import DEFAULT_CS, DEFAULT_MAX_FEATURES, PENALTIES, FittedPanel, apply_transforms
 from exomir.progress import track
@@ -44,6 +51,8 @@ __all__ = [
     "FittedPanel",
     "NestedCvResult",
     "apply_transforms",
+    "bootstrap_aucs",
+    "bootstrap_cv_interval",
     "calibration",
     "corrected_t_pvalue",
     "decision_curve",
@@ -167,7 +176,8 @@ def nested_cv(
     inner CV and the model fitted, all on that training set alone; its held-out samples are then
     predicted and the fold's AUC computed on them.
     ``groups`` (one label per sample, e.g. the patient: :func:`exomir.cohort.sample_groups`) keeps
-    the samples of one group in the same outer fold, so a patient is never both trained on and tested.
+    the samples of one group in the same outer fold, so a patient is never both trained on and tested,
+    and in the same inner fold, so that tuning is not judged on a patient it trained on either.
     """
     from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
@@ -185,20 +195,20 @@ def nested_cv(
     rows = []
     counts = pd.Series(0.0, index=columns)
     n_warn = 0
+    group_labels = None if groups is None else np.asarray(groups, dtype=object)
     jobs = [
         (r, fold, train, test)
         for r in range(repeats)
         for fold, (train, test) in enumerate(
             StratifiedKFold(outer_folds, shuffle=True, random_state=seed + r).split(values, y) if groups is None
-            else StratifiedGroupKFold(outer_folds, shuffle=True, random_state=seed + r).split(
-                values, y, np.asarray(groups, dtype=object))
+            else StratifiedGroupKFold(outer_folds, shuffle=True, random_state=seed + r).split(values, y, group_labels)
         )
     ]
     iterator = track(jobs, f"nested CV {name}") if progress else jobs
     for r, fold, train, test in iterator:
         tuned = pm.tune(values[train], y[train], penalty=penalty, n_forced=len(forced),
                         inner_folds=inner_folds, seed=seed, Cs=Cs, l1_ratios=l1_ratios,
-                        max_features=max_features)  # fmt: skip
+                        max_features=max_features, groups=None if groups is None else group_labels[train])  # fmt: skip
         n_warn += tuned.convergence_warnings
         prob[r, test] = tuned.predict_proba(values[test])[:, 1]
         fold_of[r, test] = fold
@@ -251,6 +261,43 @@ def permutation_test(
     options = {**options, "repeats": 1, "progress": False, "seed": seed}
     null = np.array([nested_cv(X, rng.permutation(y), **options).auc for _ in range(n_perm)])
     return permutation_pvalue(observed, null), null
+
+
+def bootstrap_aucs(X: pd.DataFrame, y, *, n_boot: int = 40, seed: int = 0, groups: Sequence | None = None,
+                   **options) -> np.ndarray:  # fmt: skip
+    """AUCs of the whole nested procedure (one repeat) on ``n_boot`` bootstrap draws of the samples.
+
+    Without ``groups`` the cases and the controls are drawn separately (each class keeps its
+    size); with ``groups`` whole groups (patients) are drawn. The copies of one sample or patient
+    share a group, so they always fall in the same fold, outer and inner: a copy is never both
+    trained on and tested. A draw the procedure cannot run on (a class too small for the folds)
+    is NaN."""
+    y = np.asarray(y, dtype=bool)
+    rng = np.random.default_rng(seed + 104_729)
+    options = {**options, "repeats": 1, "progress": False}
+    if groups is None:
+        units = np.arange(y.size)
+        members = [np.array([i]) for i in units]
+    else:
+        labels, unit_of = np.unique(np.asarray(groups, dtype=str), return_inverse=True)
+        units = np.arange(len(labels))
+        members = [np.flatnonzero(unit_of == u) for u in units]
+    cases = np.array([u for u in units if y[members[u]].any()])
+    controls = np.array([u for u in units if not y[members[u]].any()])
+    out = np.full(n_boot, np.nan)
+    for b in range(n_boot):
+        if groups is None:
+            drawn = np.concatenate([rng.choice(cases, cases.size), rng.choice(controls, controls.size)])
+        else:
+            drawn = rng.choice(units, units.size)
+        rows = np.concatenate([members[u] for u in drawn])
+        copy_of = np.concatenate([np.full(members[u].size, u) for u in drawn])
+        try:
+            out[b] = nested_cv(X.iloc[rows].reset_index(drop=True), y[rows], groups=copy_of, seed=seed + 1 + b,
+                               **options).auc  # fmt: skip
+        except InputError:
+            continue
+    return out
 
 
 def naive_selection_cv_auc(
