@@ -290,17 +290,11 @@ def _end_partial(buf, a, b, adapter, rate, min_overlap, errorless_only):
 
 
 @njit(nogil=True, cache=True)
-def _may_align(buf, a, b, adapter, rate, limit):
-    """Whether the adapter (whole, anywhere) or a prefix of it (at the read's 3' end) aligns with
-    at least one error allowed and no more errors than allowed plus one: a superset of what
-    cutadapt's aligner accepts, so the read goes to it whenever it might match. Only alignments
-    that start less than ``limit`` bases into the read count (``limit`` > read length: all);
-    with a limit, error-free end alignments count too.
-
-    Sellers' edit distance with a free start in the read, one column per read base. A whole
-    adapter within ``k`` edits holds one of ``k + 1`` disjoint 5-nt pieces intact, and leaves room
-    for itself after it; when no piece does, only the last ``len(adapter) + k`` bases can hold an
-    end alignment, and only they are aligned."""
+def _columns(buf, a, b, adapter, rate):
+    """What the edit-distance pass must look at: (whether a whole adapter may occur, the edits it
+    may have, the first read base to align). By the pigeonhole, a whole adapter within ``k``
+    edits holds one of ``k + 1`` disjoint 5-nt pieces intact and leaves room for itself after
+    it; when no piece does, only the last ``len(adapter) + k`` bases can hold an end alignment."""
     la = adapter.shape[0]
     full_limit = int(rate * la) + 1
     check_full = int(rate * la) >= 1
@@ -311,7 +305,21 @@ def _may_align(buf, a, b, adapter, rate, limit):
             if p >= 0 and a + p - 5 * k + la - full_limit <= b:
                 check_full = True
                 break
-    start = a if check_full else max(a, b - la - full_limit)
+    return check_full, full_limit, (a if check_full else max(a, b - la - full_limit))
+
+
+@njit(nogil=True, cache=True)
+def _may_align(buf, a, b, adapter, rate, limit):
+    """Whether the adapter (whole, anywhere) or a prefix of it (at the read's 3' end) aligns with
+    at least one error allowed and no more errors than allowed plus one: a superset of what
+    cutadapt's aligner accepts, so the read goes to it whenever it might match. Only alignments
+    that start less than ``limit`` bases into the read count (``limit`` > read length: all);
+    with a limit, error-free end alignments count too.
+
+    Sellers' edit distance with a free start in the read, one column per read base, over the
+    read bases :func:`_columns` leaves."""
+    la = adapter.shape[0]
+    check_full, full_limit, start = _columns(buf, a, b, adapter, rate)
     limited = limit <= b - a
     never = la + (b - a) + 1  # the cost of a start the limit forbids
     col = np.empty(la + 1, dtype=np.int32)
@@ -348,16 +356,7 @@ def _may_align_any(buf, a, b, adapter, rate):
     la = adapter.shape[0]
     if la > 64:
         return _may_align(buf, a, b, adapter, rate, b - a + 1)
-    full_limit = int(rate * la) + 1
-    check_full = int(rate * la) >= 1
-    if check_full and la // 5 >= full_limit + 1:  # the pigeonhole applies
-        check_full = False
-        for k in range(full_limit + 1):
-            p = _find(buf, a, b, adapter, 5 * k, 5 * k + 5)
-            if p >= 0 and a + p - 5 * k + la - full_limit <= b:
-                check_full = True
-                break
-    start = a if check_full else max(a, b - la - full_limit)
+    check_full, full_limit, start = _columns(buf, a, b, adapter, rate)
     peq = np.zeros(4, dtype=np.uint64)  # adapter positions holding A, C, G, T
     for i in range(la):
         c = adapter[i]
