@@ -13,15 +13,13 @@ start as ``assign`` orders its hits.
 
 from __future__ import annotations
 
-import os
-import threading
 from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
 
 from exomir.quant.isomir import Assignment, Hit
-from exomir.quant.kernel import _LUT, MAX_CODE_LENGTH, code_lengths, encode_many
+from exomir.quant.kernel import _LUT, MAX_CODE_LENGTH, code_lengths, encode_many, in_halves
 from exomir.quant.limits import MAX_3P, MAX_5P, MAX_ADD, MAX_SNV, SEED_K
 from exomir.quant.reference import MirnaReference
 
@@ -108,24 +106,20 @@ class CompiledReference:
 
         Thousands of inserts are placed in two halves on two threads (the engine holds no GIL)."""
         codes = np.ascontiguousarray(codes, dtype=np.uint64)
-        half = len(codes) // 2
-        if len(codes) < _SPLIT_FROM or (os.cpu_count() or 1) < 2:
-            return self._place(codes)
         parts: list = [None, None]
 
-        def run(k: int, part: np.ndarray) -> None:
-            parts[k] = self._place(part)
+        def run(k: int, lo: int, hi: int) -> None:
+            parts[k] = self._place(codes[lo:hi])
 
-        other = threading.Thread(target=run, args=(1, codes[half:]))
-        other.start()
-        run(0, codes[:half])
-        other.join()
+        in_halves(len(codes), run, _SPLIT_FROM)
+        if parts[1] is None:
+            return parts[0]
         a, b = parts
         rows = a.offsets[-1]
         return Placements(np.concatenate([a.offsets, b.offsets[1:] + rows]),
                           *(np.concatenate([getattr(a, f), getattr(b, f)])
                             for f in ("hairpin", "start", "end", "snv_pos", "snv_base", "added", "arm")),
-                          np.concatenate([a.overflow, b.overflow + half]))  # fmt: skip
+                          np.concatenate([a.overflow, b.overflow + len(a.offsets) - 1]))  # fmt: skip
 
     def _place(self, codes: np.ndarray) -> Placements:
         n = len(codes)

@@ -17,6 +17,10 @@ base most significant): codes of one length sort like their sequences, and the l
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Callable
+
 import numpy as np
 from numba import njit
 
@@ -33,6 +37,19 @@ _LUT = np.full(256, 5, dtype=np.uint8)
 for _i, _b in enumerate(b"ACGT"):
     _LUT[_b] = _i
 _LUT[ord("N")] = 4
+
+
+def in_halves(n: int, run: Callable[[int, int, int], None], split_from: int) -> None:
+    """``run(k, lo, hi)`` over ``range(n)``: as two halves (k = 0, 1) on two threads when ``n`` is at
+    least ``split_from`` and there are two cores (``run`` must free the GIL: a numba kernel), else once (k = 0)."""
+    if n < split_from or (os.cpu_count() or 1) < 2:
+        run(0, 0, n)
+        return
+    half = n // 2
+    other = threading.Thread(target=run, args=(1, half, n))
+    other.start()
+    run(0, 0, half)
+    other.join()
 
 
 def encode(seq: str) -> int:

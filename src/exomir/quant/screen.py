@@ -11,14 +11,11 @@ popcount. An insert that fails is certainly unassigned; the few that pass go to 
 
 from __future__ import annotations
 
-import os
-import threading
-
 import numpy as np
 from numba import njit
 
 from exomir.quant.limits import MAX_ADD, MAX_SNV
-from exomir.quant.kernel import _LUT, MAX_CODE_LENGTH
+from exomir.quant.kernel import _LUT, MAX_CODE_LENGTH, in_halves
 
 _M1 = np.uint64(0x5555555555555555)
 _SPLIT_FROM = 50_000  # below, a second thread costs more than it saves
@@ -64,19 +61,12 @@ class HairpinScreen:
         codes = np.ascontiguousarray(codes, dtype=np.uint64)
         lengths = np.ascontiguousarray(lengths, dtype=np.int64)
         out = np.empty(len(codes), dtype=np.bool_)
-        half = len(codes) // 2
 
-        def part(lo: int, hi: int) -> None:
+        def part(_: int, lo: int, hi: int) -> None:
             out[lo:hi] = _screen(codes[lo:hi], lengths[lo:hi], self.offsets, self.full, self.right_keys,
                                  self.right_full, MAX_ADD)
 
-        if len(codes) < _SPLIT_FROM or (os.cpu_count() or 1) < 2:
-            part(0, len(codes))
-            return out
-        other = threading.Thread(target=part, args=(half, len(codes)))
-        other.start()
-        part(0, half)
-        other.join()
+        in_halves(len(codes), part, _SPLIT_FROM)
         return out
 
 

@@ -278,12 +278,11 @@ def bootstrap_aucs(X: pd.DataFrame, y, *, n_boot: int = 40, seed: int = 0, group
     if groups is None:
         units = np.arange(y.size)
         members = [np.array([i]) for i in units]
+        cases, controls = np.flatnonzero(y), np.flatnonzero(~y)
     else:
         labels, unit_of = np.unique(np.asarray(groups, dtype=str), return_inverse=True)
         units = np.arange(len(labels))
         members = [np.flatnonzero(unit_of == u) for u in units]
-    cases = np.array([u for u in units if y[members[u]].any()])
-    controls = np.array([u for u in units if not y[members[u]].any()])
     out = np.full(n_boot, np.nan)
     for b in range(n_boot):
         if groups is None:
