@@ -5,7 +5,8 @@ effect (5 of 30 candidates shifted by 0.6 SD in cases), each replicate runs the 
 nested CV (``exomir.stats.panel.nested_cv``: selection by AUC, L2 logistic tuned over C by inner
 CV, 5 outer folds, 3 repeats) and the interval ``analyze`` reports: the bootstrap of the whole
 nested procedure (``--boots`` draws, as many as analyze's default; ``exomir.stats.panel.bootstrap_aucs``
-and ``bootstrap_cv_interval``). The interval should cover the AUC that the procedure reaches when
+and ``bootstrap_cv_interval``: logit scale, variance over 1.8, a ratio set on pilot runs with other
+seeds than the default one here). The interval should cover the AUC that the procedure reaches when
 trained on n·4/5 samples: 0.5 under the null, and under the effect the mean AUC, on 20,000 new
 samples, of the procedure fitted to fresh training sets of that size. Scored beside it: the
 corrected repeated-CV t interval (``--bootstraps 0``) and the old interval (DeLong on the pooled
@@ -79,7 +80,7 @@ def coverage_cell(rng: np.random.Generator, n: int, shift: float, reps: int, tar
         seed = int(rng.integers(2**31))
         r = panel.nested_cv(x, y, seed=seed, progress=False, **PROCEDURE)
         boot = panel.bootstrap_aucs(x, y, n_boot=boots, seed=seed, **{k: v for k, v in PROCEDURE.items() if k != "repeats"})
-        low, high, _, _ = panel.bootstrap_cv_interval(r.auc, boot)
+        low, high, _, _ = panel.bootstrap_cv_interval(r.auc, boot, n // 2, n - n // 2, r.auc_by_repeat)
         hits.append(low <= target <= high)
         widths.append(high - low)
         estimates.append(r.auc)
@@ -178,7 +179,7 @@ def main() -> None:
     parser.add_argument("--datasets", type=int, default=100, help="null data sets of the permutation study")
     parser.add_argument("--perms", type=int, default=29)
     parser.add_argument("--first", type=int, default=0, help="index of the first null data set (to split runs)")
-    parser.add_argument("--seed", type=int, default=20261130)
+    parser.add_argument("--seed", type=int, default=61130)
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--scenarios", nargs="+", default=["null", "effect"], choices=("null", "effect"))
     parser.add_argument("--merge", type=Path, nargs="+", default=None,

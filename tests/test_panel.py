@@ -290,15 +290,28 @@ def test_panel_analysis_rejects_bad_input():
         panel.nested_cv(pd.DataFrame(np.zeros((10, 2))), np.r_[np.ones(5), np.zeros(5)], penalty="ridge")
 
 
-def test_bootstrap_interval_divides_the_draws_variance_by_the_measured_ratio():
+def test_bootstrap_interval_scales_the_draws_logit_variance_by_the_measured_ratio():
+    from scipy.special import expit, logit
+
     from exomir.stats.panel import bootstrap_cv_interval
 
-    low, high, se, method = bootstrap_cv_interval(0.7, np.array([0.6, 0.7, 0.8, np.nan]))
-    assert se == pytest.approx(np.sqrt(0.01 / 2.2))  # var 0.01 of the three finite draws, over the ratio
-    assert (low, high) == pytest.approx((0.7 - 1.959964 * se, 0.7 + 1.959964 * se))
-    assert method == "bootstrap of the whole nested CV (3 draws, variance / 2.2)"
-    assert bootstrap_cv_interval(0.98, np.array([0.9, 1.0, 1.0]))[1] == 1.0  # clipped to [0, 1]
-    assert np.isnan(bootstrap_cv_interval(0.7, np.array([0.6]))[0])
+    low, high, se, method = bootstrap_cv_interval(0.7, np.array([0.6, 0.7, 0.8, np.nan]), 20, 20)
+    assert se == pytest.approx(np.sqrt(np.var(logit([0.6, 0.7, 0.8]), ddof=1) / 1.8))  # the three finite draws
+    assert (low, high) == pytest.approx((expit(logit(0.7) - 1.959964 * se), expit(logit(0.7) + 1.959964 * se)))
+    assert 0.7 - low > high - 0.7  # asymmetric: more room below an AUC above 0.5
+    assert method == "bootstrap of the whole nested CV (3 draws, logit scale, variance / 1.8)"
+    # the estimate's own repeat-to-repeat variance is taken as measured (over its 3 repeats), not scaled
+    repeats = [0.68, 0.7, 0.72]
+    s2 = np.var(logit(repeats), ddof=1)
+    _, _, se_r, _ = bootstrap_cv_interval(0.7, np.array([0.6, 0.7, 0.8]), 20, 20, repeats)
+    assert se_r == pytest.approx(np.sqrt((np.var(logit([0.6, 0.7, 0.8]), ddof=1) - s2) / 1.8 + s2 / 3))
+    # a draw at 1 counts as half a discordant pair (20 x 20): finite, the upper bound stays below 1
+    low, high, _, _ = bootstrap_cv_interval(0.98, np.array([0.9, 1.0, 1.0]), 20, 20)
+    assert 0.5 < low < 0.9 and 0.99 < high < 1.0
+    # every draw the same: no spread to use, Newcombe's interval instead
+    low, high, se, method = bootstrap_cv_interval(1.0, np.array([1.0, 1.0, 1.0]), 10, 10)
+    assert se == 0.0 and method.startswith("newcombe") and 0.8 < low < 0.9 and high == 1.0
+    assert np.isnan(bootstrap_cv_interval(0.7, np.array([0.6]), 20, 20)[0])
 
 
 def test_bootstrap_draws_keep_each_samples_copies_in_one_fold(monkeypatch):

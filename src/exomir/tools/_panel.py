@@ -319,7 +319,8 @@ def _interval(frame, y, result: NestedCvResult, options: dict, bootstraps: int, 
         return {"n_bootstraps": 0}
     boot = bootstrap_aucs(frame, y, n_boot=bootstraps, seed=seed,
                           **{k: v for k, v in options.items() if k not in ("repeats", "progress", "seed")})  # fmt: skip
-    low, high, _, method = bootstrap_cv_interval(result.auc, boot)
+    low, high, _, method = bootstrap_cv_interval(result.auc, boot, int(y.sum()), int((~y).sum()),
+                                            result.auc_by_repeat)
     if not np.isfinite(low):
         return {"n_bootstraps": 0}
     return {"auc_ci_low": low, "auc_ci_high": high, "ci_method": method, "n_bootstraps": int(np.isfinite(boot).sum())}
