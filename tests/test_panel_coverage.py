@@ -1,9 +1,9 @@
 """The committed simulation study of the panel AUC interval and permutation p-value
 (benchmarks/bench_panel_coverage.py): what it found, and that the script still runs as committed.
 
-The study's figures are asserted as found, the failures included: the interval is never much too
-narrow (every cell at or above 0.85, where the corrected t interval it replaced fell to 0.79) but
-the 0.90–0.98 target is not met in every cell (``met`` is false, and the README says where)."""
+The study's figures are asserted as found: on a seed other than the pilot runs that set the
+interval's variance ratio, the bootstrap interval covers the target in 0.90–0.98 of the data sets
+in every cell, where the corrected t interval it replaced fell below 0.90 at small n."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import numpy as np
 from exomir.tools._panel import DEFAULT_BOOTSTRAPS
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+PILOT_SEEDS = {7, 99, 555}  # the runs that set the variance ratio (exomir.stats._panel_cv)
 
 
 def _load(name: str) -> dict:
@@ -28,11 +29,13 @@ def test_interval_coverage_by_cell_as_committed():
     assert set(cells) == {(n, s) for n in (40, 100, 400) for s in ("null", "effect")}
     for key, cell in cells.items():
         assert cell["reps"] >= 100 and cell["bootstraps"] == DEFAULT_BOOTSTRAPS, key  # as analyze draws them
-        assert cell["coverage"] >= 0.85, (key, cell)  # never far too narrow
+        assert 0.90 <= cell["coverage"] <= 0.98, (key, cell)  # the target, for a nominal 95 %
         low, high = cell["coverage_ci95"]
         assert low <= cell["coverage"] <= high
+    assert study["met"] and study["seed"] not in PILOT_SEEDS
     assert cells[(40, "effect")]["target_auc"] < cells[(400, "effect")]["target_auc"]  # learning curve
-    assert study["met"] == all(0.90 <= c["coverage"] <= 0.98 for c in cells.values())
+    # what the bootstrap buys: the corrected t interval is too narrow under the effect at small n
+    assert cells[(40, "effect")]["corrected_t_coverage"] < 0.90 < cells[(40, "effect")]["coverage"]
 
 
 def test_permutation_p_uniform_under_the_null():
