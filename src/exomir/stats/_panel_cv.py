@@ -90,12 +90,12 @@ def bootstrap_cv_interval(auc: float, boot_auc: np.ndarray, n_case: int, n_contr
         return special.logit(np.clip(np.asarray(values, dtype=np.float64), edge, 1.0 - edge))
 
     repeats = logit([v for v in auc_by_repeat if np.isfinite(v)])
-    between = float(repeats.var(ddof=1)) if repeats.size > 1 else 0.0
+    partition = float(repeats.var(ddof=1)) if repeats.size > 1 else 0.0  # fold assignment alone
     spread = float(logit(boot).var(ddof=1))
     if not spread > 0:
         low, high = core.newcombe_interval(auc, n_case, n_control, conf_level)
         return float(low), float(high), 0.0, CI_METHOD_DEGENERATE
-    se = float(np.sqrt(max(spread - between, 0.0) / BOOTSTRAP_VARIANCE_RATIO + between / max(repeats.size, 1)))
+    se = float(np.sqrt(max(spread - partition, 0.0) / BOOTSTRAP_VARIANCE_RATIO + partition / max(repeats.size, 1)))
     half = stats.norm.ppf(0.5 + conf_level / 2.0) * se
     centre = float(logit(auc))
     return float(special.expit(centre - half)), float(special.expit(centre + half)), se, method
