@@ -295,7 +295,7 @@ def test_report_holds_the_headline_figures_tables_script_and_downloads(with_pane
     roc_head = roc_head.group(0)
     for label in ("Youden cut-off (apparent)", "sensitivity (apparent)", "specificity (apparent)"):
         assert f">{label}</th>" in roc_head
-    assert "intervals: bootstrap of the whole nested CV (5 draws, variance / 2.2)" in html
+    assert "intervals: bootstrap of the whole nested CV (5 draws, logit scale, variance / 1.8)" in html
 
 
 def test_meta_analysis_forest_log_axis_shows_real_values():
