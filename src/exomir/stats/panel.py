@@ -276,21 +276,18 @@ def bootstrap_aucs(X: pd.DataFrame, y, *, n_boot: int = 40, seed: int = 0, group
     rng = np.random.default_rng(seed + 104_729)
     options = {**options, "repeats": 1, "progress": False}
     if groups is None:
-        units = np.arange(y.size)
-        members = [np.array([i]) for i in units]
         cases, controls = np.flatnonzero(y), np.flatnonzero(~y)
     else:
         labels, unit_of = np.unique(np.asarray(groups, dtype=str), return_inverse=True)
-        units = np.arange(len(labels))
-        members = [np.flatnonzero(unit_of == u) for u in units]
+        members = [np.flatnonzero(unit_of == u) for u in range(len(labels))]
     out = np.full(n_boot, np.nan)
     for b in range(n_boot):
-        if groups is None:
-            drawn = np.concatenate([rng.choice(cases, cases.size), rng.choice(controls, controls.size)])
+        if groups is None:  # a sample is its own unit: the rows drawn are the copies
+            rows = copy_of = np.concatenate([rng.choice(cases, cases.size), rng.choice(controls, controls.size)])
         else:
-            drawn = rng.choice(units, units.size)
-        rows = np.concatenate([members[u] for u in drawn])
-        copy_of = np.concatenate([np.full(members[u].size, u) for u in drawn])
+            drawn = rng.choice(len(members), len(members))
+            rows = np.concatenate([members[u] for u in drawn])
+            copy_of = np.concatenate([np.full(members[u].size, u) for u in drawn])
         try:
             out[b] = nested_cv(X.iloc[rows].reset_index(drop=True), y[rows], groups=copy_of, seed=seed + 1 + b,
                                **options).auc  # fmt: skip

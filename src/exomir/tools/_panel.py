@@ -21,7 +21,7 @@ import pandas as pd
 
 from exomir.cohort import Selection, matrix_of, record_exclusion, record_step, sample_groups, select_groups
 from exomir.errors import InputError
-from exomir.preprocess.qc import drop_controls
+from exomir.preprocess.qc import control_columns, drop_controls
 from exomir.progress import steps
 from exomir.stats import roc
 from exomir.stats.panel import (
@@ -193,9 +193,8 @@ def panel_analysis(
         if column is not None and column not in adata.obs.columns:
             raise InputError(f"no column {column!r} in the clinical table", column=column,
                              expected=f"one of {list(adata.obs.columns)}")  # fmt: skip
-    kept = drop_controls(adata)  # spike-ins and U6/RNU/SNORD controls never enter a panel
-    controls = sorted(set(map(str, adata.var_names)) - set(map(str, kept.var_names)))
-    adata = kept
+    controls = control_columns(adata)
+    adata = drop_controls(adata)  # spike-ins and U6/RNU/SNORD controls never enter a panel
     data = _panel_data(adata, selection, afp, features, layer, controls)
     results, panels, tests = _fit_models(data, opts, selection.name)
     analysis = _judge(data, results, panels, tests, selection.name, stage, opts)
@@ -207,13 +206,13 @@ def panel_analysis(
 
 
 def _panel_data(adata: ad.AnnData, selection: Selection, afp: str | None, features: Sequence[str] | None,
-                layer: str | None, controls: Sequence[str] = ()) -> _PanelData:  # fmt: skip
+                layer: str | None, controls: dict[str, str] | None = None) -> _PanelData:  # fmt: skip
     """The compared samples' values; with AFP, only those that have it (the others recorded)."""
     obs = adata.obs
     mirnas = pd.DataFrame(matrix_of(adata, layer), index=obs.index.astype(str),
                           columns=[str(v) for v in adata.var_names])  # fmt: skip
     if features is not None:
-        named_controls = [f for f in features if f in set(controls)]
+        named_controls = [f for f in features if f in (controls or {})]
         if named_controls:
             raise InputError(f"features {named_controls} are control RNAs (spike-ins, U6/RNU/SNORD): they serve "
                              "normalization and QC only and never enter a panel",
@@ -336,7 +335,7 @@ def _summary(results, panels, tests, comparison, y) -> pd.DataFrame:
         rows.append({
             "mirna": name, "comparison": comparison, "n_case": int(y.sum()), "n_control": int((~y).sum()),
             "auc": r.auc, "auc_ci_low": r.auc_ci_low, "auc_ci_high": r.auc_ci_high,
-            "ci_method": r.ci_method, "direction": "higher_in_case",  # the bootstrap's, in tests, when drawn
+            "ci_method": r.ci_method, "direction": "higher_in_case",  # the interval: the bootstrap's (tests) when drawn
             "threshold": th["threshold"],
             "sensitivity": held_out["sensitivity"], "specificity": held_out["specificity"],
             "threshold_rule": ">=", "threshold_criterion": "youden (out-of-fold probability)",
